@@ -1,0 +1,50 @@
+"""Exceptions of the cryptographic core.
+
+Every failure in ``crypto/`` raises a subclass of :class:`CryptoError`; nothing
+returns ``False`` or ``None`` to signal bad input, and nothing raises a bare
+``Exception``.
+"""
+
+
+class CryptoError(Exception):
+    """Base class of every error raised by the cryptographic core."""
+
+
+class InvalidEncoding(CryptoError):
+    """Bytes, hex or JSON that are not the one canonical encoding of a value."""
+
+
+class InvalidPoint(InvalidEncoding):
+    """A point that is off the curve, the identity where a real point is needed, or badly encoded."""
+
+
+class InvalidScalar(InvalidEncoding):
+    """A scalar outside ``[0, q)`` (or zero where a non-zero scalar is needed), or badly encoded."""
+
+
+class InvalidProof(CryptoError):
+    """A zero-knowledge proof that does not verify."""
+
+
+class InvalidSignature(InvalidProof):
+    """A credential signature that does not verify."""
+
+
+class InvalidBallot(CryptoError):
+    """A ballot whose structure does not match its election (before any proof is checked)."""
+
+
+class InvalidCredential(CryptoError):
+    """A credential code that is malformed or whose checksum is wrong."""
+
+
+class InvalidShare(CryptoError):
+    """A key-ceremony share that does not match its dealer's commitments, or cannot be decrypted."""
+
+
+class DecryptionError(CryptoError):
+    """Decryption failed: an authenticated ciphertext was altered, or too few shares were given."""
+
+
+class DiscreteLogNotFound(CryptoError):
+    """The discrete logarithm is not within the searched bound."""

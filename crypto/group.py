@@ -1,0 +1,501 @@
+"""The group: NIST P-256 through OpenSSL (petlib), as ``Scalar`` and ``Point`` value types.
+
+This is the only module that imports petlib. It closes petlib's traps:
+
+1. the curve is named once, here (``_NID_P256``), never petlib's P-224 default;
+2. every check is an explicit ``if ...: raise`` (petlib's own checks vanish under ``python -O``);
+3. every OpenSSL failure becomes one of our exceptions, never a bare ``Exception``;
+4. the one-byte encoding of the point at infinity is refused wherever a real point is required;
+5. scalars are always encoded at a fixed 32 bytes.
+
+Wire encodings (see docs/protocol.md §2): a point is SEC1 *uncompressed* (``04 || X || Y``,
+65 bytes, 130 lowercase hex digits); the identity, only where a field explicitly allows it, is the
+single byte ``00``; a scalar is 32 bytes big-endian (64 lowercase hex digits) and must be ``< q``.
+
+Speed: ``Point.__mul__`` is a variable-base multiplication (the yardstick). ``base_mul`` uses
+OpenSSL's precomputed table for the generator, and :class:`FixedBase` builds such a table for any
+other point (the election key) on a copy of the group that has that point as its generator.
+:func:`multi_mul` is OpenSSL's multi-scalar multiplication (``EC_POINTs_mul``), used by batch
+verification.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Sequence
+
+import cffi
+import petlib._petlib as _petlib_module
+from petlib.bindings import _C, _FFI
+from petlib.bn import Bn, get_ctx
+from petlib.ec import EcGroup, EcPt
+
+from crypto.errors import CryptoError, InvalidPoint, InvalidScalar
+
+__all__ = [
+    "CURVE_NAME",
+    "P",
+    "Q",
+    "Scalar",
+    "Point",
+    "FixedBase",
+    "base_mul",
+    "multi_mul",
+    "G",
+]
+
+CURVE_NAME = "P-256"
+_NID_P256 = 415  # OpenSSL's NID for prime256v1 / secp256r1 / NIST P-256
+
+_GROUP = EcGroup(_NID_P256)
+if int(_C.EC_GROUP_get_curve_name(_GROUP.ecg)) != _NID_P256:  # pragma: no cover - OpenSSL broken
+    raise CryptoError("OpenSSL did not give NIST P-256")
+
+#: Order of the group (of the generator G); P-256 has cofactor 1.
+Q = int(_GROUP.order())
+#: The field prime.
+P = int(_GROUP.parameters()["p"])
+
+_POINT_BYTES = 65
+_SCALAR_BYTES = 32
+_HEX_SCALAR = re.compile(r"[0-9a-f]{64}\Z")
+_HEX_POINT = re.compile(r"04[0-9a-f]{128}\Z")
+_IDENTITY_HEX = "00"
+_UNCOMPRESSED = _C.POINT_CONVERSION_UNCOMPRESSED
+_ECG = _GROUP.ecg
+_NULL = _FFI.NULL
+
+
+def _ctx():
+    # petlib keeps one BN_CTX per thread; OpenSSL's BN_CTX is not thread-safe.
+    return get_ctx().bnctx
+
+
+_tls = threading.local()
+
+
+def _scratch():
+    """Per-thread (BN_CTX, scratch BIGNUM, encode buffer): allocated once, reused by every op."""
+    try:
+        return _tls.scratch
+    except AttributeError:
+        bn = Bn()
+        _tls.scratch = scratch = (get_ctx().bnctx, bn.bn, _FFI.new("unsigned char[]", _POINT_BYTES), bn)
+        return scratch
+
+
+def _load(k, bn) -> None:
+    value = k._v if type(k) is Scalar else _as_int(k)
+    if _C.BN_bin2bn(value.to_bytes(_SCALAR_BYTES, "big"), _SCALAR_BYTES, bn) == _FFI.NULL:
+        raise CryptoError("OpenSSL failed to load a scalar")
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 1:
+        raise CryptoError(f"OpenSSL failed in {what}")
+
+
+# --- Scalars -----------------------------------------------------------------------------------
+
+
+class Scalar:
+    """An integer modulo the group order ``q``. Immutable."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidScalar(f"a scalar is built from an int, not {type(value).__name__}")
+        if not 0 <= value < Q:
+            raise InvalidScalar("scalar out of range [0, q)")
+        self._v = value
+
+    # construction
+    @classmethod
+    def _trusted(cls, value: int) -> Scalar:
+        """Internal: wrap a value already known to be in ``[0, q)`` without re-checking it."""
+        s = object.__new__(cls)
+        s._v = value
+        return s
+
+    @classmethod
+    def reduce(cls, value: int) -> Scalar:
+        """``value mod q`` (for values computed internally, e.g. hash outputs or negatives)."""
+        return cls(value % Q)
+
+    @classmethod
+    def random(cls) -> Scalar:
+        """A uniformly random non-zero scalar from the OS CSPRNG (``secrets``)."""
+        return cls._trusted(_randbelow(Q - 1) + 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, nonzero: bool = False) -> Scalar:
+        if not isinstance(data, (bytes, bytearray)) or len(data) != _SCALAR_BYTES:
+            raise InvalidScalar("a scalar is exactly 32 bytes")
+        value = int.from_bytes(data, "big")
+        if value >= Q:
+            raise InvalidScalar("scalar is not reduced modulo q")
+        if nonzero and value == 0:
+            raise InvalidScalar("scalar must not be zero")
+        return cls(value)
+
+    @classmethod
+    def from_hex(cls, text: str, *, nonzero: bool = False) -> Scalar:
+        if not isinstance(text, str) or not _HEX_SCALAR.match(text):
+            raise InvalidScalar("a scalar is exactly 64 lowercase hex digits")
+        return cls.from_bytes(bytes.fromhex(text), nonzero=nonzero)
+
+    # encoding
+    def to_bytes(self) -> bytes:
+        return self._v.to_bytes(_SCALAR_BYTES, "big")
+
+    def to_hex(self) -> str:
+        return self.to_bytes().hex()
+
+    def __int__(self) -> int:
+        return self._v
+
+    def __index__(self) -> int:
+        return self._v
+
+    def is_zero(self) -> bool:
+        return self._v == 0
+
+    # arithmetic mod q (ints are accepted and reduced)
+    def __add__(self, other: Scalar | int) -> Scalar:
+        return Scalar._trusted((self._v + _int(other)) % Q)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Scalar | int) -> Scalar:
+        return Scalar._trusted((self._v - _int(other)) % Q)
+
+    def __rsub__(self, other: Scalar | int) -> Scalar:
+        return Scalar._trusted((_int(other) - self._v) % Q)
+
+    def __mul__(self, other):
+        if isinstance(other, Point):
+            return other * self
+        return Scalar._trusted((self._v * _int(other)) % Q)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Scalar:
+        return Scalar._trusted((-self._v) % Q)
+
+    def inverse(self) -> Scalar:
+        if self._v == 0:
+            raise InvalidScalar("zero has no inverse")
+        return Scalar(pow(self._v, -1, Q))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Scalar):
+            return self._v == other._v
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Scalar", self._v))
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.to_hex()})"
+
+
+def _int(value: Scalar | int) -> int:
+    if type(value) is Scalar:
+        return value._v
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidScalar(f"cannot combine a scalar with {type(value).__name__}")
+
+
+_randbelow = secrets.randbelow
+
+
+def _bn(value: int) -> Bn:
+    return Bn.from_binary((value % Q).to_bytes(_SCALAR_BYTES, "big"))
+
+
+def _as_int(k: Scalar | int) -> int:
+    if isinstance(k, Scalar):
+        return k._v
+    if isinstance(k, int) and not isinstance(k, bool):
+        return k % Q
+    raise InvalidScalar(f"cannot multiply a point by {type(k).__name__}")
+
+
+# --- Points ------------------------------------------------------------------------------------
+
+
+class Point:
+    """A point of P-256 (possibly the identity, which never has a wire encoding by default).
+
+    Immutable: every operation returns a new point. Equality compares the group elements.
+    """
+
+    __slots__ = ("_pt", "_enc", "_hex")
+
+    def __init__(self, _pt: EcPt, _enc: bytes | None = None, _hex: str | None = None) -> None:
+        # Internal constructor: use the class methods or the arithmetic.
+        self._pt = _pt
+        self._enc = _enc
+        self._hex = _hex
+
+    # construction
+    @classmethod
+    def generator(cls) -> Point:
+        return G
+
+    @classmethod
+    def identity(cls) -> Point:
+        pt = EcPt(_GROUP)
+        _check(_C.EC_POINT_set_to_infinity(_GROUP.ecg, pt.pt), "set_to_infinity")
+        return cls(pt, b"\x00")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, allow_identity: bool = False) -> Point:
+        """Strict wire decoding: 65-byte uncompressed SEC1 (or ``00`` if the identity is allowed)."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidPoint("a point is encoded as bytes")
+        data = bytes(data)
+        if data == b"\x00":
+            if allow_identity:
+                return cls.identity()
+            raise InvalidPoint("the point at infinity is not allowed here")
+        if len(data) != _POINT_BYTES or data[0] != 0x04:
+            raise InvalidPoint("a point is 65 bytes of uncompressed SEC1 (04 || X || Y)")
+        return cls(_decode(data), data)
+
+    @classmethod
+    def from_hex(cls, text: str, *, allow_identity: bool = False) -> Point:
+        if not isinstance(text, str):
+            raise InvalidPoint("a point is encoded as a hex string")
+        if text == _IDENTITY_HEX:
+            return cls.from_bytes(b"\x00", allow_identity=allow_identity)
+        if not _HEX_POINT.match(text):
+            raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
+        data = bytes.fromhex(text)
+        return cls(_decode(data), data, text)
+
+    @classmethod
+    def from_sec1(cls, data: bytes) -> Point:
+        """Decode any canonical SEC1 form of a real point: uncompressed or compressed.
+
+        Used only at interoperability boundaries (test vectors, foreign keys); the wire format of
+        this protocol is :meth:`from_bytes`. Hybrid forms (``06``/``07``) and the identity are refused.
+        """
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidPoint("a point is encoded as bytes")
+        data = bytes(data)
+        if len(data) == 33 and data[0] in (0x02, 0x03):
+            x = int.from_bytes(data[1:], "big")
+            if x >= P:
+                raise InvalidPoint("x coordinate not reduced modulo p")
+            return cls(_decode(data))
+        if len(data) == _POINT_BYTES and data[0] == 0x04:
+            return cls(_decode(data), data)
+        raise InvalidPoint("not a SEC1 compressed (33 bytes) or uncompressed (65 bytes) point")
+
+    # encoding
+    def to_bytes(self) -> bytes:
+        enc = self._enc
+        if enc is None:
+            ctx, _, buf, _ = _scratch()
+            n = _C.EC_POINT_point2oct(_ECG, self._pt.pt, _UNCOMPRESSED, buf, _POINT_BYTES, ctx)
+            if n == _POINT_BYTES:
+                enc = _FFI.buffer(buf, _POINT_BYTES)[:]
+            elif self.is_identity():
+                enc = b"\x00"
+            else:
+                raise CryptoError("OpenSSL failed to encode a point")
+            self._enc = enc
+        return enc
+
+    def to_hex(self) -> str:
+        """Wire form (130 hex digits). Raises :class:`InvalidPoint` for the identity."""
+        text = self._hex
+        if text is None:
+            text = self._hex = self.to_bytes().hex()
+        if text == _IDENTITY_HEX:
+            raise InvalidPoint("the point at infinity has no encoding here")
+        return text
+
+    def to_hex_allow_identity(self) -> str:
+        """Wire form where the identity is allowed (encoded ``"00"``)."""
+        text = self._hex
+        if text is None:
+            text = self._hex = self.to_bytes().hex()
+        return text
+
+    def is_identity(self) -> bool:
+        return bool(_C.EC_POINT_is_at_infinity(_GROUP.ecg, self._pt.pt))
+
+    # arithmetic
+    def __add__(self, other: Point) -> Point:
+        if type(other) is not Point:
+            return NotImplemented
+        r = EcPt(_GROUP)
+        if _C.EC_POINT_add(_ECG, r.pt, self._pt.pt, other._pt.pt, _scratch()[0]) != 1:
+            raise CryptoError("OpenSSL failed in point add")
+        return Point(r)
+
+    def __neg__(self) -> Point:
+        r = EcPt(_GROUP)
+        _check(_C.EC_POINT_copy(r.pt, self._pt.pt), "point copy")
+        _check(_C.EC_POINT_invert(_GROUP.ecg, r.pt, _ctx()), "point invert")
+        return Point(r)
+
+    def __sub__(self, other: Point) -> Point:
+        if not isinstance(other, Point):
+            return NotImplemented
+        return self + (-other)
+
+    def __mul__(self, k: Scalar | int) -> Point:
+        """Variable-base multiplication ``k·self``."""
+        if isinstance(k, Point):
+            return NotImplemented
+        ctx, bn, _, _ = _scratch()
+        _load(k, bn)
+        r = EcPt(_GROUP)
+        if _C.EC_POINT_mul(_ECG, r.pt, _NULL, self._pt.pt, bn, ctx) != 1:
+            raise CryptoError("OpenSSL failed in point mul")
+        return Point(r)
+
+    __rmul__ = __mul__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Point):
+            return NotImplemented
+        rc = _C.EC_POINT_cmp(_GROUP.ecg, self._pt.pt, other._pt.pt, _ctx())
+        if rc < 0:
+            raise CryptoError("OpenSSL failed to compare points")
+        return rc == 0
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __repr__(self) -> str:
+        return "Point(identity)" if self.is_identity() else f"Point({self.to_hex()[:18]}…)"
+
+
+def _decode(data: bytes) -> EcPt:
+    pt = EcPt(_GROUP)
+    rc = _C.EC_POINT_oct2point(_GROUP.ecg, pt.pt, data, len(data), _ctx())
+    if rc != 1:
+        raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
+    # oct2point checks the curve equation; check again explicitly (cheap) rather than trust it.
+    if _C.EC_POINT_is_on_curve(_GROUP.ecg, pt.pt, _ctx()) != 1:
+        raise InvalidPoint("not a point of P-256")
+    if _C.EC_POINT_is_at_infinity(_GROUP.ecg, pt.pt):
+        raise InvalidPoint("the point at infinity is not allowed here")
+    return pt
+
+
+#: The standard generator of P-256.
+G = Point(_GROUP.generator())
+G.to_bytes()
+
+
+def base_mul(k: Scalar | int) -> Point:
+    """``k·G`` through OpenSSL's precomputed generator table (≈ 5× faster than ``k * G``)."""
+    ctx, bn, _, _ = _scratch()
+    _load(k, bn)
+    r = EcPt(_GROUP)
+    if _C.EC_POINT_mul(_ECG, r.pt, bn, _NULL, _NULL, ctx) != 1:
+        raise CryptoError("OpenSSL failed in base mul")
+    return Point(r)
+
+
+# --- Fixed-base tables for points other than G -------------------------------------------------
+# petlib's bindings lack EC_GROUP_dup and EC_GROUP_set_generator. We declare just these from the
+# libcrypto that petlib's own extension is linked against (dlsym on the extension's handle searches
+# its dependencies), so the EC_GROUP and EC_POINT pointers are shared with petlib.
+_ffi = cffi.FFI()
+_ffi.cdef(
+    """
+    typedef struct ec_group_st EC_GROUP;
+    typedef struct ec_point_st EC_POINT;
+    typedef struct bignum_st BIGNUM;
+    EC_GROUP *EC_GROUP_dup(const EC_GROUP *src);
+    void EC_GROUP_free(EC_GROUP *group);
+    int EC_GROUP_set_generator(EC_GROUP *group, const EC_POINT *generator,
+                               const BIGNUM *order, const BIGNUM *cofactor);
+    """
+)
+_lib = _ffi.dlopen(_petlib_module.__file__)
+_ORDER_BN = Bn.from_binary(Q.to_bytes(32, "big"))
+_ONE_BN = Bn(1)
+
+
+def _addr(ptr) -> int:
+    return int(_FFI.cast("uintptr_t", ptr))
+
+
+class FixedBase:
+    """A precomputed multiplication table for one point (e.g. the election public key).
+
+    Building the table costs ≈ 20 ms; afterwards ``mul`` costs about as much as ``base_mul``.
+    """
+
+    __slots__ = ("point", "_own", "_ecg")
+
+    def __init__(self, point: Point) -> None:
+        if not isinstance(point, Point) or point.is_identity():
+            raise InvalidPoint("a fixed base must be a real point")
+        self.point = point
+        own = _lib.EC_GROUP_dup(_ffi.cast("EC_GROUP *", _addr(_GROUP.ecg)))
+        if own == _ffi.NULL:
+            raise CryptoError("OpenSSL failed to copy the group")
+        self._own = own
+        self._ecg = _FFI.cast("EC_GROUP *", int(_ffi.cast("uintptr_t", own)))
+        rc = _lib.EC_GROUP_set_generator(
+            own,
+            _ffi.cast("EC_POINT *", _addr(point._pt.pt)),
+            _ffi.cast("BIGNUM *", _addr(_ORDER_BN.bn)),
+            _ffi.cast("BIGNUM *", _addr(_ONE_BN.bn)),
+        )
+        _check(rc, "EC_GROUP_set_generator")
+        _check(_C.EC_GROUP_precompute_mult(self._ecg, _ctx()), "EC_GROUP_precompute_mult")
+
+    def mul(self, k: Scalar | int) -> Point:
+        ctx, bn, _, _ = _scratch()
+        _load(k, bn)
+        r = EcPt(_GROUP)
+        if _C.EC_POINT_mul(self._ecg, r.pt, bn, _NULL, _NULL, ctx) != 1:
+            raise CryptoError("OpenSSL failed in fixed-base mul")
+        return Point(r)
+
+    def __del__(self) -> None:
+        own = getattr(self, "_own", None)
+        if own is not None and _lib is not None:
+            _lib.EC_GROUP_free(own)
+            self._own = None
+
+
+def multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
+    """``g_scalar·G + Σ scalars[i]·points[i]`` in one OpenSSL multi-scalar multiplication.
+
+    Scalars are plain ints (reduced mod q here); the generator's term uses the precomputed table.
+    """
+    if len(scalars) != len(points):
+        raise CryptoError("multi_mul needs as many scalars as points")
+    r = EcPt(_GROUP)
+    bns = [_bn(s) for s in scalars]
+    gb = _bn(g_scalar)
+    rc = _C.EC_POINTs_mul(
+        _GROUP.ecg,
+        r.pt,
+        gb.bn,
+        len(points),
+        [p._pt.pt for p in points],
+        [b.bn for b in bns],
+        _ctx(),
+    )
+    _check(rc, "EC_POINTs_mul")
+    return Point(r)
+
+
+def random_scalar() -> Scalar:
+    """Alias of :meth:`Scalar.random` (OS CSPRNG)."""
+    return Scalar.random()

@@ -1,0 +1,1 @@
+"""Non-interactive zero-knowledge proofs (strong Fiat–Shamir), docs/protocol.md §5."""
