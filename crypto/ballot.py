@@ -24,7 +24,7 @@ from crypto.encoding import (
     read_scalar,
 )
 from crypto.errors import InvalidBallot, InvalidEncoding, InvalidProof
-from crypto.group import G, Q, Point, Scalar, base_mul
+from crypto.group import G, Point, Q, Scalar, base_mul
 from crypto.hashing import Tag, canonical_json, check_digest_hex, digest_json
 from crypto.proofs.batch import BatchVerifier
 from crypto.proofs.disjunctive import (
@@ -90,7 +90,9 @@ class QuestionSpec:
     def implicit_last(self) -> bool:
         """Exactly k options must be selected (and there are no costs): the ballot omits the last
         option's ciphertext, which anyone derives as ``(O, k·G) − Σ Eᵢ`` (docs/protocol.md §7.2)."""
-        return self.min_selections == self.max_selections and self.options >= 2 and self.costs is None
+        return (
+            self.min_selections == self.max_selections and self.options >= 2 and self.costs is None
+        )
 
     @property
     def encrypted_options(self) -> int:
@@ -117,8 +119,13 @@ class QuestionSpec:
             raise InvalidBallot(f"expected {self.options} selections of 0 or 1")
         n = sum(choices)
         if not self.min_selections <= n <= self.max_selections:
-            raise InvalidBallot(f"select between {self.min_selections} and {self.max_selections} options")
-        if self.costs is not None and sum(c * x for c, x in zip(self.costs, choices, strict=True)) > self.budget:
+            raise InvalidBallot(
+                f"select between {self.min_selections} and {self.max_selections} options"
+            )
+        if (
+            self.costs is not None
+            and sum(c * x for c, x in zip(self.costs, choices, strict=True)) > self.budget
+        ):
             raise InvalidBallot("the selected options cost more than the budget")
 
     def to_json(self) -> dict:
@@ -162,7 +169,10 @@ class BudgetProof:
     bit_proofs: tuple[DisjunctiveProof, ...]  #: each bit is 0 or 1
 
     def to_json(self) -> dict:
-        return {"bits": [b.to_json() for b in self.bits], "bit_proofs": [p.to_json() for p in self.bit_proofs]}
+        return {
+            "bits": [b.to_json() for b in self.bits],
+            "bit_proofs": [p.to_json() for p in self.bit_proofs],
+        }
 
     @classmethod
     def from_json(cls, value: Any, what: str) -> BudgetProof:
@@ -173,7 +183,10 @@ class BudgetProof:
         proofs = expect_list(obj["bit_proofs"], f"{what}.bit_proofs", len(bits))
         return cls(
             tuple(Ciphertext.from_json(b, f"{what}.bits[{j}]") for j, b in enumerate(bits)),
-            tuple(DisjunctiveProof.from_json(p, f"{what}.bit_proofs[{j}]", 2) for j, p in enumerate(proofs)),
+            tuple(
+                DisjunctiveProof.from_json(p, f"{what}.bit_proofs[{j}]", 2)
+                for j, p in enumerate(proofs)
+            ),
         )
 
 
@@ -201,8 +214,13 @@ class Answer:
         proofs = expect_list(obj["choice_proofs"], f"{what}.choice_proofs", len(choices))
         return cls(
             tuple(Ciphertext.from_json(c, f"{what}.choices[{i}]") for i, c in enumerate(choices)),
-            tuple(DisjunctiveProof.from_json(p, f"{what}.choice_proofs[{i}]", 2) for i, p in enumerate(proofs)),
-            None if obj["sum_proof"] is None else DisjunctiveProof.from_json(obj["sum_proof"], f"{what}.sum_proof"),
+            tuple(
+                DisjunctiveProof.from_json(p, f"{what}.choice_proofs[{i}]", 2)
+                for i, p in enumerate(proofs)
+            ),
+            None
+            if obj["sum_proof"] is None
+            else DisjunctiveProof.from_json(obj["sum_proof"], f"{what}.sum_proof"),
             None
             if obj["budget_proof"] is None
             else BudgetProof.from_json(obj["budget_proof"], f"{what}.budget_proof"),
@@ -242,7 +260,9 @@ class Ballot:
 
     @classmethod
     def from_json(cls, value: Any) -> Ballot:
-        obj = expect_object(value, ("version", "election", "credential", "answers", "signature"), "ballot")
+        obj = expect_object(
+            value, ("version", "election", "credential", "answers", "signature"), "ballot"
+        )
         expect_version(obj, "ballot")
         answers = expect_list(obj["answers"], "ballot.answers", min_length=1)
         if len(answers) > MAX_QUESTIONS:
@@ -260,7 +280,9 @@ class BallotSecrets:
 
     __slots__ = ("choices", "bits")
 
-    def __init__(self, choices: Sequence[Sequence[Scalar]], bits: Sequence[Sequence[Scalar] | None]) -> None:
+    def __init__(
+        self, choices: Sequence[Sequence[Scalar]], bits: Sequence[Sequence[Scalar] | None]
+    ) -> None:
         self.choices = tuple(tuple(q) for q in choices)
         self.bits = tuple(None if b is None else tuple(b) for b in bits)
 
@@ -268,7 +290,10 @@ class BallotSecrets:
         return {
             "version": PROTOCOL_VERSION,
             "randomness": [
-                {"choices": [r.to_hex() for r in rs], "bits": None if bs is None else [r.to_hex() for r in bs]}
+                {
+                    "choices": [r.to_hex() for r in rs],
+                    "bits": None if bs is None else [r.to_hex() for r in bs],
+                }
                 for rs, bs in zip(self.choices, self.bits, strict=True)
             ],
         }
@@ -280,11 +305,19 @@ class BallotSecrets:
         choices, bits = [], []
         for i, item in enumerate(expect_list(obj["randomness"], "randomness", min_length=1)):
             item = expect_object(item, ("choices", "bits"), f"randomness[{i}]")
-            choices.append([read_scalar(r, f"randomness[{i}].choices") for r in expect_list(item["choices"], "choices")])
+            choices.append(
+                [
+                    read_scalar(r, f"randomness[{i}].choices")
+                    for r in expect_list(item["choices"], "choices")
+                ]
+            )
             bits.append(
                 None
                 if item["bits"] is None
-                else [read_scalar(r, f"randomness[{i}].bits") for r in expect_list(item["bits"], "bits")]
+                else [
+                    read_scalar(r, f"randomness[{i}].bits")
+                    for r in expect_list(item["bits"], "bits")
+                ]
             )
         return cls(choices, bits)
 
@@ -345,13 +378,17 @@ def ballot_encrypt(
             )
         budget_proof, bit_rs = None, None
         if question.budget is not None:
-            budget_proof, bit_rs = _prove_budget(question, key, context, credential_hex, qi, picks, rs, rand)
+            budget_proof, bit_rs = _prove_budget(
+                question, key, context, credential_hex, qi, picks, rs, rand
+            )
         answers.append(Answer(tuple(cts), tuple(proofs), sum_proof, budget_proof))
         secret_choices.append(rs)
         secret_bits.append(bit_rs)
     credential = signing_key.public
     unsigned = Ballot(context, credential, tuple(answers), Signature(G, Scalar(0)))
-    signature = sign(signing_key, unsigned.content_digest(), context=context, _random=_signature_random)
+    signature = sign(
+        signing_key, unsigned.content_digest(), context=context, _random=_signature_random
+    )
     ballot = Ballot(context, credential, tuple(answers), signature)
     return ballot, BallotSecrets(secret_choices, secret_bits)
 
@@ -406,7 +443,9 @@ def ballot_check_shape(ballot: Ballot, spec: ElectionSpec) -> None:
         values = question.sum_values
         if values is None and answer.sum_proof is not None:
             raise InvalidBallot(f"{where}: unexpected sum proof")
-        if values is not None and (answer.sum_proof is None or len(answer.sum_proof.commitments) != len(values)):
+        if values is not None and (
+            answer.sum_proof is None or len(answer.sum_proof.commitments) != len(values)
+        ):
             raise InvalidBallot(f"{where}: missing or malformed sum proof")
         if question.budget is None and answer.budget_proof is not None:
             raise InvalidBallot(f"{where}: unexpected budget proof")
@@ -416,7 +455,9 @@ def ballot_check_shape(ballot: Ballot, spec: ElectionSpec) -> None:
             raise InvalidBallot(f"{where}: missing or malformed budget proof")
 
 
-def ballot_verify(ballot: Ballot, spec: ElectionSpec, *, batch: BatchVerifier | None = None) -> None:
+def ballot_verify(
+    ballot: Ballot, spec: ElectionSpec, *, batch: BatchVerifier | None = None
+) -> None:
     """Check the ballot's shape, every proof and the signature; raise on the first failure.
 
     With ``batch`` given, the group equations are queued there and checked when the caller calls
@@ -517,7 +558,9 @@ def ballot_audit(ballot: Ballot, spec: ElectionSpec, secrets: BallotSecrets) -> 
         raise InvalidProof("audit: randomness for a different number of questions")
     table = spec.key.table
     plaintexts = []
-    for qi, (answer, rs, bit_rs) in enumerate(zip(ballot.answers, secrets.choices, secrets.bits, strict=True)):
+    for qi, (answer, rs, bit_rs) in enumerate(
+        zip(ballot.answers, secrets.choices, secrets.bits, strict=True)
+    ):
         if len(rs) != len(answer.choices):
             raise InvalidProof(f"audit: question {qi + 1}: wrong number of randomness values")
         opened = [
@@ -545,4 +588,3 @@ def _open(ct: Ciphertext, r: Scalar, table, where: str) -> int:
     if m_point == G:
         return 1
     raise InvalidProof(f"audit: {where}: the ciphertext does not encrypt 0 or 1")
-

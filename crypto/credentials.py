@@ -62,12 +62,16 @@ def normalize_code(text: str) -> str:
         raise InvalidCredential("a credential is a 20-character code")
     code = _SEPARATORS.sub("", text).upper().translate(_ALIASES)
     if len(code) != CODE_LENGTH:
-        raise InvalidCredential(f"a credential has {CODE_LENGTH} characters (ignoring hyphens), got {len(code)}")
+        raise InvalidCredential(
+            f"a credential has {CODE_LENGTH} characters (ignoring hyphens), got {len(code)}"
+        )
     bad = sorted({ch for ch in code if ch not in _INDEX})
     if bad:
         raise InvalidCredential(f"a credential cannot contain {''.join(bad)!r}")
     if _checksum(code[:DATA_LENGTH]) != code[DATA_LENGTH:]:
-        raise InvalidCredential("the credential's check characters do not match: a character is mistyped")
+        raise InvalidCredential(
+            "the credential's check characters do not match: a character is mistyped"
+        )
     return code
 
 
@@ -86,7 +90,11 @@ def derive_signing_key(code: str, election_uuid: str | uuid.UUID) -> SigningKey:
     if str(election_uuid) != election and not isinstance(election_uuid, uuid.UUID):
         raise InvalidCredential("the election UUID must be in lowercase hyphenated form")
     seed = hashlib.pbkdf2_hmac(
-        "sha256", code.encode("ascii"), ("pnyx/v1/credential/" + election).encode("ascii"), PBKDF2_ITERATIONS, 48
+        "sha256",
+        code.encode("ascii"),
+        ("pnyx/v1/credential/" + election).encode("ascii"),
+        PBKDF2_ITERATIONS,
+        48,
     )
     s = int.from_bytes(seed, "big") % Q
     if s == 0:  # pragma: no cover - probability 2^-256

@@ -26,7 +26,14 @@ from crypto.errors import DecryptionError, InvalidEncoding
 from crypto.group import G, Point, Scalar, base_mul
 from crypto.proofs.dleq import DleqProof, prove_dleq, verify_dleq
 
-__all__ = ["EciesMessage", "ecies_encrypt", "ecies_decrypt", "ecies_decrypt_with_shared_point", "reveal_shared_point", "verify_shared_point"]
+__all__ = [
+    "EciesMessage",
+    "ecies_encrypt",
+    "ecies_decrypt",
+    "ecies_decrypt_with_shared_point",
+    "reveal_shared_point",
+    "verify_shared_point",
+]
 
 _INFO = b"PNYX-V1/ecies"
 MAX_PLAINTEXT = 4096
@@ -51,7 +58,9 @@ class EciesMessage:
             or len(text) > 2 * (MAX_PLAINTEXT + 16)
             or text != text.lower()
         ):
-            raise InvalidEncoding(f"{what}.ciphertext: expected lowercase hex of 16 to {MAX_PLAINTEXT + 16} bytes")
+            raise InvalidEncoding(
+                f"{what}.ciphertext: expected lowercase hex of 16 to {MAX_PLAINTEXT + 16} bytes"
+            )
         try:
             data = bytes.fromhex(text)
         except ValueError as exc:
@@ -72,7 +81,9 @@ def _key_nonce(shared: Point, ephemeral: Point, recipient: Point) -> tuple[bytes
     return okm[:32], okm[32:]
 
 
-def ecies_encrypt(recipient: Point, plaintext: bytes, aad: bytes, *, _ephemeral: Scalar | None = None) -> EciesMessage:
+def ecies_encrypt(
+    recipient: Point, plaintext: bytes, aad: bytes, *, _ephemeral: Scalar | None = None
+) -> EciesMessage:
     if recipient.is_identity():
         raise InvalidEncoding("cannot encrypt to the identity")
     if len(plaintext) > MAX_PLAINTEXT:
@@ -83,7 +94,9 @@ def ecies_encrypt(recipient: Point, plaintext: bytes, aad: bytes, *, _ephemeral:
     return EciesMessage(ephemeral, AESGCM(key).encrypt(nonce, plaintext, aad))
 
 
-def ecies_decrypt_with_shared_point(message: EciesMessage, shared: Point, recipient: Point, aad: bytes) -> bytes:
+def ecies_decrypt_with_shared_point(
+    message: EciesMessage, shared: Point, recipient: Point, aad: bytes
+) -> bytes:
     key, nonce = _key_nonce(shared, message.ephemeral, recipient)
     try:
         return AESGCM(key).decrypt(nonce, message.ciphertext, aad)
@@ -96,7 +109,9 @@ def ecies_decrypt(secret: Scalar, message: EciesMessage, aad: bytes) -> bytes:
     return ecies_decrypt_with_shared_point(message, message.ephemeral * secret, recipient, aad)
 
 
-def reveal_shared_point(secret: Scalar, message: EciesMessage, *, context: str, binding: dict) -> tuple[Point, DleqProof]:
+def reveal_shared_point(
+    secret: Scalar, message: EciesMessage, *, context: str, binding: dict
+) -> tuple[Point, DleqProof]:
     """The recipient's ``Z = y·E`` with a proof ``log_G Y = log_E Z`` (for a public complaint)."""
     shared = message.ephemeral * secret
     proof = prove_dleq(
@@ -111,7 +126,13 @@ def reveal_shared_point(secret: Scalar, message: EciesMessage, *, context: str, 
 
 
 def verify_shared_point(
-    proof: DleqProof, *, recipient: Point, message: EciesMessage, shared: Point, context: str, binding: dict
+    proof: DleqProof,
+    *,
+    recipient: Point,
+    message: EciesMessage,
+    shared: Point,
+    context: str,
+    binding: dict,
 ) -> None:
     verify_dleq(
         proof,

@@ -13,7 +13,7 @@ from typing import Any
 
 from crypto.encoding import expect_object, read_point
 from crypto.errors import InvalidPoint
-from crypto.group import G, FixedBase, Point, Scalar, base_mul
+from crypto.group import FixedBase, G, Point, Scalar, base_mul
 
 __all__ = ["ElectionKey", "SecretKey", "Ciphertext", "keygen", "encrypt", "decrypt_to_point"]
 
@@ -104,11 +104,16 @@ class Ciphertext:
 
     def to_json(self, *, allow_identity: bool = False) -> dict:
         if allow_identity:
-            return {"alpha": self.alpha.to_hex_allow_identity(), "beta": self.beta.to_hex_allow_identity()}
+            return {
+                "alpha": self.alpha.to_hex_allow_identity(),
+                "beta": self.beta.to_hex_allow_identity(),
+            }
         return {"alpha": self.alpha.to_hex(), "beta": self.beta.to_hex()}
 
     @classmethod
-    def from_json(cls, value: Any, what: str = "ciphertext", *, allow_identity: bool = False) -> Ciphertext:
+    def from_json(
+        cls, value: Any, what: str = "ciphertext", *, allow_identity: bool = False
+    ) -> Ciphertext:
         obj = expect_object(value, ("alpha", "beta"), what)
         return cls(
             read_point(obj["alpha"], f"{what}.alpha", allow_identity=allow_identity),
@@ -136,4 +141,3 @@ def encrypt(
 def decrypt_to_point(sk: SecretKey, ct: Ciphertext) -> Point:
     """``β − x·α = m·G``."""
     return ct.beta - ct.alpha * sk.x
-

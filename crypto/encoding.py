@@ -37,7 +37,9 @@ def expect_object(value: Any, keys: Iterable[str], what: str, optional: Iterable
 def expect_version(obj: dict, what: str) -> None:
     version = obj.get("version")
     if type(version) is not int or version != PROTOCOL_VERSION:
-        raise InvalidEncoding(f"{what}: unsupported version {version!r} (expected {PROTOCOL_VERSION})")
+        raise InvalidEncoding(
+            f"{what}: unsupported version {version!r} (expected {PROTOCOL_VERSION})"
+        )
 
 
 def expect_list(value: Any, what: str, length: int | None = None, min_length: int = 0) -> list:
@@ -50,7 +52,9 @@ def expect_list(value: Any, what: str, length: int | None = None, min_length: in
     return value
 
 
-def expect_int(value: Any, what: str, minimum: int | None = None, maximum: int | None = None) -> int:
+def expect_int(
+    value: Any, what: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     if type(value) is not int:
         raise InvalidEncoding(f"{what}: expected an integer")
     if minimum is not None and value < minimum:
@@ -82,6 +86,8 @@ def read_scalar(value: Any, what: str, *, nonzero: bool = False) -> Scalar:
         raise type(exc)(f"{what}: {exc}") from None
 
 
-def read_list(value: Any, what: str, item: Callable[[Any, str], T], length: int | None = None) -> tuple[T, ...]:
+def read_list(
+    value: Any, what: str, item: Callable[[Any, str], T], length: int | None = None
+) -> tuple[T, ...]:
     items = expect_list(value, what, length)
     return tuple(item(v, f"{what}[{i}]") for i, v in enumerate(items))

@@ -82,7 +82,12 @@ def _scratch():
         return _tls.scratch
     except AttributeError:
         bn = Bn()
-        _tls.scratch = scratch = (get_ctx().bnctx, bn.bn, _FFI.new("unsigned char[]", _POINT_BYTES), bn)
+        _tls.scratch = scratch = (
+            get_ctx().bnctx,
+            bn.bn,
+            _FFI.new("unsigned char[]", _POINT_BYTES),
+            bn,
+        )
         return scratch
 
 

@@ -61,7 +61,9 @@ def canonical_json(value: Any) -> bytes:
         raise InvalidEncoding(f"value cannot be canonicalised: {exc}") from exc
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
 MAX_SAFE_INTEGER = 2**53 - 1
 
 

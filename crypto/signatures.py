@@ -17,7 +17,7 @@ from typing import Any
 
 from crypto.encoding import expect_object, expect_str, read_point, read_scalar
 from crypto.errors import InvalidSignature
-from crypto.group import Q, Point, Scalar, base_mul
+from crypto.group import Point, Q, Scalar, base_mul
 from crypto.hashing import Tag, hash_to_scalar
 from crypto.proofs.batch import BatchVerifier, check_equation
 
@@ -37,7 +37,10 @@ class Signature:
     @classmethod
     def from_json(cls, value: Any, what: str = "signature") -> Signature:
         obj = expect_object(value, ("commitment", "response"), what)
-        return cls(read_point(obj["commitment"], f"{what}.commitment"), read_scalar(obj["response"], f"{what}.response"))
+        return cls(
+            read_point(obj["commitment"], f"{what}.commitment"),
+            read_scalar(obj["response"], f"{what}.response"),
+        )
 
 
 class SigningKey:
@@ -61,7 +64,10 @@ class SigningKey:
 
 def _challenge(context: str, public: Point, message: str, commitment: Point) -> Scalar:
     return hash_to_scalar(
-        Tag.SIGNATURE, context, {"message": message, "public": public.to_hex()}, {"commitment": commitment.to_hex()}
+        Tag.SIGNATURE,
+        context,
+        {"message": message, "public": public.to_hex()},
+        {"commitment": commitment.to_hex()},
     )
 
 
@@ -69,7 +75,12 @@ def sign(key: SigningKey, message: str, *, context: str, _random: bytes | None =
     message = expect_str(message, "message")
     rho = secrets.token_bytes(32) if _random is None else _random
     wide = hashlib.sha512(
-        _NONCE_TAG + key.secret.to_bytes() + rho + context.encode("utf-8") + b"\x00" + message.encode("utf-8")
+        _NONCE_TAG
+        + key.secret.to_bytes()
+        + rho
+        + context.encode("utf-8")
+        + b"\x00"
+        + message.encode("utf-8")
     ).digest()
     k = Scalar(int.from_bytes(wide, "big") % Q)
     if k.is_zero():  # pragma: no cover - probability 2^-256

@@ -49,7 +49,7 @@ from crypto.encoding import (
     read_point,
 )
 from crypto.errors import CryptoError, DecryptionError, InvalidEncoding, InvalidProof, InvalidShare
-from crypto.group import G, Q, Point, Scalar, base_mul, multi_mul
+from crypto.group import G, Point, Q, Scalar, base_mul, multi_mul
 from crypto.hashing import canonical_json, check_digest_hex, digest_json
 from crypto.proofs.batch import BatchVerifier, check_equation
 from crypto.proofs.dleq import DleqProof, prove_dleq, verify_dleq
@@ -98,7 +98,9 @@ def _index(value: Any, what: str, n: int = MAX_TRUSTEES) -> int:
 def registration_context(election_uuid: str) -> str:
     """Context of the trustees' key proofs: ``SHA-256(JCS({"election": uuid, "purpose": …}))``."""
     election = str(uuid.UUID(str(election_uuid)))
-    return digest_json({"election": election, "purpose": "trustee-registration", "version": PROTOCOL_VERSION})
+    return digest_json(
+        {"election": election, "purpose": "trustee-registration", "version": PROTOCOL_VERSION}
+    )
 
 
 class TrusteeSecret:
@@ -149,7 +151,9 @@ class TrusteePublicKey:
         )
 
 
-def trustee_keygen(index: int, election_uuid: str, *, rand: Callable[[], Scalar] = Scalar.random) -> tuple[TrusteeSecret, TrusteePublicKey]:
+def trustee_keygen(
+    index: int, election_uuid: str, *, rand: Callable[[], Scalar] = Scalar.random
+) -> tuple[TrusteeSecret, TrusteePublicKey]:
     _index(index, "trustee index")
     y = rand()
     Y = base_mul(y)
@@ -193,7 +197,9 @@ class Ceremony:
             {
                 "election": str(uuid.UUID(self.election)),
                 "threshold": self.threshold,
-                "trustees": [{"index": t.index, "public_key": t.public_key.to_hex()} for t in self.trustees],
+                "trustees": [
+                    {"index": t.index, "public_key": t.public_key.to_hex()} for t in self.trustees
+                ],
                 "version": PROTOCOL_VERSION,
             }
         )
@@ -244,7 +250,10 @@ class DkgCommitment:
     def from_json(cls, value: Any) -> DkgCommitment:
         obj = expect_object(value, ("version", "dealer", "digest"), "DKG commitment")
         expect_version(obj, "DKG commitment")
-        return cls(_index(obj["dealer"], "DKG commitment.dealer"), check_digest_hex(obj["digest"], "DKG commitment.digest"))
+        return cls(
+            _index(obj["dealer"], "DKG commitment.dealer"),
+            check_digest_hex(obj["digest"], "DKG commitment.digest"),
+        )
 
 
 @dataclass(frozen=True)
@@ -268,13 +277,19 @@ class DkgDeal:
     def to_json(self) -> dict:
         body = self.reveal_json()
         body.update(
-            {"version": PROTOCOL_VERSION, "dealer": self.dealer, "shares": [s.to_json() for s in self.shares]}
+            {
+                "version": PROTOCOL_VERSION,
+                "dealer": self.dealer,
+                "shares": [s.to_json() for s in self.shares],
+            }
         )
         return body
 
     @classmethod
     def from_json(cls, value: Any) -> DkgDeal:
-        obj = expect_object(value, ("version", "dealer", "coefficients", "proofs", "shares"), "DKG deal")
+        obj = expect_object(
+            value, ("version", "dealer", "coefficients", "proofs", "shares"), "DKG deal"
+        )
         expect_version(obj, "DKG deal")
         coefficients = expect_list(obj["coefficients"], "DKG deal.coefficients", min_length=1)
         if len(coefficients) > MAX_TRUSTEES:
@@ -296,11 +311,17 @@ def _coefficient_binding(dealer: int, k: int) -> dict:
 
 
 def _share_aad(context: str, dealer: int, recipient: int) -> bytes:
-    return canonical_json({"context": context, "dealer": dealer, "purpose": "dkg-share", "recipient": recipient})
+    return canonical_json(
+        {"context": context, "dealer": dealer, "purpose": "dkg-share", "recipient": recipient}
+    )
 
 
 def dkg_deal(
-    polynomial: Polynomial, dealer: int, ceremony: Ceremony, *, rand: Callable[[], Scalar] = Scalar.random
+    polynomial: Polynomial,
+    dealer: int,
+    ceremony: Ceremony,
+    *,
+    rand: Callable[[], Scalar] = Scalar.random,
 ) -> tuple[DkgCommitment, DkgDeal]:
     """Steps 2 and 3 for one dealer: publish the commitment now, the deal once all committed."""
     if len(polynomial.coefficients) != ceremony.threshold:
@@ -309,7 +330,9 @@ def dkg_deal(
     context = ceremony.context
     coefficients = tuple(base_mul(a) for a in polynomial.coefficients)
     proofs = tuple(
-        prove_knowledge(a, public=C, context=context, binding=_coefficient_binding(dealer, k), rand=rand)
+        prove_knowledge(
+            a, public=C, context=context, binding=_coefficient_binding(dealer, k), rand=rand
+        )
         for k, (a, C) in enumerate(zip(polynomial.coefficients, coefficients, strict=True))
     )
     shares = tuple(
@@ -355,23 +378,33 @@ def dkg_check_deal(commitment: DkgCommitment, deal: DkgDeal, ceremony: Ceremony)
 def _check_share(share: Scalar, deal: DkgDeal, recipient: int) -> None:
     # s·G = Σ_k j^k·C_k
     terms = [(-pow(recipient, k, Q), C) for k, C in enumerate(deal.coefficients)]
-    check_equation(f"dealer {deal.dealer}: share for trustee {recipient}", int(share), terms, InvalidShare)
+    check_equation(
+        f"dealer {deal.dealer}: share for trustee {recipient}", int(share), terms, InvalidShare
+    )
 
 
 def _share_from_bytes(data: bytes, deal: DkgDeal, recipient: int) -> Scalar:
     try:
         return Scalar.from_bytes(data)
     except InvalidEncoding as exc:
-        raise InvalidShare(f"dealer {deal.dealer}: share for trustee {recipient} is not a scalar") from exc
+        raise InvalidShare(
+            f"dealer {deal.dealer}: share for trustee {recipient} is not a scalar"
+        ) from exc
 
 
-def dkg_open_share(deal: DkgDeal, recipient: int, secret: TrusteeSecret, ceremony: Ceremony) -> Scalar:
+def dkg_open_share(
+    deal: DkgDeal, recipient: int, secret: TrusteeSecret, ceremony: Ceremony
+) -> Scalar:
     """Step 4 for the recipient: decrypt ``s_ij`` and check it; raise :class:`InvalidShare` if bad."""
     message = deal.shares[recipient - 1]
     try:
-        data = ecies_decrypt(secret.y, message, _share_aad(ceremony.context, deal.dealer, recipient))
+        data = ecies_decrypt(
+            secret.y, message, _share_aad(ceremony.context, deal.dealer, recipient)
+        )
     except DecryptionError as exc:
-        raise InvalidShare(f"dealer {deal.dealer}: share for trustee {recipient} does not decrypt") from exc
+        raise InvalidShare(
+            f"dealer {deal.dealer}: share for trustee {recipient} does not decrypt"
+        ) from exc
     share = _share_from_bytes(data, deal, recipient)
     _check_share(share, deal, recipient)
     return share
@@ -397,7 +430,9 @@ class DkgComplaint:
 
     @classmethod
     def from_json(cls, value: Any) -> DkgComplaint:
-        obj = expect_object(value, ("version", "complainer", "dealer", "shared_point", "proof"), "DKG complaint")
+        obj = expect_object(
+            value, ("version", "complainer", "dealer", "shared_point", "proof"), "DKG complaint"
+        )
         expect_version(obj, "DKG complaint")
         return cls(
             _index(obj["complainer"], "DKG complaint.complainer"),
@@ -411,9 +446,14 @@ def _complaint_binding(complaint_dealer: int, complainer: int) -> dict:
     return {"complainer": complainer, "dealer": complaint_dealer, "purpose": "dkg-complaint"}
 
 
-def dkg_complain(deal: DkgDeal, recipient: int, secret: TrusteeSecret, ceremony: Ceremony) -> DkgComplaint:
+def dkg_complain(
+    deal: DkgDeal, recipient: int, secret: TrusteeSecret, ceremony: Ceremony
+) -> DkgComplaint:
     shared, proof = reveal_shared_point(
-        secret.y, deal.shares[recipient - 1], context=ceremony.context, binding=_complaint_binding(deal.dealer, recipient)
+        secret.y,
+        deal.shares[recipient - 1],
+        context=ceremony.context,
+        binding=_complaint_binding(deal.dealer, recipient),
     )
     return DkgComplaint(recipient, deal.dealer, shared, proof)
 
@@ -440,7 +480,9 @@ def dkg_judge_complaint(complaint: DkgComplaint, deal: DkgDeal, ceremony: Ceremo
             recipient_key,
             _share_aad(ceremony.context, deal.dealer, complaint.complainer),
         )
-        _check_share(_share_from_bytes(data, deal, complaint.complainer), deal, complaint.complainer)
+        _check_share(
+            _share_from_bytes(data, deal, complaint.complainer), deal, complaint.complainer
+        )
     except (DecryptionError, InvalidShare):
         return True
     return False
@@ -504,11 +546,17 @@ class DkgConfirmation:
 
     @classmethod
     def from_json(cls, value: Any) -> DkgConfirmation:
-        obj = expect_object(value, ("version", "trustee", "qualified", "verification_key", "proof"), "DKG confirmation")
+        obj = expect_object(
+            value,
+            ("version", "trustee", "qualified", "verification_key", "proof"),
+            "DKG confirmation",
+        )
         expect_version(obj, "DKG confirmation")
         qualified = tuple(
             _index(d, f"DKG confirmation.qualified[{i}]")
-            for i, d in enumerate(expect_list(obj["qualified"], "DKG confirmation.qualified", min_length=1))
+            for i, d in enumerate(
+                expect_list(obj["qualified"], "DKG confirmation.qualified", min_length=1)
+            )
         )
         if list(qualified) != sorted(set(qualified)):
             raise InvalidEncoding("DKG confirmation.qualified must be strictly increasing")
@@ -525,16 +573,27 @@ def _confirmation_binding(trustee: int, qualified: Sequence[int]) -> dict:
 
 
 def dkg_confirm(
-    share: Scalar, trustee: int, qualified: Sequence[int], ceremony: Ceremony, *, rand: Callable[[], Scalar] = Scalar.random
+    share: Scalar,
+    trustee: int,
+    qualified: Sequence[int],
+    ceremony: Ceremony,
+    *,
+    rand: Callable[[], Scalar] = Scalar.random,
 ) -> DkgConfirmation:
     X = base_mul(share)
     proof = prove_knowledge(
-        share, public=X, context=ceremony.context, binding=_confirmation_binding(trustee, qualified), rand=rand
+        share,
+        public=X,
+        context=ceremony.context,
+        binding=_confirmation_binding(trustee, qualified),
+        rand=rand,
     )
     return DkgConfirmation(trustee, tuple(qualified), X, proof)
 
 
-def dkg_check_confirmation(confirmation: DkgConfirmation, qualified: Sequence[DkgDeal], ceremony: Ceremony) -> None:
+def dkg_check_confirmation(
+    confirmation: DkgConfirmation, qualified: Sequence[DkgDeal], ceremony: Ceremony
+) -> None:
     label = f"trustee {confirmation.trustee}: confirmation"
     deals = _qualified(qualified)
     if tuple(d.dealer for d in deals) != confirmation.qualified:
@@ -577,8 +636,14 @@ class PartialDecryption:
         proofs = expect_list(obj["proofs"], "partial decryption.proofs", len(shares))
         return cls(
             _index(obj["trustee"], "partial decryption.trustee"),
-            tuple(read_point(d, f"partial decryption.shares[{i}]", allow_identity=True) for i, d in enumerate(shares)),
-            tuple(DleqProof.from_json(p, f"partial decryption.proofs[{i}]") for i, p in enumerate(proofs)),
+            tuple(
+                read_point(d, f"partial decryption.shares[{i}]", allow_identity=True)
+                for i, d in enumerate(shares)
+            ),
+            tuple(
+                DleqProof.from_json(p, f"partial decryption.proofs[{i}]")
+                for i, p in enumerate(proofs)
+            ),
         )
 
 
@@ -624,11 +689,15 @@ def verify_partial_decryption(
 ) -> None:
     label = f"trustee {partial.trustee}: partial decryption"
     if len(partial.shares) != len(ciphertexts):
-        raise InvalidProof(f"{label}: expected {len(ciphertexts)} shares, got {len(partial.shares)}")
+        raise InvalidProof(
+            f"{label}: expected {len(ciphertexts)} shares, got {len(partial.shares)}"
+        )
     own_batch = batch is None
     if own_batch:
         batch = BatchVerifier()
-    for position, (ct, D, proof) in enumerate(zip(ciphertexts, partial.shares, partial.proofs, strict=True)):
+    for position, (ct, D, proof) in enumerate(
+        zip(ciphertexts, partial.shares, partial.proofs, strict=True)
+    ):
         verify_dleq(
             proof,
             base1=G,

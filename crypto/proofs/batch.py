@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 
 from crypto.errors import InvalidProof
-from crypto.group import Q, Point, multi_mul
+from crypto.group import Point, Q, multi_mul
 
 __all__ = ["BatchVerifier", "check_equation"]
 

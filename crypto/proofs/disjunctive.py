@@ -23,11 +23,17 @@ from typing import Any
 from crypto.elgamal import Ciphertext, ElectionKey
 from crypto.encoding import expect_list, expect_object, read_point, read_scalar
 from crypto.errors import CryptoError, InvalidEncoding, InvalidProof
-from crypto.group import G, Q, Point, Scalar, base_mul
+from crypto.group import G, Point, Q, Scalar, base_mul
 from crypto.hashing import hash_to_scalar
 from crypto.proofs.batch import BatchVerifier, check_equation
 
-__all__ = ["DisjunctiveProof", "prove_membership", "encrypt_bit_with_proof", "verify_membership", "MAX_SET_SIZE"]
+__all__ = [
+    "DisjunctiveProof",
+    "prove_membership",
+    "encrypt_bit_with_proof",
+    "verify_membership",
+    "MAX_SET_SIZE",
+]
 
 MAX_SET_SIZE = 1024
 
@@ -46,7 +52,9 @@ class DisjunctiveProof:
         }
 
     @classmethod
-    def from_json(cls, value: Any, what: str = "proof", size: int | None = None) -> DisjunctiveProof:
+    def from_json(
+        cls, value: Any, what: str = "proof", size: int | None = None
+    ) -> DisjunctiveProof:
         obj = expect_object(value, ("commitments", "challenges", "responses"), what)
         commitments = expect_list(obj["commitments"], f"{what}.commitments", size, min_length=1)
         if len(commitments) > MAX_SET_SIZE:
@@ -89,7 +97,9 @@ def _statement(key: ElectionKey, ciphertexts: Sequence[Ciphertext], values, bind
 
 
 def _challenge(tag, context, statement, commitments) -> Scalar:
-    return hash_to_scalar(tag, context, statement, {"commitments": [[a.to_hex(), b.to_hex()] for a, b in commitments]})
+    return hash_to_scalar(
+        tag, context, statement, {"commitments": [[a.to_hex(), b.to_hex()] for a, b in commitments]}
+    )
 
 
 def prove_membership(
@@ -137,7 +147,9 @@ def prove_membership(
     challenges[real] = c_real
     responses[real] = (w + c_real * r) % Q
     wrap = Scalar._trusted
-    return DisjunctiveProof(tuple(commitments), tuple(map(wrap, challenges)), tuple(map(wrap, responses)))
+    return DisjunctiveProof(
+        tuple(commitments), tuple(map(wrap, challenges)), tuple(map(wrap, responses))
+    )
 
 
 def encrypt_bit_with_proof(
@@ -209,7 +221,9 @@ def verify_membership(
 ) -> None:
     values = _check_values(values)
     if len(proof.commitments) != len(values):
-        raise InvalidProof(f"{label}: expected {len(values)} branches, got {len(proof.commitments)}")
+        raise InvalidProof(
+            f"{label}: expected {len(values)} branches, got {len(proof.commitments)}"
+        )
     statement = _statement(key, ciphertexts, values, binding)
     c_total = int(_challenge(tag, context, statement, proof.commitments))
     if sum(int(c) for c in proof.challenges) % Q != c_total:

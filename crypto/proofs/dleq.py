@@ -97,7 +97,11 @@ def verify_dleq(
 ) -> None:
     if base1.is_identity() or value1.is_identity():
         raise InvalidProof(f"{label}: the first base and value must be real points")
-    c = int(_challenge(context, base1, value1, base2, value2, binding, proof.commitment1, proof.commitment2))
+    c = int(
+        _challenge(
+            context, base1, value1, base2, value2, binding, proof.commitment1, proof.commitment2
+        )
+    )
     z = int(proof.response)
     if base1 is G or base1 == G:
         eq1 = (z, [(-c, value1), (-1, proof.commitment1)])

@@ -31,12 +31,18 @@ class SchnorrProof:
     @classmethod
     def from_json(cls, value: Any, what: str = "proof") -> SchnorrProof:
         obj = expect_object(value, ("commitment", "response"), what)
-        return cls(read_point(obj["commitment"], f"{what}.commitment"), read_scalar(obj["response"], f"{what}.response"))
+        return cls(
+            read_point(obj["commitment"], f"{what}.commitment"),
+            read_scalar(obj["response"], f"{what}.response"),
+        )
 
 
 def _challenge(context: str, public: Point, binding: dict, commitment: Point) -> Scalar:
     return hash_to_scalar(
-        Tag.POK, context, {"binding": binding, "public": public.to_hex()}, {"commitment": commitment.to_hex()}
+        Tag.POK,
+        context,
+        {"binding": binding, "public": public.to_hex()},
+        {"commitment": commitment.to_hex()},
     )
 
 

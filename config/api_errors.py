@@ -1,0 +1,172 @@
+"""The one place where errors become HTTP responses.
+
+Every error leaving the API has the body::
+
+    {"error": {"code": "<machine-readable>", "message": "<human-readable>"}}
+
+plus ``"details"`` when there is more to say (e.g. per-field validation
+errors). Services raise subclasses of :class:`ApplicationError`; DRF and Django
+exceptions are mapped below; anything else is a 500 whose body says nothing
+about the cause (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("pnyx.api")
+
+API_PREFIX = "/api/"
+
+
+class ApplicationError(Exception):
+    """An expected failure of a domain operation, reported to the client as is.
+
+    Subclasses set ``code`` (stable, snake_case), ``status`` (HTTP) and a default
+    ``message``::
+
+        class ElectionNotOpen(ApplicationError):
+            code = "election_not_open"
+            status = 409
+            message = "The election is not open for voting."
+    """
+
+    code: str = "application_error"
+    status: int = status.HTTP_400_BAD_REQUEST
+    message: str = "The request cannot be carried out."
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.message = message or type(self).message
+        self.details = details
+        super().__init__(self.message)
+
+
+# DRF exception class -> (code, default message). Looked up along the MRO, so
+# subclasses inherit their parent's code.
+_API_EXCEPTION_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ValidationError: ("invalid_request", "The request is invalid."),
+    exceptions.ParseError: ("malformed_request", "The request body could not be parsed."),
+    exceptions.NotAuthenticated: ("not_authenticated", "Authentication is required."),
+    exceptions.AuthenticationFailed: ("authentication_failed", "Authentication failed."),
+    exceptions.PermissionDenied: ("forbidden", "You are not allowed to do this."),
+    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "Method not allowed."),
+    exceptions.NotAcceptable: ("not_acceptable", "Cannot produce the requested format."),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type."),
+    exceptions.Throttled: ("throttled", "Too many requests."),
+}
+
+
+def error_body(*, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def _api_exception_code(exc: exceptions.APIException) -> tuple[str, str]:
+    for cls in type(exc).__mro__:
+        if cls in _API_EXCEPTION_CODES:
+            return _API_EXCEPTION_CODES[cls]
+    return exc.default_code, str(exc.default_detail)
+
+
+def _api_exception_response(exc: exceptions.APIException) -> Response:
+    code, default_message = _api_exception_code(exc)
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        message, details = default_message, exc.detail
+    elif isinstance(exc.detail, str):
+        # A view may say what was not found / forbidden: keep its words.
+        message, details = str(exc.detail), None
+    else:
+        message, details = default_message, exc.detail
+    return Response(
+        error_body(code=code, message=message, details=details),
+        status=exc.status_code,
+        headers=headers,
+    )
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF ``EXCEPTION_HANDLER``: map every exception to the JSON error shape."""
+    set_rollback()  # under ATOMIC_REQUESTS, an error response never commits
+
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(code=exc.code, message=exc.message, details=exc.details),
+            status=exc.status,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, exceptions.APIException):
+        return _api_exception_response(exc)
+
+    request = context.get("request")
+    logger.error(
+        "Unhandled %s in %s %s",
+        type(exc).__name__,
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),  # path only: query strings may carry tokens
+        exc_info=exc,
+    )
+    return Response(
+        error_body(code="internal_error", message="Internal server error."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+# --- Django-level handlers (config/urls.py) ----------------------------------
+# They catch what never reaches a DRF view: unknown URLs, errors in middleware.
+# Under /api/ they answer in the same JSON shape; elsewhere Django's pages.
+# Django uses them only when DEBUG is off.
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        body = error_body(code="bad_request", message="Bad request.")
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        body = error_body(code="forbidden", message="You are not allowed to do this.")
+        return JsonResponse(body, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        body = error_body(code="internal_error", message="Internal server error.")
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)

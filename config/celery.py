@@ -1,0 +1,35 @@
+"""The Celery application: ``celery -A config worker``.
+
+Connection settings come from Django settings (``CELERY_*``). The invariants
+below are fixed here because task code relies on them: tasks are idempotent
+and acknowledged only once done, so a worker that dies mid-task hands the task
+to another worker instead of losing it; and messages are JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("pnyx")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    result_accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,  # keep the LOGGING configured in settings
+    # Every queue the project uses. A worker started without -Q consumes all of
+    # them; route long-running work with task_routes, e.g. tally -> "tally".
+    task_default_queue="celery",
+    task_queues=[Queue("celery", routing_key="celery"), Queue("tally", routing_key="tally")],
+)
+app.autodiscover_tasks()

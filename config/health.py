@@ -1,0 +1,74 @@
+"""``GET /healthz``: is this instance able to serve?
+
+Checks the database and the Celery broker; with ``?worker=1`` it also sends
+``tally.tasks.ping`` through the broker and waits briefly for a worker to
+answer. Answers 200 when every check passed, 503 otherwise. The body names
+what failed, never connection strings or error text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu.exceptions import KombuError, OperationalError
+
+from config.celery import app as celery_app
+
+logger = logging.getLogger("pnyx.health")
+
+BROKER_TIMEOUT_SECONDS = 2.0
+WORKER_TIMEOUT_SECONDS = 5.0
+
+
+def health_database() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.warning("health check: database unreachable", exc_info=True)
+        return {"ok": False}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def health_broker() -> dict[str, Any]:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
+            transport = conn.transport.driver_type
+    except (OSError, KombuError, OperationalError):
+        logger.warning("health check: broker unreachable", exc_info=True)
+        return {"ok": False}
+    return {"ok": True, "transport": transport}
+
+
+def health_worker() -> dict[str, Any]:
+    from tally.tasks import ping
+
+    try:
+        result = ping.apply_async(expires=WORKER_TIMEOUT_SECONDS)
+        answer = result.get(timeout=WORKER_TIMEOUT_SECONDS)
+    except CeleryTimeoutError:
+        return {"ok": False}
+    except (OSError, KombuError, OperationalError):
+        logger.warning("health check: cannot reach a worker", exc_info=True)
+        return {"ok": False}
+    return {"ok": answer == "pong"}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": health_database(), "broker": health_broker()}
+    if request.GET.get("worker") == "1" and checks["broker"]["ok"]:
+        checks["worker"] = health_worker()
+    ok = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,0 +1,1 @@
+"""Voters, credentials and trustees' identities."""

@@ -1,0 +1,1 @@
+"""Homomorphic tally and threshold decryption by the trustees."""

@@ -1,0 +1,88 @@
+"""The services the suite runs against, and the project's plumbing endpoints."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.db import connection
+
+from config.celery import app as celery_app
+from tally.tasks import ping
+
+REQUIRE_SERVICES = os.environ.get("PNYX_REQUIRE_SERVICES") == "1"
+
+
+@pytest.mark.skipif(
+    not REQUIRE_SERVICES, reason="checks the make test set-up (PNYX_REQUIRE_SERVICES=1)"
+)
+@pytest.mark.django_db
+def test_test_database_is_postgresql() -> None:
+    assert connection.vendor == "postgresql"
+    assert connection.settings_dict["NAME"].startswith("test_")
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client) -> None:
+    response = client.get("/healthz")
+    body = response.json()
+    assert body["checks"]["database"] == {"ok": True, "vendor": connection.vendor}
+    assert set(body["checks"]) == {"database", "broker"}
+    assert response["Cache-Control"].startswith("max-age=0")
+    if REQUIRE_SERVICES:
+        assert response.status_code == 200
+        assert body == {
+            "status": "ok",
+            "checks": {
+                "database": {"ok": True, "vendor": "postgresql"},
+                "broker": {"ok": True, "transport": "redis"},
+            },
+        }
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch) -> None:
+    closed = "redis://127.0.0.1:1/0"
+    # Celery reads CELERY_BROKER_URL from the environment before its settings.
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    monkeypatch.setitem(celery_app.conf, "broker_url", closed)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["broker"] == {"ok": False}
+    assert "127.0.0.1:1" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_worker_check_reaches_a_real_worker(client, celery_worker_real) -> None:
+    response = client.get("/healthz?worker=1")
+    assert response.status_code == 200
+    assert response.json()["checks"]["worker"] == {"ok": True}
+
+
+def test_celery_round_trip_through_a_real_worker(celery_worker_real) -> None:
+    assert ping.delay().get(timeout=30) == "pong"
+
+
+def test_openapi_schema_is_served(client) -> None:
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Pnyx API"
+
+
+def test_api_docs_page_has_no_inline_code(client) -> None:
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts and all("src=" in tag for tag in scripts)
+    assert "<style" not in html and "cdn" not in html.lower()
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")

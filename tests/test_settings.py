@@ -1,0 +1,137 @@
+"""Settings come from the environment, with safe defaults.
+
+Each case imports the settings in a fresh interpreter, since they are read
+once at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import secret_key_load_or_create
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Variables these tests control; inherited values would make them flaky.
+CONTROLLED = {
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PNYX_DEBUG",
+    "PNYX_HTTPS",
+    "PNYX_VAR_DIR",
+    "ALLOWED_HOSTS",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+}
+
+
+def load_settings(var_dir: Path, **env: str) -> dict[str, Any]:
+    """Import config.settings in a subprocess and return its upper-case names."""
+    environ = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    environ.update(DJANGO_SETTINGS_MODULE="config.settings", PNYX_VAR_DIR=str(var_dir), **env)
+    code = (
+        "import json\n"
+        "from django.conf import settings\n"
+        "names = [n for n in dir(settings) if n.isupper()]\n"
+        "print(json.dumps({n: getattr(settings, n) for n in names}, default=str))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return json.loads(done.stdout)
+
+
+def test_database_url_is_read(tmp_path: Path) -> None:
+    db = load_settings(tmp_path, DATABASE_URL="postgres://alice:s3cret@db.example:6543/elections")[
+        "DATABASES"
+    ]["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["NAME"], db["USER"]) == (
+        "db.example",
+        6543,
+        "elections",
+        "alice",
+    )
+
+
+def test_database_defaults_to_embedded_sqlite_under_var(tmp_path: Path) -> None:
+    db = load_settings(tmp_path)["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == str(tmp_path / "pnyx.sqlite3")
+
+
+def test_secret_key_is_generated_once_private_and_reused(tmp_path: Path) -> None:
+    first = load_settings(tmp_path)["SECRET_KEY"]
+    key_file = tmp_path / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_text() == first
+    assert len(first) >= 50
+    assert load_settings(tmp_path)["SECRET_KEY"] == first
+
+
+def test_secret_key_from_environment_wins_and_writes_nothing(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, SECRET_KEY="k" * 60)["SECRET_KEY"] == "k" * 60
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_secret_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    secret_key_load_or_create(path=key_file)
+    key_file.chmod(0o644)
+    with pytest.raises(ImproperlyConfigured, match="chmod 600"):
+        secret_key_load_or_create(path=key_file)
+
+
+def test_debug_is_off_by_default_and_only_on_when_asked(tmp_path: Path) -> None:
+    assert load_settings(tmp_path)["DEBUG"] is False
+    assert load_settings(tmp_path, PNYX_DEBUG="0")["DEBUG"] is False
+    assert load_settings(tmp_path, PNYX_DEBUG="1")["DEBUG"] is True
+    with pytest.raises(RuntimeError, match="PNYX_DEBUG='maybe' is not a boolean"):
+        load_settings(tmp_path, PNYX_DEBUG="maybe")
+
+
+def test_cookies_are_secure_only_behind_https(tmp_path: Path) -> None:
+    plain = load_settings(tmp_path)
+    https = load_settings(tmp_path, PNYX_HTTPS="1")
+    assert (plain["SESSION_COOKIE_SECURE"], plain["CSRF_COOKIE_SECURE"]) == (False, False)
+    assert (https["SESSION_COOKIE_SECURE"], https["CSRF_COOKIE_SECURE"]) == (True, True)
+    assert https["X_FRAME_OPTIONS"] == "DENY"
+    assert "'unsafe-inline'" not in json.dumps(https["CONTENT_SECURITY_POLICY"])
+
+
+def test_allowed_hosts_from_environment(tmp_path: Path) -> None:
+    assert load_settings(tmp_path)["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    hosts = load_settings(tmp_path, ALLOWED_HOSTS="vote.example, ,admin.example")
+    assert hosts["ALLOWED_HOSTS"] == ["vote.example", "admin.example"]
+
+
+def test_broker_defaults_to_redis_url(tmp_path: Path) -> None:
+    loaded = load_settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7")
+    assert loaded["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/7"
+    assert loaded["CELERY_RESULT_BACKEND"] == "redis://127.0.0.1:6379/7"
+
+
+def test_filesystem_broker_keeps_messages_and_results_under_var(tmp_path: Path) -> None:
+    loaded = load_settings(tmp_path, CELERY_BROKER_URL="filesystem://")
+    options = loaded["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "celery/queue")
+    assert loaded["CELERY_RESULT_BACKEND"] == f"file://{tmp_path / 'celery/results'}"
+    for folder in ("queue", "processed", "control", "results"):
+        assert (tmp_path / "celery" / folder).is_dir()

@@ -1,0 +1,1 @@
+"""Elections, ballots and the public bulletin board."""

@@ -1,0 +1,5 @@
+"""Celery tasks of the voting app (none yet).
+
+Tasks take primary keys, are idempotent, call one service and are enqueued
+with ``transaction.on_commit``.
+"""

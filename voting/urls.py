@@ -1,0 +1,5 @@
+"""API routes of this app, mounted under /api/ by config/urls.py."""
+
+app_name = "voting"
+
+urlpatterns: list = []
