@@ -13,6 +13,7 @@ message and judge the complaint without any secret key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,12 @@ def ecies_decrypt(secret: Scalar, message: EciesMessage, aad: bytes) -> bytes:
 
 
 def reveal_shared_point(
-    secret: Scalar, message: EciesMessage, *, context: str, binding: dict
+    secret: Scalar,
+    message: EciesMessage,
+    *,
+    context: str,
+    binding: dict,
+    rand: Callable[[], Scalar] = Scalar.random,
 ) -> tuple[Point, DleqProof]:
     """The recipient's ``Z = y·E`` with a proof ``log_G Y = log_E Z`` (for a public complaint)."""
     shared = message.ephemeral * secret
@@ -121,6 +127,7 @@ def reveal_shared_point(
         value2=shared,
         context=context,
         binding=binding,
+        rand=rand,
     )
     return shared, proof
 

@@ -447,13 +447,19 @@ def _complaint_binding(complaint_dealer: int, complainer: int) -> dict:
 
 
 def dkg_complain(
-    deal: DkgDeal, recipient: int, secret: TrusteeSecret, ceremony: Ceremony
+    deal: DkgDeal,
+    recipient: int,
+    secret: TrusteeSecret,
+    ceremony: Ceremony,
+    *,
+    rand: Callable[[], Scalar] = Scalar.random,
 ) -> DkgComplaint:
     shared, proof = reveal_shared_point(
         secret.y,
         deal.shares[recipient - 1],
         context=ceremony.context,
         binding=_complaint_binding(deal.dealer, recipient),
+        rand=rand,
     )
     return DkgComplaint(recipient, deal.dealer, shared, proof)
 

@@ -1,0 +1,266 @@
+"""The election manifest and its fingerprint (docs/protocol.md §10).
+
+The manifest is frozen when an election opens: questions, options, costs, voting window,
+trustees, threshold, election key, verification keys and the digest of the public credential
+list. Its **fingerprint** ``SHA-256(JCS(manifest))`` is the context of every ballot proof and
+credential signature, so a ballot made for one manifest verifies under no other.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crypto.ballot import MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, ElectionSpec, QuestionSpec
+from crypto.elgamal import ElectionKey
+from crypto.encoding import (
+    expect_int,
+    expect_list,
+    expect_object,
+    expect_str,
+    expect_version,
+    read_point,
+)
+from crypto.errors import InvalidEncoding
+from crypto.group import Point
+from crypto.hashing import check_digest_hex, digest_json
+from crypto.threshold import MAX_TRUSTEES
+
+__all__ = [
+    "QUESTION_KINDS",
+    "MAX_WEIGHT",
+    "Credential",
+    "credentials_digest",
+    "Manifest",
+    "parse_timestamp",
+]
+
+QUESTION_KINDS = ("referendum", "single", "approval", "budget")
+MAX_WEIGHT = 1_000_000
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+
+
+def parse_timestamp(value: Any, what: str) -> datetime:
+    """Timestamps are UTC, second precision: ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        raise InvalidEncoding(f"{what}: expected a UTC timestamp YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        return datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError as exc:
+        raise InvalidEncoding(f"{what}: not a valid date") from exc
+
+
+def _uuid(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidEncoding(f"{what}: expected a UUID string")
+    try:
+        canonical = str(uuid.UUID(value))
+    except ValueError as exc:
+        raise InvalidEncoding(f"{what}: not a UUID") from exc
+    if canonical != value:
+        raise InvalidEncoding(f"{what}: UUIDs are lowercase and hyphenated")
+    return value
+
+
+# --- Credentials -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One public credential with its voting weight."""
+
+    public_key: Point  #: S = s·G
+    weight: int  #: 1..MAX_WEIGHT
+
+    def to_json(self) -> dict:
+        return {"public_key": self.public_key.to_hex(), "weight": self.weight}
+
+    @classmethod
+    def from_json(cls, value: Any, what: str = "credential") -> Credential:
+        obj = expect_object(value, ("public_key", "weight"), what)
+        return cls(
+            read_point(obj["public_key"], f"{what}.public_key"),
+            expect_int(obj["weight"], f"{what}.weight", 1, MAX_WEIGHT),
+        )
+
+
+def credentials_digest(credentials: list[Credential]) -> str:
+    """The list must be sorted by public key hex with no duplicate; digest of its JSON."""
+    keys = [c.public_key.to_hex() for c in credentials]
+    if keys != sorted(set(keys)):
+        raise InvalidEncoding("credentials must be sorted by public key, without duplicates")
+    return digest_json([c.to_json() for c in credentials])
+
+
+# --- Manifest ----------------------------------------------------------------------------------
+
+
+def _question_spec(obj: dict, what: str) -> QuestionSpec:
+    kind = obj["kind"]
+    options = obj["options"]
+    n = len(options)
+    costs = [o["cost"] for o in options]
+    if kind == "budget":
+        if any(c is None for c in costs) or obj["budget"] is None:
+            raise InvalidEncoding(f"{what}: a budget question has a cost per option and a budget")
+        spec = QuestionSpec(n, obj["min"], obj["max"], tuple(costs), obj["budget"])
+    else:
+        if any(c is not None for c in costs) or obj["budget"] is not None:
+            raise InvalidEncoding(f"{what}: only budget questions have costs")
+        spec = QuestionSpec(n, obj["min"], obj["max"])
+    if kind == "referendum" and (n != 2 or spec.max_selections != 1):
+        raise InvalidEncoding(f"{what}: a referendum has two options (yes, no) and max 1")
+    if kind == "single" and spec.max_selections != 1:
+        raise InvalidEncoding(f"{what}: a single-choice question has max 1")
+    if kind in ("referendum", "single") and spec.min_selections not in (0, 1):
+        raise InvalidEncoding(f"{what}: min is 0 (blank allowed) or 1")
+    return spec
+
+
+def _check_question(value: Any, index: int) -> dict:
+    what = f"manifest.questions[{index}]"
+    obj = expect_object(
+        value, ("id", "kind", "title", "description", "options", "min", "max", "budget"), what
+    )
+    expect_str(obj["id"], f"{what}.id", 64)
+    if obj["kind"] not in QUESTION_KINDS:
+        raise InvalidEncoding(f"{what}.kind: one of {', '.join(QUESTION_KINDS)}")
+    expect_str(obj["title"], f"{what}.title", 500)
+    expect_str(obj["description"], f"{what}.description", 5000)
+    options = expect_list(obj["options"], f"{what}.options", min_length=1)
+    if len(options) > MAX_OPTIONS:
+        raise InvalidEncoding(f"{what}: too many options")
+    ids = set()
+    for oi, option in enumerate(options):
+        ow = f"{what}.options[{oi}]"
+        option = expect_object(option, ("id", "title", "description", "cost"), ow)
+        ids.add(expect_str(option["id"], f"{ow}.id", 64))
+        expect_str(option["title"], f"{ow}.title", 500)
+        expect_str(option["description"], f"{ow}.description", 5000)
+        if option["cost"] is not None:
+            expect_int(option["cost"], f"{ow}.cost", 0, MAX_AMOUNT)
+    if len(ids) != len(options):
+        raise InvalidEncoding(f"{what}: option ids must be distinct")
+    expect_int(obj["min"], f"{what}.min", 0)
+    expect_int(obj["max"], f"{what}.max", 0)
+    if obj["budget"] is not None:
+        expect_int(obj["budget"], f"{what}.budget", 0, MAX_AMOUNT)
+    return obj
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed, validated manifest; ``data`` is its exact JSON (what the fingerprint hashes)."""
+
+    data: dict
+    fingerprint: str
+    election_uuid: str
+    key: ElectionKey
+    questions: tuple[QuestionSpec, ...]
+    threshold: int
+    trustee_keys: tuple[Point, ...]  #: long-term ECIES keys Yᵢ, index i at position i−1
+    verification_keys: tuple[Point, ...]  #: Xⱼ at position j−1
+    ceremony: str  #: the key ceremony context digest
+    credentials_digest: str
+    credentials_count: int
+    total_weight: int
+    opens_at: datetime
+    closes_at: datetime
+
+    @property
+    def spec(self) -> ElectionSpec:
+        return ElectionSpec(self.fingerprint, self.key, self.questions)
+
+    def to_json(self) -> dict:
+        return self.data
+
+    @classmethod
+    def from_json(cls, value: Any) -> Manifest:
+        obj = expect_object(
+            value,
+            (
+                "version",
+                "election",
+                "questions",
+                "trustees",
+                "threshold",
+                "ceremony",
+                "public_key",
+                "verification_keys",
+                "credentials",
+            ),
+            "manifest",
+        )
+        expect_version(obj, "manifest")
+        election = expect_object(
+            obj["election"],
+            ("uuid", "slug", "title", "description", "opens_at", "closes_at"),
+            "manifest.election",
+        )
+        election_uuid = _uuid(election["uuid"], "manifest.election.uuid")
+        if not isinstance(election["slug"], str) or not _SLUG.match(election["slug"]):
+            raise InvalidEncoding("manifest.election.slug: lowercase letters, digits and hyphens")
+        expect_str(election["title"], "manifest.election.title", 500)
+        expect_str(election["description"], "manifest.election.description", 20_000)
+        opens = parse_timestamp(election["opens_at"], "manifest.election.opens_at")
+        closes = parse_timestamp(election["closes_at"], "manifest.election.closes_at")
+        if closes <= opens:
+            raise InvalidEncoding("manifest.election: closes_at must be after opens_at")
+
+        questions = expect_list(obj["questions"], "manifest.questions", min_length=1)
+        if len(questions) > MAX_QUESTIONS:
+            raise InvalidEncoding("manifest: too many questions")
+        specs = []
+        ids = set()
+        for qi, question in enumerate(questions):
+            q = _check_question(question, qi)
+            ids.add(q["id"])
+            specs.append(_question_spec(q, f"manifest.questions[{qi}]"))
+        if len(ids) != len(questions):
+            raise InvalidEncoding("manifest: question ids must be distinct")
+
+        trustees = expect_list(obj["trustees"], "manifest.trustees", min_length=1)
+        if len(trustees) > MAX_TRUSTEES:
+            raise InvalidEncoding("manifest: too many trustees")
+        trustee_keys = []
+        for i, trustee in enumerate(trustees, start=1):
+            what = f"manifest.trustees[{i - 1}]"
+            trustee = expect_object(trustee, ("index", "name", "public_key"), what)
+            if trustee["index"] != i:
+                raise InvalidEncoding(f"{what}.index: trustees are indexed 1..n in order")
+            expect_str(trustee["name"], f"{what}.name", 200)
+            trustee_keys.append(read_point(trustee["public_key"], f"{what}.public_key"))
+        threshold = expect_int(obj["threshold"], "manifest.threshold", 1, len(trustees))
+        vkeys = expect_list(obj["verification_keys"], "manifest.verification_keys", len(trustees))
+        verification_keys = tuple(
+            read_point(v, f"manifest.verification_keys[{i}]") for i, v in enumerate(vkeys)
+        )
+        credentials = expect_object(
+            obj["credentials"], ("count", "digest", "total_weight"), "manifest.credentials"
+        )
+        count = expect_int(credentials["count"], "manifest.credentials.count", 1, 10**8)
+        total = expect_int(
+            credentials["total_weight"], "manifest.credentials.total_weight", count, 10**12
+        )
+        return cls(
+            data=value,
+            fingerprint=digest_json(value),
+            election_uuid=election_uuid,
+            key=ElectionKey(read_point(obj["public_key"], "manifest.public_key")),
+            questions=tuple(specs),
+            threshold=threshold,
+            trustee_keys=tuple(trustee_keys),
+            verification_keys=verification_keys,
+            ceremony=check_digest_hex(obj["ceremony"], "manifest.ceremony"),
+            credentials_digest=check_digest_hex(
+                credentials["digest"], "manifest.credentials.digest"
+            ),
+            credentials_count=count,
+            total_weight=total,
+            opens_at=opens,
+            closes_at=closes,
+        )

@@ -1,0 +1,507 @@
+"""Generate the protocol's worked test vectors (docs/protocol.md §13) into tests/vectors/*.json.
+
+    .venv/bin/python tests/vectors/generate.py          # rewrite the files
+    .venv/bin/python tests/vectors/generate.py --check  # exit 1 if a file would change
+
+Randomness is fixed: every scalar a prover draws comes from a deterministic generator whose
+outputs are recorded, in the order they are drawn, in the vector's ``"nonces"`` list, so another
+implementation can replay the same computation and must produce the same bytes. The order in which
+the reference implementation draws nonces is documented in tests/vectors/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from crypto.ballot import ElectionSpec, QuestionSpec, ballot_audit, ballot_encrypt  # noqa: E402
+from crypto.credentials import (  # noqa: E402
+    ALPHABET,
+    _checksum,
+    derive_signing_key,
+    format_code,
+    normalize_code,
+)
+from crypto.dlog import DlogTable  # noqa: E402
+from crypto.ecies import ecies_encrypt  # noqa: E402
+from crypto.elgamal import ElectionKey, encrypt  # noqa: E402
+from crypto.group import G, Q, Point, Scalar, base_mul  # noqa: E402
+from crypto.hashing import canonical_json, digest_json, expand_message_xmd, hash_to_scalar  # noqa: E402
+from crypto.proofs.disjunctive import prove_membership  # noqa: E402
+from crypto.proofs.dleq import prove_dleq  # noqa: E402
+from crypto.proofs.schnorr import prove_knowledge  # noqa: E402
+from crypto.signatures import SigningKey, sign  # noqa: E402
+from crypto.threshold import (  # noqa: E402
+    Ceremony,
+    Polynomial,
+    combine_partial_decryptions,
+    dkg_combine_shares,
+    dkg_complain,
+    dkg_confirm,
+    dkg_deal,
+    dkg_election_key,
+    dkg_open_share,
+    dkg_verification_key,
+    partial_decrypt,
+    trustee_keygen,
+)
+
+OUT = Path(__file__).resolve().parent
+ELECTION_UUID = "3f2c6a52-8f1e-4c4e-9b1d-0c7e5a9d2b11"
+FINGERPRINT = digest_json({"vector": "election fingerprint"})
+
+
+class Drbg:
+    """Deterministic scalars for vectors: ``hash_to_scalar("test-vector-drbg", label, counter)``."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.counter = 0
+        self.drawn: list[str] = []
+
+    def __call__(self) -> Scalar:
+        while True:
+            s = hash_to_scalar("test-vector-drbg", self.label, self.counter)
+            self.counter += 1
+            if not s.is_zero():
+                self.drawn.append(s.to_hex())
+                return s
+
+
+def scalar(label: str) -> Scalar:
+    return Drbg(label)()
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def group_vectors() -> dict:
+    mults = []
+    for k in [1, 2, 3, 255, 2**64 + 7, int(scalar("group-a")), int(scalar("group-b"))]:
+        mults.append({"k": Scalar(k).to_hex(), "point": base_mul(k).to_hex()})
+    a, b = base_mul(scalar("add-a")), base_mul(scalar("add-b"))
+    good = G.to_hex()
+    x, y = good[2:66], good[66:]
+    p_hex = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
+    q_hex = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
+    invalid_points = [
+        {"hex": "00", "reason": "the identity is not allowed here"},
+        {"hex": "02" + x, "reason": "compressed form"},
+        {"hex": "06" + x + y, "reason": "hybrid form"},
+        {"hex": "04" + x, "reason": "too short"},
+        {"hex": ("04" + x + y).upper(), "reason": "upper-case hex"},
+        {"hex": "04" + x + y[:-2] + ("00" if y[-2:] != "00" else "01"), "reason": "off the curve"},
+        {"hex": "04" + p_hex + y, "reason": "x not reduced"},
+        {"hex": "", "reason": "empty"},
+    ]
+    invalid_scalars = [
+        {"hex": q_hex, "reason": "equal to q"},
+        {"hex": "f" * 64, "reason": "above q"},
+        {"hex": "0" * 63, "reason": "too short"},
+        {"hex": "A" + "0" * 63, "reason": "upper-case hex"},
+    ]
+    return {
+        "description": "P-256 encodings (docs/protocol.md §2): k·G, P + Q, and encodings to reject",
+        "generator": good,
+        "order": q_hex,
+        "base_mult": mults,
+        "addition": {
+            "a": a.to_hex(),
+            "b": b.to_hex(),
+            "sum": (a + b).to_hex(),
+            "difference": (a - b).to_hex(),
+        },
+        "identity_allowed": {"a": a.to_hex(), "minus_a_plus_a": (a - a).to_hex_allow_identity()},
+        "invalid_points": invalid_points,
+        "invalid_scalars": invalid_scalars,
+    }
+
+
+def hashing_vectors() -> dict:
+    jcs_values = [
+        {"b": 1, "a": [True, None, "x"], "c": {"z": "é\u2028", "a": '\x01\n"\\'}},
+        ["😀", "\u007f", -9007199254740991, 0],
+        {"fingerprint": FINGERPRINT, "nested": {"list": [1, 2, {"k": "v"}]}},
+    ]
+    xmd = []
+    for msg, dst, length in [
+        (b"", b"PNYX-V1/pok", 48),
+        (b"abc", b"PNYX-V1/selection", 48),
+        (b"a" * 300, b"PNYX-V1/dleq", 96),
+        (b"", b"QUUX-V01-CS02-with-expander-SHA256-128", 32),
+        (b"abc", b"QUUX-V01-CS02-with-expander-SHA256-128", 32),
+    ]:
+        xmd.append(
+            {
+                "msg_hex": msg.hex(),
+                "dst": dst.decode(),
+                "length": length,
+                "output": expand_message_xmd(msg, dst, length).hex(),
+            }
+        )
+    h2s = []
+    for tag, parts in [
+        (
+            "pok",
+            [
+                FINGERPRINT,
+                {"binding": {"purpose": "x"}, "public": G.to_hex()},
+                {"commitment": G.to_hex()},
+            ],
+        ),
+        ("selection", [FINGERPRINT, {"values": [0, 1]}, {"commitments": []}]),
+        ("sum", ["", 0, [], {}]),
+    ]:
+        h2s.append(
+            {
+                "tag": tag,
+                "parts": parts,
+                "message_jcs": canonical_json(list(parts)).decode("utf-8"),
+                "scalar": hash_to_scalar(tag, *parts).to_hex(),
+            }
+        )
+    return {
+        "description": "RFC 8785 canonical JSON, RFC 9380 expand_message_xmd (SHA-256) and hash_to_scalar (§3)",
+        "dst_prefix": "PNYX-V1/",
+        "canonical_json": [
+            {"value": v, "canonical": canonical_json(v).decode("utf-8")} for v in jcs_values
+        ],
+        "expand_message_xmd": xmd,
+        "hash_to_scalar": h2s,
+    }
+
+
+def elgamal_vectors() -> dict:
+    x = scalar("elgamal-secret")
+    key = ElectionKey(base_mul(x))
+    cases = []
+    for m in [0, 1, 2, 1000]:
+        r = scalar(f"elgamal-r-{m}")
+        ct, _ = encrypt(key, m, r)
+        cases.append({"m": m, "r": r.to_hex(), "ciphertext": ct.to_json()})
+    c1, c2 = cases[1]["ciphertext"], cases[3]["ciphertext"]
+    from crypto.elgamal import Ciphertext
+
+    total = Ciphertext.from_json(c1) + Ciphertext.from_json(c2)
+    return {
+        "description": "Exponential ElGamal Enc(m; r) = (r·G, m·G + r·K) (§4)",
+        "secret_key": x.to_hex(),
+        "public_key": key.to_json(),
+        "encryptions": cases,
+        "sum_of_1_and_1000": total.to_json(),
+        "weighted_3_times_m2": Ciphertext.from_json(cases[2]["ciphertext"]).scale(3).to_json(),
+    }
+
+
+def proof_vectors() -> dict:
+    out = {
+        "description": "Proofs with fixed nonces (§5); 'nonces' lists the scalars drawn, in order",
+        "context": FINGERPRINT,
+    }
+    # Schnorr proof of knowledge
+    x = scalar("pok-secret")
+    drbg = Drbg("pok-nonces")
+    binding = {"purpose": "test", "trustee": 1}
+    proof = prove_knowledge(x, context=FINGERPRINT, binding=binding, rand=drbg)
+    out["pok"] = {
+        "secret": x.to_hex(),
+        "public": base_mul(x).to_hex(),
+        "binding": binding,
+        "nonces": drbg.drawn,
+        "proof": proof.to_json(),
+    }
+    # DLEQ
+    x = scalar("dleq-secret")
+    base2 = base_mul(scalar("dleq-base2"))
+    drbg = Drbg("dleq-nonces")
+    binding = {"position": 0, "purpose": "partial-decryption", "trustee": 2}
+    proof = prove_dleq(x, base1=G, base2=base2, context=FINGERPRINT, binding=binding, rand=drbg)
+    out["dleq"] = {
+        "secret": x.to_hex(),
+        "base1": G.to_hex(),
+        "value1": base_mul(x).to_hex(),
+        "base2": base2.to_hex(),
+        "value2": (base2 * x).to_hex(),
+        "binding": binding,
+        "nonces": drbg.drawn,
+        "proof": proof.to_json(),
+    }
+    # Disjunctive proofs
+    key = ElectionKey(base_mul(scalar("disjunctive-key")))
+    cases = []
+    for values, plaintexts in [
+        ((0, 1), (0,)),
+        ((0, 1), (1,)),
+        ((1, 2, 3), (1, 1)),
+        ((0, 1, 2), (0, 0, 0)),
+    ]:
+        drbg = Drbg(f"disjunctive-{values}-{plaintexts}")
+        cts, rs = [], []
+        for m in plaintexts:
+            ct, r = encrypt(key, m, rand=drbg)
+            cts.append(ct)
+            rs.append(r)
+        total_r = Scalar(sum(int(r) for r in rs) % Q)
+        binding = {"question": 0}
+        proof = prove_membership(
+            tag="sum",
+            context=FINGERPRINT,
+            key=key,
+            ciphertexts=cts,
+            randomness=total_r,
+            plaintext=sum(plaintexts),
+            values=values,
+            binding=binding,
+            rand=drbg,
+        )
+        cases.append(
+            {
+                "tag": "sum",
+                "values": list(values),
+                "plaintexts": list(plaintexts),
+                "binding": binding,
+                "nonces": drbg.drawn,
+                "ciphertexts": [c.to_json() for c in cts],
+                "proof": proof.to_json(),
+            }
+        )
+    out["disjunctive"] = {"public_key": key.to_json(), "cases": cases}
+    return out
+
+
+def credential_vectors() -> dict:
+    codes = []
+    for label in ["a", "b", "c"]:
+        digest = bytes.fromhex(digest_json({"code": label}))
+        data = "".join(ALPHABET[b % 32] for b in digest[:18])
+        code = data + _checksum(data)
+        key = derive_signing_key(code, ELECTION_UUID)
+        codes.append(
+            {
+                "code": code,
+                "formatted": format_code(code),
+                "typed": format_code(code).lower().replace("0", "o").replace("1", "l"),
+                "election": ELECTION_UUID,
+                "secret": key.secret.to_hex(),
+                "public": key.public.to_hex(),
+            }
+        )
+    good = codes[0]["code"]
+    swapped = (
+        good[:3] + good[4] + good[3] + good[5:]
+        if good[3] != good[4]
+        else good[:5] + good[6] + good[5] + good[7:]
+    )
+    wrong = good[:7] + ("0" if good[7] != "0" else "1") + good[8:]
+    invalid = [
+        {"typed": swapped, "reason": "adjacent transposition"},
+        {"typed": wrong, "reason": "one wrong character"},
+        {"typed": good[:-1], "reason": "too short"},
+        {"typed": good[:-1] + "U", "reason": "U is not in the alphabet"},
+    ]
+    for case in invalid:
+        try:
+            normalize_code(case["typed"])
+        except Exception:  # noqa: BLE001 - the vector must be invalid
+            continue
+        raise AssertionError(f"vector {case} is unexpectedly valid")
+    return {
+        "description": "Credential codes, normalisation and key derivation (§6.1)",
+        "alphabet": ALPHABET,
+        "pbkdf2_iterations": 1000,
+        "valid": codes,
+        "invalid": invalid,
+    }
+
+
+def signature_vectors() -> dict:
+    key = SigningKey(scalar("signature-secret"))
+    message = digest_json({"message": 1})
+    random_bytes = bytes.fromhex(digest_json({"signature": "random"}))
+    sig = sign(key, message, context=FINGERPRINT, _random=random_bytes)
+    return {
+        "description": "Credential Schnorr signature (§6.2); the nonce uses the hedged derivation with 'random'",
+        "context": FINGERPRINT,
+        "secret": key.secret.to_hex(),
+        "public": key.public.to_hex(),
+        "message": message,
+        "random": random_bytes.hex(),
+        "signature": sig.to_json(),
+    }
+
+
+def ballot_vectors() -> dict:
+    x = scalar("ballot-election-secret")
+    key = ElectionKey(base_mul(x))
+    questions = [
+        ("single choice, 5 options (exact-count)", QuestionSpec(5, 1, 1), [0, 0, 1, 0, 0]),
+        ("referendum with blank allowed", QuestionSpec(2, 0, 1), [0, 0]),
+        ("approval 0..2 of 4", QuestionSpec(4, 0, 2), [1, 0, 0, 1]),
+        ("participatory budget", QuestionSpec(4, 0, 4, (30, 50, 20, 45), 100), [1, 0, 1, 1]),
+        ("unconstrained approval", QuestionSpec(3, 0, 3), [1, 1, 0]),
+    ]
+    spec = ElectionSpec(FINGERPRINT, key, tuple(q for _, q, _ in questions))
+    signer = derive_signing_key(credential_vectors()["valid"][0]["code"], ELECTION_UUID)
+    drbg = Drbg("ballot-nonces")
+    random_bytes = bytes.fromhex(digest_json({"ballot": "signature random"}))
+    choices = [c for _, _, c in questions]
+    ballot, secrets = ballot_encrypt(
+        spec, signer, choices, rand=drbg, _signature_random=random_bytes
+    )
+    assert ballot_audit(ballot, spec, secrets) == choices
+    return {
+        "description": "A whole ballot with fixed nonces (§7); see README for the order nonces are drawn in",
+        "election_secret": x.to_hex(),
+        "spec": {
+            "fingerprint": FINGERPRINT,
+            "public_key": key.to_json(),
+            "questions": [dict(q.to_json(), label=label) for label, q, _ in questions],
+        },
+        "credential_code": credential_vectors()["valid"][0]["code"],
+        "election_uuid": ELECTION_UUID,
+        "choices": choices,
+        "nonces": drbg.drawn,
+        "signature_random": random_bytes.hex(),
+        "ballot": ballot.to_json(),
+        "content_digest": ballot.content_digest(),
+        "tracker": ballot.tracker(),
+        "audit": secrets.to_json(),
+    }
+
+
+def ecies_vectors() -> dict:
+    y = scalar("ecies-recipient")
+    e = scalar("ecies-ephemeral")
+    recipient = base_mul(y)
+    plaintext = scalar("ecies-plaintext").to_bytes()
+    aad = canonical_json(
+        {"context": FINGERPRINT, "dealer": 1, "purpose": "dkg-share", "recipient": 2}
+    )
+    message = ecies_encrypt(recipient, plaintext, aad, _ephemeral=e)
+    return {
+        "description": "ECIES (§8.3): ECDH + HKDF-SHA256 + AES-256-GCM",
+        "recipient_secret": y.to_hex(),
+        "recipient_public": recipient.to_hex(),
+        "ephemeral_secret": e.to_hex(),
+        "plaintext": plaintext.hex(),
+        "aad": aad.decode(),
+        "shared_point": (recipient * e).to_hex(),
+        "message": message.to_json(),
+    }
+
+
+def threshold_vectors() -> dict:
+    n, t = 3, 2
+    trustees = [
+        trustee_keygen(i, ELECTION_UUID, rand=Drbg(f"trustee-{i}")) for i in range(1, n + 1)
+    ]
+    ceremony = Ceremony(ELECTION_UUID, t, tuple(pub for _, pub in trustees))
+    polys = [Polynomial([scalar(f"poly-{i}-{k}") for k in range(t)]) for i in range(1, n + 1)]
+    dealt = [dkg_deal(polys[i - 1], i, ceremony, rand=Drbg(f"deal-{i}")) for i in range(1, n + 1)]
+    deals = [d for _, d in dealt]
+    shares = {
+        j: dkg_combine_shares(dkg_open_share(d, j, trustees[j - 1][0], ceremony) for d in deals)
+        for j in range(1, n + 1)
+    }
+    confirmations = [
+        dkg_confirm(shares[j], j, [1, 2, 3], ceremony, rand=Drbg(f"confirm-{j}"))
+        for j in range(1, n + 1)
+    ]
+    complaint = dkg_complain(
+        deals[0], 2, trustees[1][0], ceremony, rand=Drbg("complaint")
+    )  # unjustified
+    key = dkg_election_key(deals)
+    cts = [encrypt(key, m, scalar(f"tally-r-{m}"))[0] for m in (0, 7, 123)]
+    from crypto.elgamal import Ciphertext
+
+    cts.append(Ciphertext.zero())
+    partials = {
+        j: partial_decrypt(shares[j], j, cts, context=FINGERPRINT, rand=Drbg(f"partial-{j}"))
+        for j in (1, 3)
+    }
+    points = combine_partial_decryptions(cts, partials, t)
+    return {
+        "description": "A 2-of-3 key ceremony (§8), partial decryptions and their combination (§9)",
+        "election": ELECTION_UUID,
+        "threshold": t,
+        "trustee_secrets": [s.y.to_hex() for s, _ in trustees],
+        "trustees": [pub.to_json() for _, pub in trustees],
+        "ceremony_context": ceremony.context,
+        "polynomials": [[a.to_hex() for a in p.coefficients] for p in polys],
+        "commitments": [c.to_json() for c, _ in dealt],
+        "deals": [d.to_json() for d in deals],
+        "shares": {str(j): s.to_hex() for j, s in shares.items()},
+        "verification_keys": {
+            str(j): dkg_verification_key(deals, j).to_hex() for j in range(1, n + 1)
+        },
+        "confirmations": [c.to_json() for c in confirmations],
+        "complaint_unjustified": complaint.to_json(),
+        "election_key": key.to_json(),
+        "context": FINGERPRINT,
+        "ciphertexts": [c.to_json(allow_identity=True) for c in cts],
+        "partial_decryptions": {str(j): p.to_json() for j, p in partials.items()},
+        "plaintext_points": [p.to_hex_allow_identity() for p in points],
+        "plaintexts": [0, 7, 123, 0],
+    }
+
+
+def dlog_vectors() -> dict:
+    table = DlogTable(10**6)
+    values = [0, 1, 2, 999, 123456, 999999]
+    return {
+        "description": "Bounded discrete logarithms (§9.3), bound 10^6",
+        "bound": 10**6,
+        "cases": [
+            {"m": m, "point": (base_mul(m).to_hex() if m else "00")}
+            for m in values
+            if table.solve(base_mul(m) if m else Point.identity()) == m
+        ],
+    }
+
+
+FILES = {
+    "group.json": group_vectors,
+    "hashing.json": hashing_vectors,
+    "elgamal.json": elgamal_vectors,
+    "proofs.json": proof_vectors,
+    "credentials.json": credential_vectors,
+    "signatures.json": signature_vectors,
+    "ballots.json": ballot_vectors,
+    "ecies.json": ecies_vectors,
+    "threshold.json": threshold_vectors,
+    "dlog.json": dlog_vectors,
+}
+
+
+def render(build) -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="fail if a file is missing or would change"
+    )
+    args = parser.parse_args()
+    stale = []
+    for name, build in FILES.items():
+        text = render(build)
+        path = OUT / name
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print("stale vectors: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
