@@ -1,0 +1,172 @@
+"""Homomorphic tally, result and funded projects (docs/protocol.md §12).
+
+Pure functions shared by the server's Celery tally and the observers' verifier, so that both
+compute the same thing the same way:
+
+- ``tally_positions``: the flat order of (question, option) positions used by the encrypted tally
+  and the partial decryptions;
+- ``ballot_option_ciphertexts``: every option's ciphertext of a ballot (the implied last option of
+  exact-count questions derived);
+- ``Aggregator``: weighted homomorphic sums, in chunks that can be merged in any order (a Celery
+  chord over ballot ranges, or the verifier's worker processes);
+- ``result_counts`` and ``funded_projects``: the decrypted counts and the deterministic budget rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crypto.ballot import Ballot, ElectionSpec, QuestionSpec, answer_ciphertexts
+from crypto.elgamal import Ciphertext
+from crypto.encoding import expect_list
+from crypto.errors import CryptoError
+from crypto.group import Point, base_mul
+
+__all__ = [
+    "tally_positions",
+    "ballot_option_ciphertexts",
+    "Aggregator",
+    "tally_to_json",
+    "tally_from_json",
+    "split_counts",
+    "funded_projects",
+]
+
+
+def tally_positions(questions: Sequence[QuestionSpec]) -> list[tuple[int, int]]:
+    """``[(q, o) …]`` for every option of every question, in manifest order."""
+    return [(qi, oi) for qi, q in enumerate(questions) for oi in range(q.options)]
+
+
+def ballot_option_ciphertexts(ballot: Ballot, spec: ElectionSpec) -> list[Ciphertext]:
+    """One ciphertext per tally position (implied options derived, protocol §7.2)."""
+    out: list[Ciphertext] = []
+    for answer, question in zip(ballot.answers, spec.questions, strict=True):
+        out.extend(answer_ciphertexts(answer, question))
+    return out
+
+
+class Aggregator:
+    """Weighted sum of ballots' listed ciphertexts, position by position.
+
+    Ballots are grouped by weight (``Σ w·E = Σ_w w·Σ_{weight w} E``): point additions only, and one
+    scalar multiplication per distinct weight and position at the end. Implied options of
+    exact-count questions are derived once from the totals instead of once per ballot:
+    ``T_last = (O, k·W·G) − Σ_{listed} T``. Chunks merge with :meth:`merge` in any order.
+    """
+
+    __slots__ = ("spec", "_listed", "_by_weight", "count", "weight")
+
+    def __init__(self, spec: ElectionSpec) -> None:
+        self.spec = spec
+        self._listed = [q.encrypted_options for q in spec.questions]
+        self._by_weight: dict[int, list[Point | None]] = {}
+        self.count = 0
+        self.weight = 0
+
+    def _sums(self, weight: int) -> list:
+        sums = self._by_weight.get(weight)
+        if sums is None:
+            sums = self._by_weight[weight] = [None] * (2 * sum(self._listed))
+        return sums
+
+    def add(self, ballot: Ballot, weight: int) -> None:
+        """Add an (already verified) ballot with its credential's weight."""
+        if weight < 1:
+            raise CryptoError("weights are positive")
+        sums = self._sums(weight)
+        i = 0
+        for answer in ballot.answers:
+            for ct in answer.choices:
+                a, b = sums[i], sums[i + 1]
+                sums[i] = ct.alpha if a is None else a + ct.alpha
+                sums[i + 1] = ct.beta if b is None else b + ct.beta
+                i += 2
+        self.count += 1
+        self.weight += weight
+
+    def add_points(self, points: Sequence[Point], weight: int) -> None:
+        """Add a ballot given as its listed ciphertexts' points ``[α₀, β₀, α₁, β₁, …]``."""
+        sums = self._sums(weight)
+        if len(points) != len(sums):
+            raise CryptoError("wrong number of points for this election")
+        for i, p in enumerate(points):
+            s = sums[i]
+            sums[i] = p if s is None else s + p
+        self.count += 1
+        self.weight += weight
+
+    def merge(self, other: Aggregator) -> None:
+        for weight, theirs in other._by_weight.items():
+            mine = self._sums(weight)
+            for i, p in enumerate(theirs):
+                if p is not None:
+                    mine[i] = p if mine[i] is None else mine[i] + p
+        self.count += other.count
+        self.weight += other.weight
+
+    def listed_totals(self) -> list[Ciphertext]:
+        """``Σ_w w·Σ E`` for every listed position (identities where nothing was added)."""
+        n = 2 * sum(self._listed)
+        totals: list[Point] = [Point.identity() for _ in range(n)]
+        for weight, sums in self._by_weight.items():
+            for i, p in enumerate(sums):
+                if p is not None:
+                    totals[i] = totals[i] + (p if weight == 1 else p * weight)
+        return [Ciphertext(totals[i], totals[i + 1]) for i in range(0, n, 2)]
+
+    def totals(self) -> list[Ciphertext]:
+        """The encrypted tally: one ciphertext per tally position."""
+        listed = iter(self.listed_totals())
+        out: list[Ciphertext] = []
+        for question in self.spec.questions:
+            mine = [next(listed) for _ in range(question.encrypted_options)]
+            out.extend(mine)
+            if question.implicit_last:
+                acc = Ciphertext.sum(mine)
+                implied_beta = base_mul(question.max_selections * self.weight) - acc.beta
+                out.append(Ciphertext(-acc.alpha, implied_beta))
+        return out
+
+
+def tally_to_json(
+    totals: Sequence[Ciphertext], questions: Sequence[QuestionSpec]
+) -> list[list[dict]]:
+    """``[[ciphertext per option] per question]`` with identities allowed (``"00"``)."""
+    it = iter(totals)
+    return [[next(it).to_json(allow_identity=True) for _ in range(q.options)] for q in questions]
+
+
+def tally_from_json(value, questions: Sequence[QuestionSpec]) -> list[Ciphertext]:
+    rows = expect_list(value, "tally.ciphertexts", len(questions))
+    out: list[Ciphertext] = []
+    for qi, (row, q) in enumerate(zip(rows, questions, strict=True)):
+        cells = expect_list(row, f"tally.ciphertexts[{qi}]", q.options)
+        out.extend(
+            Ciphertext.from_json(c, f"tally.ciphertexts[{qi}][{oi}]", allow_identity=True)
+            for oi, c in enumerate(cells)
+        )
+    return out
+
+
+def split_counts(counts: Sequence[int], questions: Sequence[QuestionSpec]) -> list[list[int]]:
+    it = iter(counts)
+    return [[next(it) for _ in range(q.options)] for q in questions]
+
+
+def funded_projects(counts: Sequence[int], costs: Sequence[int], budget: int) -> list[int]:
+    """The funded options of a budget question (positions, ascending).
+
+    Rule (protocol §12.4): consider options by decreasing count, ties by increasing cost, then by
+    position; fund an option if its cost fits in what remains of the budget, otherwise skip it and
+    continue. Options with no vote are never funded.
+    """
+    if len(counts) != len(costs):
+        raise CryptoError("one count per option")
+    order = sorted(range(len(counts)), key=lambda i: (-counts[i], costs[i], i))
+    remaining, funded = budget, []
+    for i in order:
+        if counts[i] > 0 and costs[i] <= remaining:
+            funded.append(i)
+            remaining -= costs[i]
+    return sorted(funded)
