@@ -26,6 +26,7 @@ __all__ = [
     "tally_positions",
     "ballot_option_ciphertexts",
     "Aggregator",
+    "with_implied_options",
     "tally_to_json",
     "tally_from_json",
     "split_counts",
@@ -105,6 +106,28 @@ class Aggregator:
         self.count += other.count
         self.weight += other.weight
 
+    def export(self) -> list[tuple[int, list[bytes | None]]]:
+        """Compact, picklable state (weight → encoded partial sums) for merging across processes."""
+        return [
+            (weight, [None if p is None else p.to_bytes() for p in sums])
+            for weight, sums in self._by_weight.items()
+        ] + [(0, [self.count.to_bytes(8, "big"), self.weight.to_bytes(8, "big")])]
+
+    def absorb(self, exported: list[tuple[int, list[bytes | None]]]) -> None:
+        """Merge the output of another aggregator's :meth:`export` (points re-validated)."""
+        for weight, encoded in exported:
+            if weight == 0:
+                self.count += int.from_bytes(encoded[0], "big")
+                self.weight += int.from_bytes(encoded[1], "big")
+                continue
+            mine = self._sums(weight)
+            if len(encoded) != len(mine):
+                raise CryptoError("exported sums do not match this election")
+            for i, data in enumerate(encoded):
+                if data is not None:
+                    p = Point.from_bytes(data, allow_identity=True)
+                    mine[i] = p if mine[i] is None else mine[i] + p
+
     def listed_totals(self) -> list[Ciphertext]:
         """``Σ_w w·Σ E`` for every listed position (identities where nothing was added)."""
         n = 2 * sum(self._listed)
@@ -115,18 +138,30 @@ class Aggregator:
                     totals[i] = totals[i] + (p if weight == 1 else p * weight)
         return [Ciphertext(totals[i], totals[i + 1]) for i in range(0, n, 2)]
 
-    def totals(self) -> list[Ciphertext]:
-        """The encrypted tally: one ciphertext per tally position."""
-        listed = iter(self.listed_totals())
-        out: list[Ciphertext] = []
-        for question in self.spec.questions:
-            mine = [next(listed) for _ in range(question.encrypted_options)]
-            out.extend(mine)
-            if question.implicit_last:
-                acc = Ciphertext.sum(mine)
-                implied_beta = base_mul(question.max_selections * self.weight) - acc.beta
-                out.append(Ciphertext(-acc.alpha, implied_beta))
-        return out
+    def totals(self, minus: Aggregator | None = None) -> list[Ciphertext]:
+        """The encrypted tally, one ciphertext per tally position; ``minus`` (e.g. the superseded
+        ballots) is subtracted first, weight included."""
+        listed_totals = self.listed_totals()
+        weight = self.weight
+        if minus is not None:
+            listed_totals = [a - b for a, b in zip(listed_totals, minus.listed_totals(), strict=True)]
+            weight -= minus.weight
+        return with_implied_options(listed_totals, self.spec.questions, weight)
+
+
+def with_implied_options(
+    listed: Sequence[Ciphertext], questions: Sequence[QuestionSpec], weight: int
+) -> list[Ciphertext]:
+    """Insert the implied last option of exact-count questions: ``(O, k·W·G) − Σ listed``."""
+    it = iter(listed)
+    out: list[Ciphertext] = []
+    for question in questions:
+        mine = [next(it) for _ in range(question.encrypted_options)]
+        out.extend(mine)
+        if question.implicit_last:
+            acc = Ciphertext.sum(mine)
+            out.append(Ciphertext(-acc.alpha, base_mul(question.max_selections * weight) - acc.beta))
+    return out
 
 
 def tally_to_json(
