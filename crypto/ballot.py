@@ -9,8 +9,9 @@ over the ballot's content digest. The tracker is the SHA-256 of the canonical ba
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.elgamal import Ciphertext, ElectionKey
@@ -25,7 +26,7 @@ from crypto.encoding import (
 )
 from crypto.errors import InvalidBallot, InvalidEncoding, InvalidProof
 from crypto.group import G, Point, Q, Scalar, base_mul
-from crypto.hashing import Tag, canonical_json, check_digest_hex, digest_json
+from crypto.hashing import Tag, canonical_json, check_digest_hex
 from crypto.proofs.batch import BatchVerifier
 from crypto.proofs.disjunctive import (
     MAX_SET_SIZE,
@@ -233,6 +234,7 @@ class Ballot:
     credential: Point  #: the credential's public key S
     answers: tuple[Answer, ...]
     signature: Signature  #: by the credential, over content_digest()
+    _digests: list = field(default_factory=list, compare=False, repr=False)  #: cache
 
     def content_json(self) -> dict:
         """The ballot without its signature: what the credential signs."""
@@ -248,18 +250,26 @@ class Ballot:
         body["signature"] = self.signature.to_json()
         return body
 
+    def _cached_digests(self) -> tuple[str, str]:
+        if not self._digests:
+            self._digests.extend(canonical_ballot_digests(canonical_json(self.to_json())))
+        return self._digests[0], self._digests[1]
+
     def content_digest(self) -> str:
-        return digest_json(self.content_json())
+        """SHA-256 of the canonical ballot without its signature: the message the credential signs."""
+        return self._cached_digests()[1]
 
     def tracker(self) -> str:
         """SHA-256 of the canonical ballot (64 hex digits): the voter's receipt and the board's key."""
-        return digest_json(self.to_json())
+        return self._cached_digests()[0]
 
     def canonical_bytes(self) -> bytes:
         return canonical_json(self.to_json())
 
     @classmethod
-    def from_json(cls, value: Any) -> Ballot:
+    def from_json(cls, value: Any, *, canonical: bytes | None = None) -> Ballot:
+        """Strict decoding. ``canonical``, if given, must be exactly ``JCS(value)`` (e.g. a slice of a
+        canonical board line): the tracker and content digest are then hashed from it directly."""
         obj = expect_object(
             value, ("version", "election", "credential", "answers", "signature"), "ballot"
         )
@@ -272,7 +282,24 @@ class Ballot:
             read_point(obj["credential"], "ballot.credential"),
             tuple(Answer.from_json(a, f"ballot.answers[{i}]") for i, a in enumerate(answers)),
             Signature.from_json(obj["signature"], "ballot.signature"),
+            list(canonical_ballot_digests(canonical)) if canonical is not None else [],
         )
+
+
+def canonical_ballot_digests(canonical: bytes) -> tuple[str, str]:
+    """``(tracker, content_digest)`` from a ballot's canonical JSON bytes.
+
+    In ``JCS(ballot)`` the members are sorted (answers, credential, election, signature, version),
+    so ``JCS(ballot without signature)`` is the same bytes with the ``,"signature":{…}`` member cut
+    out: one serialisation gives both digests.
+    """
+    start = canonical.rfind(b',"signature":{"commitment":"')
+    end = canonical.find(b',"version":', start)
+    if start < 0 or end < 0:
+        raise InvalidEncoding("not the canonical JSON of a ballot")
+    return hashlib.sha256(canonical).hexdigest(), hashlib.sha256(
+        canonical[:start] + canonical[end:]
+    ).hexdigest()
 
 
 class BallotSecrets:
@@ -347,6 +374,9 @@ def ballot_encrypt(
     credential_hex = signing_key.public.to_hex()
     answers, secret_choices, secret_bits = [], [], []
     for qi, (question, picks) in enumerate(zip(spec.questions, choices, strict=True)):
+        picks = list(picks)
+        if not all(isinstance(x, int) for x in picks):
+            raise InvalidBallot("a selection is the integer 0 or 1")
         picks = [int(x) for x in picks]
         question.check_choices(picks)
         listed = picks[: question.encrypted_options]
@@ -385,7 +415,9 @@ def ballot_encrypt(
         secret_choices.append(rs)
         secret_bits.append(bit_rs)
     credential = signing_key.public
-    unsigned = Ballot(context, credential, tuple(answers), Signature(G, Scalar(0)))
+    unsigned = Ballot(
+        context, credential, tuple(answers), Signature(G, Scalar(0))
+    )  # for the digest
     signature = sign(
         signing_key, unsigned.content_digest(), context=context, _random=_signature_random
     )
@@ -440,6 +472,8 @@ def ballot_check_shape(ballot: Ballot, spec: ElectionSpec) -> None:
             raise InvalidBallot(
                 f"{where}: expected {question.encrypted_options} ciphertexts, got {len(answer.choices)}"
             )
+        if len(answer.choice_proofs) != len(answer.choices):
+            raise InvalidBallot(f"{where}: expected one selection proof per ciphertext")
         values = question.sum_values
         if values is None and answer.sum_proof is not None:
             raise InvalidBallot(f"{where}: unexpected sum proof")
@@ -450,7 +484,9 @@ def ballot_check_shape(ballot: Ballot, spec: ElectionSpec) -> None:
         if question.budget is None and answer.budget_proof is not None:
             raise InvalidBallot(f"{where}: unexpected budget proof")
         if question.budget is not None and (
-            answer.budget_proof is None or len(answer.budget_proof.bits) != question.budget_bits
+            answer.budget_proof is None
+            or len(answer.budget_proof.bits) != question.budget_bits
+            or len(answer.budget_proof.bit_proofs) != question.budget_bits
         ):
             raise InvalidBallot(f"{where}: missing or malformed budget proof")
 

@@ -334,7 +334,7 @@ class Point:
         return text
 
     def is_identity(self) -> bool:
-        return bool(_C.EC_POINT_is_at_infinity(_GROUP.ecg, self._pt.pt))
+        return _C.EC_POINT_is_at_infinity(_ECG, self._pt.pt) == 1
 
     # arithmetic
     def __add__(self, other: Point) -> Point:
@@ -385,14 +385,14 @@ class Point:
 
 
 def _decode(data: bytes) -> EcPt:
+    ctx = _scratch()[0]
     pt = EcPt(_GROUP)
-    rc = _C.EC_POINT_oct2point(_GROUP.ecg, pt.pt, data, len(data), _ctx())
-    if rc != 1:
+    if _C.EC_POINT_oct2point(_ECG, pt.pt, data, len(data), ctx) != 1:
         raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
     # oct2point checks the curve equation; check again explicitly (cheap) rather than trust it.
-    if _C.EC_POINT_is_on_curve(_GROUP.ecg, pt.pt, _ctx()) != 1:
+    if _C.EC_POINT_is_on_curve(_ECG, pt.pt, ctx) != 1:
         raise InvalidPoint("not a point of P-256")
-    if _C.EC_POINT_is_at_infinity(_GROUP.ecg, pt.pt):
+    if _C.EC_POINT_is_at_infinity(_ECG, pt.pt):
         raise InvalidPoint("the point at infinity is not allowed here")
     return pt
 

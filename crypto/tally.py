@@ -144,7 +144,9 @@ class Aggregator:
         listed_totals = self.listed_totals()
         weight = self.weight
         if minus is not None:
-            listed_totals = [a - b for a, b in zip(listed_totals, minus.listed_totals(), strict=True)]
+            listed_totals = [
+                a - b for a, b in zip(listed_totals, minus.listed_totals(), strict=True)
+            ]
             weight -= minus.weight
         return with_implied_options(listed_totals, self.spec.questions, weight)
 
@@ -160,7 +162,9 @@ def with_implied_options(
         out.extend(mine)
         if question.implicit_last:
             acc = Ciphertext.sum(mine)
-            out.append(Ciphertext(-acc.alpha, base_mul(question.max_selections * weight) - acc.beta))
+            out.append(
+                Ciphertext(-acc.alpha, base_mul(question.max_selections * weight) - acc.beta)
+            )
     return out
 
 

@@ -355,8 +355,10 @@ def dkg_check_deal(commitment: DkgCommitment, deal: DkgDeal, ceremony: Ceremony)
         raise InvalidProof(f"{label}: commitment from another dealer")
     if deal.dealer > ceremony.n:
         raise InvalidProof(f"{label}: not a trustee of this ceremony")
-    if len(deal.coefficients) != ceremony.threshold:
-        raise InvalidProof(f"{label}: expected {ceremony.threshold} coefficient commitments")
+    if len(deal.coefficients) != ceremony.threshold or len(deal.proofs) != ceremony.threshold:
+        raise InvalidProof(
+            f"{label}: expected {ceremony.threshold} coefficient commitments and proofs"
+        )
     if len(deal.shares) != ceremony.n:
         raise InvalidProof(f"{label}: expected one encrypted share per trustee ({ceremony.n})")
     if deal.reveal_digest() != commitment.digest:
@@ -694,9 +696,10 @@ def verify_partial_decryption(
     batch: BatchVerifier | None = None,
 ) -> None:
     label = f"trustee {partial.trustee}: partial decryption"
-    if len(partial.shares) != len(ciphertexts):
+    if len(partial.shares) != len(ciphertexts) or len(partial.proofs) != len(ciphertexts):
         raise InvalidProof(
-            f"{label}: expected {len(ciphertexts)} shares, got {len(partial.shares)}"
+            f"{label}: expected {len(ciphertexts)} shares and proofs, "
+            f"got {len(partial.shares)} and {len(partial.proofs)}"
         )
     own_batch = batch is None
     if own_batch:

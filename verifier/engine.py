@@ -22,7 +22,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from crypto.ballot import Ballot, BallotSecrets, ballot_audit, ballot_verify
-from crypto.board import GENESIS_PREV, BoardEntry, entry_hash
+from crypto.board import (
+    GENESIS_PREV,
+    BoardEntry,
+    InvalidChain,
+    ballot_payload_bytes,
+    entry_hash,
+)
 from crypto.dlog import DlogTable
 from crypto.encoding import expect_list, expect_object
 from crypto.errors import CryptoError
@@ -77,8 +83,12 @@ ALLOWED = {
     "tallied": set(),
 }
 CHUNK_LINES = 256
+# ballots per multi-scalar multiplication: ≈ 500 points keeps OpenSSL's per-point tables in cache
+# (per point: ≈ 12.6 µs at 500 points, ≈ 14 µs at 8,000 on the reference machine)
+BALLOTS_PER_BATCH = 16
 _DECLARED_HASH = re.compile(rb'"hash":"([0-9a-f]{64})"')
 _KIND = re.compile(rb'"kind":"([a-z-]+)"')
+_SEQ = re.compile(rb'"seq":(\d{1,16})[,}]')
 
 
 # --- Credential lookup that stays small --------------------------------------------------------
@@ -141,6 +151,7 @@ def _verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     table: CredentialTable = _WORKER["credentials"]
     items: list = []
     batch = BatchVerifier()
+    batches: list[tuple[BatchVerifier, list[int]]] = [(batch, [])]
     for offset, line in chunk:
         kind_match = _KIND.search(line, 0, 400)
         kind = kind_match.group(1).decode() if kind_match else None
@@ -148,41 +159,41 @@ def _verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
             items.append(("other", offset, line))
             continue
         try:
-            entry = BoardEntry.from_line(line)
+            entry = BoardEntry.from_canonical_line(line)
+        except InvalidChain as exc:
+            items.append(("error", offset, _line_seq(line), kind, "chain", str(exc)))
+            continue
         except CryptoError as exc:
-            items.append(("error", offset, None, kind, "entry", str(exc)))
+            items.append(("error", offset, _line_seq(line), kind, "entry", str(exc)))
             continue
         if entry.kind != kind:
             items.append(("other", offset, line))
             continue
-        if entry_hash(entry.body()) != entry.hash:
-            items.append(
-                ("error", offset, entry.seq, kind, "chain", "its hash does not match its content")
-            )
-            continue
         head = (offset, entry.seq, entry.kind, entry.prev, entry.hash, entry.time)
         try:
             if kind == "ballot":
-                items.append(
-                    ["ballot", head, _check_ballot(entry, table, batch if check_proofs else None)]
-                )
+                record = _check_ballot(entry, line, table, batch if check_proofs else None)
+                batches[-1][1].append(len(items))
+                items.append(["ballot", head, record])
+                if len(batches[-1][1]) == BALLOTS_PER_BATCH:
+                    batch = BatchVerifier()
+                    batches.append((batch, []))
             else:
                 items.append(("audit", *head, _check_audit(entry)))
         except (CryptoError, KeyError, TypeError, ValueError) as exc:
             items.append(
                 ("error", offset, entry.seq, kind, getattr(exc, "check", "ballot"), str(exc))
             )
-    if check_proofs and len(batch):
+    for batch, members in batches if check_proofs else ():
         try:
             batch.verify()
         except CryptoError:  # find the culprit(s) one by one
-            for i, item in enumerate(items):
-                if item[0] == "ballot":
-                    try:
-                        ballot_verify(item[2]["ballot"], spec)
-                    except CryptoError as exc:
-                        head = item[1]
-                        items[i] = ("error", head[0], head[1], "ballot", "ballot-proofs", str(exc))
+            for i in members:
+                try:
+                    ballot_verify(items[i][2]["ballot"], spec)
+                except CryptoError as exc:
+                    head = items[i][1]
+                    items[i] = ("error", head[0], head[1], "ballot", "ballot-proofs", str(exc))
     out: list = []
     aggregator = Aggregator(spec)
     for item in items:
@@ -200,24 +211,33 @@ def _verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     return out
 
 
+def _line_seq(line: bytes) -> int | None:
+    match = _SEQ.search(line)
+    return int(match.group(1)) if match else None
+
+
 class _CheckError(CryptoError):
     def __init__(self, check: str, message: str) -> None:
         super().__init__(message)
         self.check = check
 
 
-def _read_ballot_payload(entry: BoardEntry) -> tuple[Ballot, str]:
+def _read_ballot_payload(entry: BoardEntry, line: bytes | None = None) -> tuple[Ballot, str]:
+    """The ballot of a ballot entry; ``line``, if given, is the entry's verified canonical line."""
     payload = expect_object(entry.payload, ("ballot", "tracker"), "ballot entry payload")
-    ballot = Ballot.from_json(payload["ballot"])
+    canonical = ballot_payload_bytes(line) if line is not None else None
+    ballot = Ballot.from_json(payload["ballot"], canonical=canonical)
     tracker = check_digest_hex(payload["tracker"], "tracker")
     if ballot.tracker() != tracker:
         raise _CheckError("tracker", "the tracker is not the hash of the ballot")
     return ballot, tracker
 
 
-def _check_ballot(entry: BoardEntry, table: CredentialTable, batch: BatchVerifier | None) -> dict:
+def _check_ballot(
+    entry: BoardEntry, line: bytes, table: CredentialTable, batch: BatchVerifier | None
+) -> dict:
     spec = _WORKER["spec"]
-    ballot, tracker = _read_ballot_payload(entry)
+    ballot, tracker = _read_ballot_payload(entry, line)
     index = table.index(ballot.credential.to_bytes())
     if index is None:
         raise _CheckError("credential", "signed by a credential that is not on the published list")

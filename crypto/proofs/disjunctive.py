@@ -220,9 +220,10 @@ def verify_membership(
     label: str = "membership proof",
 ) -> None:
     values = _check_values(values)
-    if len(proof.commitments) != len(values):
+    if not len(proof.commitments) == len(proof.challenges) == len(proof.responses) == len(values):
         raise InvalidProof(
-            f"{label}: expected {len(values)} branches, got {len(proof.commitments)}"
+            f"{label}: expected {len(values)} branches, got {len(proof.commitments)} commitments, "
+            f"{len(proof.challenges)} challenges and {len(proof.responses)} responses"
         )
     statement = _statement(key, ciphertexts, values, binding)
     c_total = int(_challenge(tag, context, statement, proof.commitments))

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crypto.ballot import ballot_encrypt
+from crypto.ballot import Ballot, ballot_encrypt
 from crypto.board import GENESIS_PREV, BoardEntry, format_time
 from crypto.dlog import DlogTable
 from crypto.group import Scalar
@@ -98,10 +98,15 @@ ALL_KINDS = [SINGLE5, REFERENDUM, APPROVAL, BUDGET]
 class BoardBuilder:
     """Appends entries with the right chain; each step mirrors a server service."""
 
-    def __init__(self, *, questions=None, start: datetime | None = None) -> None:
+    def __init__(self, *, questions=None, start: datetime | None = None, sink=None) -> None:
+        """``sink``: a binary file to stream entries to instead of keeping them (big boards; no
+        revotes then)."""
         self.election = str(uuid.uuid4())
         self.questions = questions if questions is not None else [SINGLE5]
         self.entries: list[BoardEntry] = []
+        self.sink = sink
+        self.last: BoardEntry | None = None
+        self.streamed_agg: Aggregator | None = None
         self.clock = start or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
         self.state = "draft"
         self.append(
@@ -111,16 +116,21 @@ class BoardBuilder:
     # --- chain
     def append(self, kind: str, payload: dict) -> BoardEntry:
         self.clock += timedelta(milliseconds=1)
-        prev = self.entries[-1].hash if self.entries else GENESIS_PREV
+        prev = self.last.hash if self.last is not None else GENESIS_PREV
+        seq = self.last.seq + 1 if self.last is not None else 0
         entry = BoardEntry.create(
             election=self.election,
-            seq=len(self.entries),
+            seq=seq,
             kind=kind,
             time=format_time(self.clock),
             prev=prev,
             payload=payload,
         )
-        self.entries.append(entry)
+        self.last = entry
+        if self.sink is not None:
+            self.sink.write(entry.to_line())
+        else:
+            self.entries.append(entry)
         return entry
 
     def transition(self, to: str) -> None:
@@ -260,8 +270,9 @@ class BoardBuilder:
         self.manifest = Manifest.from_json(manifest)
         self.append("manifest", {"manifest": manifest, "fingerprint": self.manifest.fingerprint})
         self.transition("open")
-        self.expected = [[0] * len(q["options"]) for q in self.questions]
         self.last_choice: dict[int, list] = {}
+        if self.sink is not None:
+            self.streamed_agg = Aggregator(self.manifest.spec)
 
     # --- voting
     def ballot(self, voter: int, choices):
@@ -271,6 +282,10 @@ class BoardBuilder:
     def cast(self, voter: int, choices, ballot=None) -> BoardEntry:
         if ballot is None:
             ballot, _ = self.ballot(voter, choices)
+        if self.sink is not None:
+            if voter in self.last_choice:
+                raise ValueError("a streamed board has no revotes")
+            self.streamed_agg.add(ballot, self.weights[voter])
         self.last_choice[voter] = choices
         return self.append("ballot", {"ballot": ballot.to_json(), "tracker": ballot.tracker()})
 
@@ -295,19 +310,24 @@ class BoardBuilder:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             ballots = pool.map(_encrypt_job, jobs, chunksize=64)
         for (voter, choices), ballot_json in zip(choices_by_voter, ballots, strict=True):
+            if self.sink is not None and voter in self.last_choice:
+                raise ValueError("a streamed board has no revotes")
             self.last_choice[voter] = choices
-            from crypto.ballot import Ballot
-
             ballot = Ballot.from_json(ballot_json)
             self.append("ballot", {"ballot": ballot_json, "tracker": ballot.tracker()})
+            if self.sink is not None:
+                self.streamed_agg.add(ballot, self.weights[voter])
 
     # --- tally
     def close_and_tally(self) -> None:
         self.transition("closed")
         spec = self.manifest.spec
+        if self.sink is not None:
+            agg, superseded = self.streamed_agg, 0
+            self._publish_tally(agg, superseded)
+            return
         agg = Aggregator(spec)
         superseded = 0
-        seen: dict[str, int] = {}
         last: dict[str, BoardEntry] = {}
         for entry in self.entries:
             if entry.kind == "ballot":
@@ -315,12 +335,13 @@ class BoardBuilder:
                 if cred in last:
                     superseded += 1
                 last[cred] = entry
-                seen[cred] = seen.get(cred, 0) + 1
-        from crypto.ballot import Ballot
-
         weight_of = {c.public_key.to_hex(): c.weight for c in self.credentials}
         for cred, entry in last.items():
             agg.add(Ballot.from_json(entry.payload["ballot"]), weight_of[cred])
+        self._publish_tally(agg, superseded)
+
+    def _publish_tally(self, agg: Aggregator, superseded: int) -> None:
+        spec = self.manifest.spec
         self.tally = agg.totals()
         self.counted, self.counted_weight = agg.count, agg.weight
         self.append(

@@ -1,0 +1,123 @@
+"""Verifier benchmark: prints JSON {"verify_per_s_jobs1", "verify_per_s_jobs2", "peak_rss_mb_10k",
+"peak_rss_mb_100k"}.
+
+Boards of 10,000 and 100,000 ballots (one single-choice question of 5 options, a 2-of-3 key
+ceremony, full tally and result) are generated once with the crypto core and cached under
+var/bench/. Each measurement runs ``pnyx-verify`` in a fresh process on the whole board; ballots per
+second is ballots ÷ wall time of that run (everything included: chain, ceremony, every ballot's
+proofs and signature, tally recomputation, decryption and result checks); peak RSS is the child's
+maximum resident set size. Goal: ≥ 2,000 ballots/s with 2 jobs on the 2-core reference machine and a
+peak memory that does not grow with the board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CACHE = ROOT / "var" / "bench"
+
+
+def board_path(ballots: int) -> Path:
+    return CACHE / f"board-{ballots}.jsonl"
+
+
+def build_board(ballots: int) -> Path:
+    from tests.verifier.boardgen import SINGLE5, BoardBuilder
+
+    path = board_path(ballots)
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    rng = random.Random(ballots)
+    started = time.perf_counter()
+    with open(tmp, "wb") as sink:
+        b = BoardBuilder(questions=[SINGLE5], sink=sink)
+        b.run_ceremony(3, 2)
+        b.publish_credentials(ballots)
+        b.open()
+        step = 5000
+        for first in range(0, ballots, step):
+            batch = []
+            for v in range(first, min(ballots, first + step)):
+                picks = [0] * 5
+                picks[rng.randrange(5)] = 1
+                batch.append((v, [picks]))
+            b.cast_many(batch)
+        b.close_and_tally()
+        b.decrypt((1, 2))
+    tmp.rename(path)
+    print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return path
+
+
+def run_verifier(path: Path, jobs: int) -> tuple[float, float, dict]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verifier",
+            str(path),
+            "--json",
+            "--no-progress",
+            "--jobs",
+            str(jobs),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = json.loads(proc.stdout)
+    if proc.returncode != 0 or not report["verified"]:
+        raise SystemExit(
+            f"verification of {path} failed: {report.get('failure')} {proc.stderr[-2000:]}"
+        )
+    # ru_maxrss of children is the max over all children so far; runs are ordered small → large
+    return elapsed, max(peak_kb, before) / 1024, report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="pnyx-verify benchmark (JSON on stdout)")
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    args = parser.parse_args()
+    small, large = build_board(args.small), build_board(args.large)
+
+    # peak RSS of single-process runs, small board first (ru_maxrss of children only grows)
+    _, rss_small, _ = run_verifier(small, 1)
+    elapsed1, rss_large, report = run_verifier(large, 1)
+    elapsed2, _, _ = run_verifier(large, 2)
+    ballots = report["ballots"]
+    result = {
+        "verify_per_s_jobs1": round(ballots / elapsed1, 1),
+        "verify_per_s_jobs2": round(ballots / elapsed2, 1),
+        "peak_rss_mb_10k": round(rss_small, 1),
+        "peak_rss_mb_100k": round(rss_large, 1),
+    }
+    print(json.dumps(result))
+    verdict = "ok" if result["verify_per_s_jobs2"] >= 2000 else "BELOW GOAL"
+    print(
+        f"verify_per_s_jobs2 = {result['verify_per_s_jobs2']} (goal ≥ 2000) {verdict}; cores: {os.cpu_count()}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
