@@ -165,7 +165,7 @@ test: deps js services browser ## Run every test against PostgreSQL, Redis and C
 	CELERY_RESULT_BACKEND= \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 	if [[ -f frontend/package.json ]]; then
-	  node --test frontend/
+	  node --test frontend/test/
 	fi
 
 lint: deps ## ruff check + ruff format --check

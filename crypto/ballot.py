@@ -605,7 +605,12 @@ def ballot_audit(ballot: Ballot, spec: ElectionSpec, secrets: BallotSecrets) -> 
         ]
         question = spec.questions[qi]
         if question.implicit_last:
-            opened.append(question.max_selections - sum(opened))
+            implied = question.max_selections - sum(opened)
+            if implied not in (0, 1):
+                raise InvalidProof(
+                    f"audit: question {qi + 1}: the implied last option is {implied}"
+                )
+            opened.append(implied)
         plaintexts.append(opened)
         if answer.budget_proof is not None:
             if bit_rs is None or len(bit_rs) != len(answer.budget_proof.bits):

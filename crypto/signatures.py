@@ -1,7 +1,7 @@
 """Schnorr signatures on P-256 by voter credentials (docs/protocol.md §6.2).
 
 Key pair ``(s, S = s·G)``. To sign the message ``m`` (a string, in practice a 64-hex digest):
-``k = OS2IP(SHA-512("PNYX-V1/signature-nonce" ‖ s ‖ ρ ‖ context ‖ m)) mod q`` with 32 fresh
+``k = OS2IP(SHA-512("PNYX-V1/signature-nonce" ‖ s ‖ ρ ‖ context ‖ 0x00 ‖ m)) mod q`` with 32 fresh
 random bytes ``ρ`` (a hedged nonce: safe even if the random source is weak; only the signer ever
 computes it, so verifiers need not know how it was made), ``R = k·G``,
 ``c = H_sig(context, {"message": m, "public": S}, {"commitment": R})``, ``z = k + c·s``.

@@ -1,4 +1,4 @@
-"""Batch verification of group equations (docs/protocol.md §5.6).
+"""Batch verification of group equations (docs/protocol.md §5.4).
 
 Every verification equation of the protocol has the form ``g·G + Σ cₖ·Pₖ = O``. A
 :class:`BatchVerifier` collects such equations, weights the i-th by a fresh random 128-bit
