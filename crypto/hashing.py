@@ -43,6 +43,7 @@ class Tag:
     SUM = "sum"  # the options of a question add up to a value in [min, max]
     BUDGET_BIT = "budget-bit"  # one bit of a budget range proof encrypts 0 or 1
     SIGNATURE = "credential-signature"  # a voter credential signs a ballot
+    TRUSTEE_SIGNATURE = "trustee-signature"  # a trustee signs a key-ceremony message
 
 
 def canonical_json(value: Any) -> bytes:

@@ -1,5 +1,8 @@
 """Schnorr signatures on P-256 by voter credentials (docs/protocol.md §6.2).
 
+The same scheme, with the tag ``trustee-signature`` instead of ``credential-signature``, lets a
+trustee sign its key-ceremony messages with its registered key (docs/protocol.md §8.9).
+
 Key pair ``(s, S = s·G)``. To sign the message ``m`` (a string, in practice a 64-hex digest):
 ``k = OS2IP(SHA-512("PNYX-V1/signature-nonce" ‖ s ‖ ρ ‖ context ‖ 0x00 ‖ m)) mod q`` with 32 fresh
 random bytes ``ρ`` (a hedged nonce: safe even if the random source is weak; only the signer ever
@@ -62,16 +65,24 @@ class SigningKey:
         return f"SigningKey(public={self.public.to_hex()[:18]}…, secret=<redacted>)"
 
 
-def _challenge(context: str, public: Point, message: str, commitment: Point) -> Scalar:
+def _challenge(context: str, public: Point, message: str, commitment: Point, tag: str) -> Scalar:
     return hash_to_scalar(
-        Tag.SIGNATURE,
+        tag,
         context,
         {"message": message, "public": public.to_hex()},
         {"commitment": commitment.to_hex()},
     )
 
 
-def sign(key: SigningKey, message: str, *, context: str, _random: bytes | None = None) -> Signature:
+def sign(
+    key: SigningKey,
+    message: str,
+    *,
+    context: str,
+    tag: str = Tag.SIGNATURE,
+    _random: bytes | None = None,
+) -> Signature:
+    """Sign ``message``; ``tag`` separates credential signatures from trustee signatures."""
     message = expect_str(message, "message")
     rho = secrets.token_bytes(32) if _random is None else _random
     wide = hashlib.sha512(
@@ -86,7 +97,7 @@ def sign(key: SigningKey, message: str, *, context: str, _random: bytes | None =
     if k.is_zero():  # pragma: no cover - probability 2^-256
         raise InvalidSignature("degenerate nonce")
     commitment = base_mul(k)
-    c = _challenge(context, key.public, message, commitment)
+    c = _challenge(context, key.public, message, commitment, tag)
     return Signature(commitment, k + c * key.secret)
 
 
@@ -98,10 +109,11 @@ def verify_signature(
     context: str,
     batch: BatchVerifier | None = None,
     label: str = "signature",
+    tag: str = Tag.SIGNATURE,
 ) -> None:
     if public.is_identity():
         raise InvalidSignature(f"{label}: the public key is the identity")
-    c = int(_challenge(context, public, message, signature.commitment))
+    c = int(_challenge(context, public, message, signature.commitment, tag))
     terms = [(-c, public), (-1, signature.commitment)]
     if batch is None:
         check_equation(label, int(signature.response), terms, InvalidSignature)

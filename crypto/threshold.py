@@ -48,12 +48,20 @@ from crypto.encoding import (
     expect_version,
     read_point,
 )
-from crypto.errors import CryptoError, DecryptionError, InvalidEncoding, InvalidProof, InvalidShare
+from crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    InvalidEncoding,
+    InvalidProof,
+    InvalidShare,
+    InvalidSignature,
+)
 from crypto.group import G, Point, Q, Scalar, base_mul, multi_mul
-from crypto.hashing import canonical_json, check_digest_hex, digest_json
+from crypto.hashing import Tag, canonical_json, check_digest_hex, digest_json
 from crypto.proofs.batch import BatchVerifier, check_equation
 from crypto.proofs.dleq import DleqProof, prove_dleq, verify_dleq
 from crypto.proofs.schnorr import SchnorrProof, prove_knowledge, verify_knowledge
+from crypto.signatures import Signature, SigningKey, sign, verify_signature
 
 __all__ = [
     "MAX_TRUSTEES",
@@ -69,6 +77,8 @@ __all__ = [
     "registration_context",
     "trustee_keygen",
     "dkg_new_polynomial",
+    "trustee_sign",
+    "trustee_check_signature",
     "dkg_deal",
     "dkg_check_deal",
     "dkg_open_share",
@@ -494,6 +504,45 @@ def dkg_judge_complaint(complaint: DkgComplaint, deal: DkgDeal, ceremony: Ceremo
     except (DecryptionError, InvalidShare):
         return True
     return False
+
+
+# --- Authenticated ceremony messages ----------------------------------------------------------
+
+
+def trustee_sign(secret: TrusteeSecret, message: dict, ceremony: Ceremony) -> dict:
+    """The message with a ``"signature"`` member: a Schnorr signature (tag ``trustee-signature``,
+    context the ceremony context) by the trustee's registered key on ``digest(message)``.
+
+    Commitments and deals carry one so that nobody — the server included — can post a polynomial
+    in a trustee's name (docs/protocol.md §8.9).
+    """
+    if "signature" in message:
+        raise CryptoError("the message is already signed")
+    signature = sign(
+        SigningKey(secret.y),
+        digest_json(message),
+        context=ceremony.context,
+        tag=Tag.TRUSTEE_SIGNATURE,
+    )
+    return {**message, "signature": signature.to_json()}
+
+
+def trustee_check_signature(signed: Any, trustee: int, ceremony: Ceremony) -> dict:
+    """Check the signature of trustee ``trustee`` on a signed message; return the message."""
+    if not isinstance(signed, dict) or "signature" not in signed:
+        raise InvalidSignature(f"trustee {trustee}: the message is not signed")
+    if not 1 <= trustee <= ceremony.n:
+        raise InvalidSignature(f"trustee {trustee} is not part of the ceremony")
+    message = {k: v for k, v in signed.items() if k != "signature"}
+    verify_signature(
+        Signature.from_json(signed["signature"], "message signature"),
+        public=ceremony.key_of(trustee),
+        message=digest_json(message),
+        context=ceremony.context,
+        tag=Tag.TRUSTEE_SIGNATURE,
+        label=f"trustee {trustee}: message signature",
+    )
+    return message
 
 
 # --- The resulting keys ------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from crypto.threshold import (
     dkg_election_key,
     dkg_judge_complaint,
     dkg_verification_key,
+    trustee_check_signature,
     verify_partial_decryption,
 )
 from verifier.report import Finding, Report, VerificationFailed
@@ -540,7 +541,12 @@ class Verifier:
 
     def on_dkg_commitment(self, entry: BoardEntry, offset: int) -> None:
         ceremony = self._need_ceremony(entry)
-        commitment = DkgCommitment.from_json(entry.payload)
+        dealer = entry.payload.get("dealer")
+        try:
+            message = trustee_check_signature(entry.payload, dealer, ceremony)
+        except CryptoError as exc:
+            self.fail(entry.seq, entry.kind, "signature", str(exc))
+        commitment = DkgCommitment.from_json(message)
         if commitment.dealer > ceremony.n or commitment.dealer in self.commitments:
             self.fail(
                 entry.seq,
@@ -559,7 +565,12 @@ class Verifier:
 
     def on_dkg_deal(self, entry: BoardEntry, offset: int) -> None:
         ceremony = self._need_ceremony(entry)
-        deal = DkgDeal.from_json(entry.payload)
+        dealer = entry.payload.get("dealer")
+        try:
+            message = trustee_check_signature(entry.payload, dealer, ceremony)
+        except CryptoError as exc:
+            self.fail(entry.seq, entry.kind, "signature", str(exc))
+        deal = DkgDeal.from_json(message)
         if len(self.commitments) != ceremony.n:
             self.fail(entry.seq, entry.kind, "ceremony", "a reveal before every trustee committed")
         if deal.dealer in self.deals or deal.dealer in self.invalid_deals:

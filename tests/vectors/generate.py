@@ -436,6 +436,7 @@ def threshold_vectors() -> dict:
         "ceremony_context": ceremony.context,
         "polynomials": [[a.to_hex() for a in p.coefficients] for p in polys],
         "commitments": [c.to_json() for c, _ in dealt],
+        "signed_commitment_1": _signed(trustees[0][0], dealt[0][0].to_json(), ceremony),
         "deals": [d.to_json() for d in deals],
         "shares": {str(j): s.to_hex() for j, s in shares.items()},
         "verification_keys": {
@@ -450,6 +451,22 @@ def threshold_vectors() -> dict:
         "plaintext_points": [p.to_hex_allow_identity() for p in points],
         "plaintexts": [0, 7, 123, 0],
     }
+
+
+def _signed(secret, message, ceremony) -> dict:
+    """Trustee signature (§8.9) with the hedged nonce's random bytes fixed for the vector."""
+    from crypto.hashing import Tag
+    from crypto.signatures import SigningKey, sign
+
+    random_bytes = bytes.fromhex(digest_json({"trustee-signature": message["dealer"]}))
+    signature = sign(
+        SigningKey(secret.y),
+        digest_json(message),
+        context=ceremony.context,
+        tag=Tag.TRUSTEE_SIGNATURE,
+        _random=random_bytes,
+    )
+    return {**message, "signature": signature.to_json()}
 
 
 def dlog_vectors() -> dict:

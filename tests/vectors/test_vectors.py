@@ -19,7 +19,7 @@ from crypto.credentials import derive_signing_key, normalize_code
 from crypto.dlog import DlogTable
 from crypto.ecies import EciesMessage, ecies_decrypt
 from crypto.elgamal import Ciphertext, ElectionKey, SecretKey, decrypt_to_point
-from crypto.errors import CryptoError, InvalidPoint, InvalidScalar
+from crypto.errors import CryptoError, InvalidPoint, InvalidScalar, InvalidSignature
 from crypto.group import G, Point, Scalar, base_mul
 from crypto.hashing import canonical_json, expand_message_xmd, hash_to_scalar
 from crypto.proofs.disjunctive import DisjunctiveProof, verify_membership
@@ -42,6 +42,7 @@ from crypto.threshold import (
     dkg_judge_complaint,
     dkg_open_share,
     dkg_verification_key,
+    trustee_check_signature,
     verify_partial_decryption,
 )
 from tests.vectors import generate
@@ -182,6 +183,13 @@ def test_threshold_vector():
     ceremony.verify_registrations()
     assert ceremony.context == v["ceremony_context"]
     deals = [DkgDeal.from_json(d) for d in v["deals"]]
+    signed = trustee_check_signature(v["signed_commitment_1"], 1, ceremony)
+    assert signed == v["commitments"][0]
+    forged = {**v["signed_commitment_1"], "digest": "0" * 64}
+    with pytest.raises(InvalidSignature):
+        trustee_check_signature(forged, 1, ceremony)
+    with pytest.raises(InvalidSignature):  # signed by trustee 1, claimed for trustee 2
+        trustee_check_signature(v["signed_commitment_1"], 2, ceremony)
     for c, d in zip(v["commitments"], deals, strict=True):
         dkg_check_deal(DkgCommitment.from_json(c), d, ceremony)
     for j, secret in enumerate(v["trustee_secrets"], start=1):

@@ -36,6 +36,7 @@ from crypto.threshold import (
     dkg_verification_key,
     partial_decrypt,
     trustee_keygen,
+    trustee_sign,
 )
 
 SINGLE5 = {
@@ -173,9 +174,11 @@ class BoardBuilder:
                     (wrong_deal.shares[0], *deal.shares[1:]),
                 )
             dealt.append((commitment, deal))
-            self.append("dkg-commitment", commitment.to_json())
+            secret = self.trustee_secrets[i]
+            self.append("dkg-commitment", trustee_sign(secret, commitment.to_json(), ceremony))
         for _, deal in dealt:
-            self.append("dkg-deal", deal.to_json())
+            secret = self.trustee_secrets[deal.dealer]
+            self.append("dkg-deal", trustee_sign(secret, deal.to_json(), ceremony))
         deals = [d for _, d in dealt]
         disqualified = []
         for j in range(1, n + 1):

@@ -218,6 +218,9 @@ def mutations(election):
     def ceremony_key(p):
         p["public_key"] = _other_point()
 
+    def forged_deal(p):
+        p["coefficients"][0] = _other_point()  # a polynomial posted in a trustee's name
+
     def weight(p):
         p["credentials"][0]["weight"] += 1
 
@@ -304,6 +307,7 @@ def mutations(election):
         "result with a rejected trustee": (p(result, result_trustees), "result"),
         "forged manifest": (p(manifest, forged_manifest), "ballot"),
         "forged election key": (p(cres, ceremony_key), "ceremony"),
+        "deal not signed by its dealer": (p(index_of(e, "dkg-deal", 0), forged_deal), "signature"),
         "changed credential weight": (p(creds, weight), "credentials"),
         "entry added after the result": (after_result, "state"),
         "ballot after close": (ballot_after_close, "state"),
