@@ -86,6 +86,8 @@ class QuestionSpec:
             for i, c in enumerate(self.costs):
                 expect_int(c, f"question: costs[{i}]", 0, MAX_AMOUNT)
             expect_int(self.budget, "question: budget", 0, MAX_AMOUNT)
+            if not any(self.costs):
+                raise InvalidEncoding("question: a budget question has at least one positive cost")
 
     @property
     def implicit_last(self) -> bool:
@@ -234,7 +236,8 @@ class Ballot:
     credential: Point  #: the credential's public key S
     answers: tuple[Answer, ...]
     signature: Signature  #: by the credential, over content_digest()
-    _digests: list = field(default_factory=list, compare=False, repr=False)  #: cache
+    #: cache of (tracker, content digest); not an init field, so dataclasses.replace starts afresh
+    _digests: list = field(default_factory=list, compare=False, repr=False, init=False)
 
     def content_json(self) -> dict:
         """The ballot without its signature: what the credential signs."""
@@ -277,13 +280,15 @@ class Ballot:
         answers = expect_list(obj["answers"], "ballot.answers", min_length=1)
         if len(answers) > MAX_QUESTIONS:
             raise InvalidEncoding("ballot: too many answers")
-        return cls(
+        ballot = cls(
             check_digest_hex(obj["election"], "ballot.election"),
             read_point(obj["credential"], "ballot.credential"),
             tuple(Answer.from_json(a, f"ballot.answers[{i}]") for i, a in enumerate(answers)),
             Signature.from_json(obj["signature"], "ballot.signature"),
-            list(canonical_ballot_digests(canonical)) if canonical is not None else [],
         )
+        if canonical is not None:
+            ballot._digests.extend(canonical_ballot_digests(canonical))
+        return ballot
 
 
 def canonical_ballot_digests(canonical: bytes) -> tuple[str, str]:
@@ -434,6 +439,8 @@ def _prove_budget(question, key, context, credential_hex, qi, picks, rs, rand):
     if not 0 <= d < (1 << k):  # pragma: no cover - check_choices ran before
         raise InvalidBallot("the selected options cost more than the budget")
     cost_r = sum(c * int(r) for c, r in zip(question.costs, rs, strict=True))
+    if k == 1 and cost_r % Q == 0:  # ρ₀ would be 0 at every draw (e.g. every cost is 0)
+        raise InvalidBallot("no budget proof exists: every cost is 0 and the budget below 2")
     while True:
         rhos = [0] + [int(rand()) for _ in range(1, k)]
         rho0 = (-(cost_r + sum((1 << j) * rhos[j] for j in range(1, k)))) % Q

@@ -58,8 +58,8 @@ def generate_code() -> str:
 
 def normalize_code(text: str) -> str:
     """Canonical 20-character form of a typed code; raises :class:`InvalidCredential`."""
-    if not isinstance(text, str) or len(text) > 64:
-        raise InvalidCredential("a credential is a 20-character code")
+    if not isinstance(text, str) or len(text) > 64 or not text.isascii():
+        raise InvalidCredential("a credential is a 20-character code of letters and digits")
     code = _SEPARATORS.sub("", text).upper().translate(_ALIASES)
     if len(code) != CODE_LENGTH:
         raise InvalidCredential(

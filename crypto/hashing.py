@@ -66,19 +66,23 @@ _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
 MAX_SAFE_INTEGER = 2**53 - 1
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def parse_json(data: bytes | str) -> Any:
     """Parse JSON from outside, refusing what canonical JSON cannot represent exactly.
 
     Refused: floats and the constants NaN/Infinity, integers of magnitude ≥ 2^53, duplicate object
-    keys, non-ASCII object keys, and text that is not valid UTF-8.
+    keys, non-ASCII object keys, ``\\u`` escapes of UTF-16 surrogates, and text that is not UTF-8.
     """
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidEncoding("JSON must be UTF-8") from exc
+    if _SURROGATE_ESCAPE.search(data):
+        # canonical JSON never escapes non-ASCII text, and a lone surrogate is not a character
+        raise InvalidEncoding("JSON must not contain \\u escapes of UTF-16 surrogates")
     try:
         return json.loads(
             data,

@@ -52,6 +52,7 @@ export class QuestionSpec {
       if (!Array.isArray(costs) || costs.length !== options) throw new InvalidEncoding('question: one cost per option');
       costs.forEach((c, i) => expectInt(c, `question: costs[${i}]`, 0, MAX_AMOUNT));
       expectInt(budget, 'question: budget', 0, MAX_AMOUNT);
+      if (!costs.some((c) => c > 0)) throw new InvalidEncoding('question: a budget question has at least one positive cost');
     }
     this.options = options;
     this.min = min;

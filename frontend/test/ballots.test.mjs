@@ -251,7 +251,7 @@ test('ballots: QuestionSpec validation mirrors the reference', () => {
     { options: 1, min: 0, max: 1 },
     { options: 1, min: 1, max: 1 },
     { options: 500, min: 0, max: 500 },
-    { options: 3, min: 0, max: 3, costs: [0, 0, 0], budget: 0 },
+    { options: 3, min: 0, max: 3, costs: [0, 0, 1], budget: 0 },
     { options: 2, min: 0, max: 2, costs: [2 ** 40, 1], budget: 2 ** 40 },
   ];
   for (const q of ok) new QuestionSpec(q);
@@ -267,6 +267,7 @@ test('ballots: QuestionSpec validation mirrors the reference', () => {
     { options: 3, min: 0, max: 1, costs: [1, 2, 2 ** 40 + 1], budget: 3 },
     { options: 3, min: 0, max: 1, costs: [1, 2, 1.5], budget: 3 },
     { options: 2, min: 0, max: 1.5 },
+    { options: 3, min: 0, max: 3, costs: [0, 0, 0], budget: 5 }, // no positive cost
     { options: '2', min: 0, max: 1 },
   ];
   for (const q of bad) assert.throws(() => new QuestionSpec(q), InvalidEncoding, JSON.stringify(q));

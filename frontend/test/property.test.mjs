@@ -47,7 +47,8 @@ function randomShape(rng) {
     options: n,
     min,
     max: int(rng, min, n),
-    costs: Array.from({ length: n }, () => int(rng, 0, 60)),
+    // a budget question has at least one positive cost (§10): the first option costs ≥ 1
+    costs: Array.from({ length: n }, (_, i) => int(rng, i === 0 ? 1 : 0, 60)),
     budget: int(rng, 0, 1) ? int(rng, 0, 200) : int(rng, 0, 2 ** 20),
   };
 }
