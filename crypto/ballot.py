@@ -29,6 +29,7 @@ from crypto.group import G, Point, Q, Scalar, base_mul
 from crypto.hashing import Tag, canonical_json, check_digest_hex
 from crypto.proofs.batch import BatchVerifier
 from crypto.proofs.disjunctive import (
+    _BITS,
     MAX_SET_SIZE,
     DisjunctiveProof,
     encrypt_bit_with_proof,
@@ -56,7 +57,7 @@ __all__ = [
 MAX_QUESTIONS = 100
 MAX_OPTIONS = 500
 MAX_AMOUNT = 2**40  # largest cost or budget
-_BIT_VALUES = (0, 1)
+_BIT_VALUES = _BITS
 
 
 # --- What a ballot must answer -----------------------------------------------------------------
@@ -215,8 +216,14 @@ class Answer:
         if len(choices) > MAX_OPTIONS:
             raise InvalidEncoding(f"{what}: too many options")
         proofs = expect_list(obj["choice_proofs"], f"{what}.choice_proofs", len(choices))
+        try:  # labels are built only when something is wrong
+            cts = tuple(Ciphertext.from_json(c) for c in choices)
+        except InvalidEncoding:
+            cts = tuple(
+                Ciphertext.from_json(c, f"{what}.choices[{i}]") for i, c in enumerate(choices)
+            )
         return cls(
-            tuple(Ciphertext.from_json(c, f"{what}.choices[{i}]") for i, c in enumerate(choices)),
+            cts,
             tuple(
                 DisjunctiveProof.from_json(p, f"{what}.choice_proofs[{i}]", 2)
                 for i, p in enumerate(proofs)

@@ -59,7 +59,7 @@ ENTRY_KINDS = (
     "result",  # the decrypted counts
 )
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
-_MAX_LINE = 4 * 1024 * 1024
+_MAX_LINE = 64 * 1024 * 1024
 
 
 class InvalidChain(CryptoError):

@@ -114,6 +114,14 @@ class Ciphertext:
     def from_json(
         cls, value: Any, what: str = "ciphertext", *, allow_identity: bool = False
     ) -> Ciphertext:
+        if type(value) is dict and len(value) == 2 and "alpha" in value and "beta" in value:
+            try:  # fast path: no labels unless something is wrong
+                return cls(
+                    Point.from_hex(value["alpha"], allow_identity=allow_identity),
+                    Point.from_hex(value["beta"], allow_identity=allow_identity),
+                )
+            except InvalidPoint:
+                pass
         obj = expect_object(value, ("alpha", "beta"), what)
         return cls(
             read_point(obj["alpha"], f"{what}.alpha", allow_identity=allow_identity),

@@ -30,7 +30,7 @@ import cffi
 import petlib._petlib as _petlib_module
 from petlib.bindings import _C, _FFI
 from petlib.bn import Bn, get_ctx
-from petlib.ec import EcGroup, EcPt
+from petlib.ec import EcGroup
 
 from crypto.errors import CryptoError, InvalidPoint, InvalidScalar
 
@@ -61,11 +61,20 @@ P = int(_GROUP.parameters()["p"])
 _POINT_BYTES = 65
 _SCALAR_BYTES = 32
 _HEX_SCALAR = re.compile(r"[0-9a-f]{64}\Z")
-_HEX_POINT = re.compile(r"04[0-9a-f]{128}\Z")
 _IDENTITY_HEX = "00"
 _UNCOMPRESSED = _C.POINT_CONVERSION_UNCOMPRESSED
 _ECG = _GROUP.ecg
 _NULL = _FFI.NULL
+_gc = _FFI.gc
+_point_new, _point_free = _C.EC_POINT_new, _C.EC_POINT_free
+
+
+def _new_pt():
+    """A fresh EC_POINT owned by Python: freed by cffi (in C) when the last reference goes."""
+    pt = _point_new(_ECG)
+    if pt == _NULL:
+        raise CryptoError("OpenSSL could not allocate a point")
+    return _gc(pt, _point_free)
 
 
 def _ctx():
@@ -150,7 +159,12 @@ class Scalar:
     def from_hex(cls, text: str, *, nonzero: bool = False) -> Scalar:
         if not isinstance(text, str) or not _HEX_SCALAR.match(text):
             raise InvalidScalar("a scalar is exactly 64 lowercase hex digits")
-        return cls.from_bytes(bytes.fromhex(text), nonzero=nonzero)
+        value = int(text, 16)
+        if value >= Q:
+            raise InvalidScalar("scalar is not reduced modulo q")
+        if nonzero and value == 0:
+            raise InvalidScalar("scalar must not be zero")
+        return cls._trusted(value)
 
     # encoding
     def to_bytes(self) -> bytes:
@@ -241,7 +255,7 @@ class Point:
 
     __slots__ = ("_pt", "_enc", "_hex")
 
-    def __init__(self, _pt: EcPt, _enc: bytes | None = None, _hex: str | None = None) -> None:
+    def __init__(self, _pt, _enc: bytes | None = None, _hex: str | None = None) -> None:
         # Internal constructor: use the class methods or the arithmetic.
         self._pt = _pt
         self._enc = _enc
@@ -254,8 +268,8 @@ class Point:
 
     @classmethod
     def identity(cls) -> Point:
-        pt = EcPt(_GROUP)
-        _check(_C.EC_POINT_set_to_infinity(_GROUP.ecg, pt.pt), "set_to_infinity")
+        pt = _new_pt()
+        _check(_C.EC_POINT_set_to_infinity(_GROUP.ecg, pt), "set_to_infinity")
         return cls(pt, b"\x00")
 
     @classmethod
@@ -278,9 +292,15 @@ class Point:
             raise InvalidPoint("a point is encoded as a hex string")
         if text == _IDENTITY_HEX:
             return cls.from_bytes(b"\x00", allow_identity=allow_identity)
-        if not _HEX_POINT.match(text):
+        # same as matching 04[0-9a-f]{128}, about twice as fast as the regular expression
+        if len(text) != 130 or text[:2] != "04" or text != text.lower():
             raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
-        data = bytes.fromhex(text)
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            data = b""
+        if len(data) != _POINT_BYTES:  # not hex, or spaces that fromhex would have skipped
+            raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
         return cls(_decode(data), data, text)
 
     @classmethod
@@ -307,7 +327,7 @@ class Point:
         enc = self._enc
         if enc is None:
             ctx, _, buf, _ = _scratch()
-            n = _C.EC_POINT_point2oct(_ECG, self._pt.pt, _UNCOMPRESSED, buf, _POINT_BYTES, ctx)
+            n = _C.EC_POINT_point2oct(_ECG, self._pt, _UNCOMPRESSED, buf, _POINT_BYTES, ctx)
             if n == _POINT_BYTES:
                 enc = _FFI.buffer(buf, _POINT_BYTES)[:]
             elif self.is_identity():
@@ -334,21 +354,21 @@ class Point:
         return text
 
     def is_identity(self) -> bool:
-        return _C.EC_POINT_is_at_infinity(_ECG, self._pt.pt) == 1
+        return _C.EC_POINT_is_at_infinity(_ECG, self._pt) == 1
 
     # arithmetic
     def __add__(self, other: Point) -> Point:
         if type(other) is not Point:
             return NotImplemented
-        r = EcPt(_GROUP)
-        if _C.EC_POINT_add(_ECG, r.pt, self._pt.pt, other._pt.pt, _scratch()[0]) != 1:
+        r = _new_pt()
+        if _C.EC_POINT_add(_ECG, r, self._pt, other._pt, _scratch()[0]) != 1:
             raise CryptoError("OpenSSL failed in point add")
         return Point(r)
 
     def __neg__(self) -> Point:
-        r = EcPt(_GROUP)
-        _check(_C.EC_POINT_copy(r.pt, self._pt.pt), "point copy")
-        _check(_C.EC_POINT_invert(_GROUP.ecg, r.pt, _ctx()), "point invert")
+        r = _new_pt()
+        _check(_C.EC_POINT_copy(r, self._pt), "point copy")
+        _check(_C.EC_POINT_invert(_GROUP.ecg, r, _ctx()), "point invert")
         return Point(r)
 
     def __sub__(self, other: Point) -> Point:
@@ -362,8 +382,8 @@ class Point:
             return NotImplemented
         ctx, bn, _, _ = _scratch()
         _load(k, bn)
-        r = EcPt(_GROUP)
-        if _C.EC_POINT_mul(_ECG, r.pt, _NULL, self._pt.pt, bn, ctx) != 1:
+        r = _new_pt()
+        if _C.EC_POINT_mul(_ECG, r, _NULL, self._pt, bn, ctx) != 1:
             raise CryptoError("OpenSSL failed in point mul")
         return Point(r)
 
@@ -372,7 +392,7 @@ class Point:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Point):
             return NotImplemented
-        rc = _C.EC_POINT_cmp(_GROUP.ecg, self._pt.pt, other._pt.pt, _ctx())
+        rc = _C.EC_POINT_cmp(_GROUP.ecg, self._pt, other._pt, _ctx())
         if rc < 0:
             raise CryptoError("OpenSSL failed to compare points")
         return rc == 0
@@ -384,21 +404,22 @@ class Point:
         return "Point(identity)" if self.is_identity() else f"Point({self.to_hex()[:18]}…)"
 
 
-def _decode(data: bytes) -> EcPt:
+def _decode(data: bytes):
     ctx = _scratch()[0]
-    pt = EcPt(_GROUP)
-    if _C.EC_POINT_oct2point(_ECG, pt.pt, data, len(data), ctx) != 1:
+    pt = _new_pt()
+    if _C.EC_POINT_oct2point(_ECG, pt, data, len(data), ctx) != 1:
         raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
     # oct2point checks the curve equation; check again explicitly (cheap) rather than trust it.
-    if _C.EC_POINT_is_on_curve(_ECG, pt.pt, ctx) != 1:
+    if _C.EC_POINT_is_on_curve(_ECG, pt, ctx) != 1:
         raise InvalidPoint("not a point of P-256")
-    if _C.EC_POINT_is_at_infinity(_ECG, pt.pt):
+    if _C.EC_POINT_is_at_infinity(_ECG, pt):
         raise InvalidPoint("the point at infinity is not allowed here")
     return pt
 
 
 #: The standard generator of P-256.
-G = Point(_GROUP.generator())
+G = Point(_new_pt())
+_check(_C.EC_POINT_copy(G._pt, _C.EC_GROUP_get0_generator(_ECG)), "copy the generator")
 G.to_bytes()
 
 
@@ -406,8 +427,8 @@ def base_mul(k: Scalar | int) -> Point:
     """``k·G`` through OpenSSL's precomputed generator table (≈ 5× faster than ``k * G``)."""
     ctx, bn, _, _ = _scratch()
     _load(k, bn)
-    r = EcPt(_GROUP)
-    if _C.EC_POINT_mul(_ECG, r.pt, bn, _NULL, _NULL, ctx) != 1:
+    r = _new_pt()
+    if _C.EC_POINT_mul(_ECG, r, bn, _NULL, _NULL, ctx) != 1:
         raise CryptoError("OpenSSL failed in base mul")
     return Point(r)
 
@@ -456,7 +477,7 @@ class FixedBase:
         self._ecg = _FFI.cast("EC_GROUP *", int(_ffi.cast("uintptr_t", own)))
         rc = _lib.EC_GROUP_set_generator(
             own,
-            _ffi.cast("EC_POINT *", _addr(point._pt.pt)),
+            _ffi.cast("EC_POINT *", _addr(point._pt)),
             _ffi.cast("BIGNUM *", _addr(_ORDER_BN.bn)),
             _ffi.cast("BIGNUM *", _addr(_ONE_BN.bn)),
         )
@@ -466,8 +487,8 @@ class FixedBase:
     def mul(self, k: Scalar | int) -> Point:
         ctx, bn, _, _ = _scratch()
         _load(k, bn)
-        r = EcPt(_GROUP)
-        if _C.EC_POINT_mul(self._ecg, r.pt, bn, _NULL, _NULL, ctx) != 1:
+        r = _new_pt()
+        if _C.EC_POINT_mul(self._ecg, r, bn, _NULL, _NULL, ctx) != 1:
             raise CryptoError("OpenSSL failed in fixed-base mul")
         return Point(r)
 
@@ -483,22 +504,34 @@ def multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) ->
 
     Scalars are plain ints (reduced mod q here); the generator's term uses the precomputed table.
     """
-    if len(scalars) != len(points):
+    n = len(points)
+    if len(scalars) != n:
         raise CryptoError("multi_mul needs as many scalars as points")
-    r = EcPt(_GROUP)
-    bns = [_bn(s) for s in scalars]
-    gb = _bn(g_scalar)
+    pool = _bn_pool(n + 1)  # per-thread BIGNUMs reused across calls (no allocation per scalar)
+    bin2bn = _C.BN_bin2bn
+    for bn, value in zip(pool, (g_scalar, *scalars), strict=False):
+        if bin2bn((value % Q).to_bytes(_SCALAR_BYTES, "big"), _SCALAR_BYTES, bn) == _NULL:
+            raise CryptoError("OpenSSL failed to load a scalar")
+    r = _new_pt()
     rc = _C.EC_POINTs_mul(
-        _GROUP.ecg,
-        r.pt,
-        gb.bn,
-        len(points),
-        [p._pt.pt for p in points],
-        [b.bn for b in bns],
-        _ctx(),
+        _ECG, r, pool[0], n, [p._pt for p in points], pool[1 : n + 1], _scratch()[0]
     )
     _check(rc, "EC_POINTs_mul")
     return Point(r)
+
+
+def _bn_pool(size: int) -> list:
+    """``size`` per-thread scratch BIGNUM pointers (kept alive by Bn objects held alongside)."""
+    try:
+        keep, ptrs = _tls.pool
+    except AttributeError:
+        keep, ptrs = [], []
+        _tls.pool = (keep, ptrs)
+    while len(ptrs) < size:
+        bn = Bn()
+        keep.append(bn)
+        ptrs.append(bn.bn)
+    return ptrs
 
 
 def random_scalar() -> Scalar:

@@ -26,6 +26,8 @@ __all__ = [
     "digest_json",
     "expand_message_xmd",
     "hash_to_scalar",
+    "hash_message_to_scalar",
+    "is_plain_json_string",
     "check_digest_hex",
 ]
 
@@ -120,6 +122,11 @@ def _object(pairs: list[tuple[str, Any]]) -> dict:
     return obj
 
 
+def is_plain_json_string(value: Any) -> bool:
+    """True for ASCII letters and digits only: such a string is its own JCS body (no escapes)."""
+    return type(value) is str and value.isascii() and (value.isalnum() or value == "")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -160,7 +167,11 @@ _DSTS: dict[str, bytes] = {}
 
 def hash_to_scalar(tag: str, *parts: Any) -> Scalar:
     """``OS2IP(expand_message_xmd(JCS([parts…]), "PNYX-V1/" + tag, 48)) mod q``."""
-    msg = canonical_json(list(parts))
+    return hash_message_to_scalar(tag, canonical_json(list(parts)))
+
+
+def hash_message_to_scalar(tag: str, msg: bytes) -> Scalar:
+    """:func:`hash_to_scalar` for a message already serialised as ``JCS([parts…])``."""
     dst = _DSTS.get(tag)
     if dst is None:
         dst = _DSTS[tag] = (DST_PREFIX + tag).encode("ascii")

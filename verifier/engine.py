@@ -715,6 +715,8 @@ class Verifier:
                     "key, trustees or threshold differ from the key ceremony",
                 )
         self.manifest = manifest
+        self._opens = manifest.data["election"]["opens_at"][:19]
+        self._closes = manifest.data["election"]["closes_at"][:19]
         self.report.fingerprint = manifest.fingerprint
         self.report.threshold = manifest.threshold
         self.report.trustees = len(manifest.trustee_keys)
@@ -726,10 +728,8 @@ class Verifier:
     def _on_ballot(self, seq, offset, tracker, credential, checked, when) -> None:
         if self.manifest is None:
             self.fail(seq, "ballot", "state", "a ballot before the manifest")
-        if (
-            when[:19] + "Z" < self.manifest.data["election"]["opens_at"]
-            or when[:19] + "Z" > self.manifest.data["election"]["closes_at"]
-        ):
+        # board time "YYYY-MM-DDTHH:MM:SS.mmmZ" vs the window's "YYYY-MM-DDTHH:MM:SSZ"
+        if not self._opens <= when[:19] <= self._closes:
             self.fail(seq, "ballot", "window", "cast outside the voting window")
         key = bytes.fromhex(tracker[:32])
         if key in self.trackers or key in self.audited:

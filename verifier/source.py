@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-_MAX_LINE = 4 * 1024 * 1024
+_MAX_LINE = 64 * 1024 * 1024
 _BOARD_PATH = re.compile(r"(/api/elections/[^/]+)(/board)?(/|\.jsonl)?/?$")
 
 

@@ -12,6 +12,7 @@ one by one so that the error names the proof that failed.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
 
 from crypto.errors import InvalidProof
@@ -20,6 +21,24 @@ from crypto.group import Point, Q, multi_mul
 __all__ = ["BatchVerifier", "check_equation"]
 
 Term = tuple[int, Point]
+
+
+_RHO_BUFFER = 4096  # bytes of OS randomness fetched at a time (256 weights)
+_rho_state = threading.local()
+
+
+def _next_rho() -> int:
+    """A weight uniform in [1, 2^128) from the OS CSPRNG, read in bulk (one syscall per 256)."""
+    state = _rho_state.__dict__
+    buf, pos = state.get("buf", b""), state.get("pos", 0)
+    while True:
+        if pos + 16 > len(buf):
+            buf, pos = secrets.token_bytes(_RHO_BUFFER), 0
+        rho = int.from_bytes(buf[pos : pos + 16], "big")
+        pos += 16
+        if rho:  # zero is skipped: the rest of [1, 2^128) stays uniform
+            state["buf"], state["pos"] = buf, pos
+            return rho
 
 
 class BatchVerifier:
@@ -42,7 +61,7 @@ class BatchVerifier:
     ) -> None:
         """Queue the equation ``g_coeff·G + Σ c·P = O``; ``label`` names it in the error."""
         self._equations.append((label, g_coeff, terms, error))
-        rho = secrets.randbelow((1 << 128) - 1) + 1  # uniform in [1, 2^128)
+        rho = _next_rho()  # uniform in [1, 2^128)
         self._g += rho * g_coeff
         acc = self._acc
         for c, point in terms:

@@ -24,7 +24,7 @@ from crypto.elgamal import Ciphertext, ElectionKey
 from crypto.encoding import expect_list, expect_object, read_point, read_scalar
 from crypto.errors import CryptoError, InvalidEncoding, InvalidProof
 from crypto.group import G, Point, Q, Scalar, base_mul
-from crypto.hashing import hash_to_scalar
+from crypto.hashing import canonical_json, hash_message_to_scalar, is_plain_json_string
 from crypto.proofs.batch import BatchVerifier, check_equation
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 MAX_SET_SIZE = 1024
+_BITS = (0, 1)  #: the value set of selections and budget bits
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,40 @@ class DisjunctiveProof:
     def from_json(
         cls, value: Any, what: str = "proof", size: int | None = None
     ) -> DisjunctiveProof:
+        """Strict decoding. A fast path decodes well-formed proofs without building error labels;
+        anything it refuses is decoded again by the labelled path, which raises the precise error."""
+        try:
+            return cls._decode_fast(value, size)
+        except (CryptoError, TypeError, ValueError, KeyError):
+            pass
+        return cls._decode_labelled(value, what, size)
+
+    @classmethod
+    def _decode_fast(cls, value: Any, size: int | None) -> DisjunctiveProof:
+        if type(value) is not dict or len(value) != 3:
+            raise ValueError
+        commitments, challenges, responses = (
+            value["commitments"],
+            value["challenges"],
+            value["responses"],
+        )
+        if type(commitments) is not list or type(challenges) is not list:
+            raise ValueError
+        k = len(commitments)
+        if not 1 <= k <= MAX_SET_SIZE or (size is not None and k != size):
+            raise ValueError
+        if type(responses) is not list or len(challenges) != k or len(responses) != k:
+            raise ValueError
+        point, scalar = Point.from_hex, Scalar.from_hex
+        pairs = []
+        for pair in commitments:
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError
+            pairs.append((point(pair[0]), point(pair[1])))
+        return cls(tuple(pairs), tuple(map(scalar, challenges)), tuple(map(scalar, responses)))
+
+    @classmethod
+    def _decode_labelled(cls, value: Any, what: str, size: int | None) -> DisjunctiveProof:
         obj = expect_object(value, ("commitments", "challenges", "responses"), what)
         commitments = expect_list(obj["commitments"], f"{what}.commitments", size, min_length=1)
         if len(commitments) > MAX_SET_SIZE:
@@ -79,6 +114,8 @@ class DisjunctiveProof:
 
 
 def _check_values(values: Sequence[int]) -> tuple[int, ...]:
+    if values is _BITS:  # the common case, checked once
+        return values
     values = tuple(values)
     if not values or len(values) > MAX_SET_SIZE:
         raise CryptoError("the value set of a disjunctive proof has 1 to 1024 elements")
@@ -96,10 +133,39 @@ def _statement(key: ElectionKey, ciphertexts: Sequence[Ciphertext], values, bind
     }
 
 
-def _challenge(tag, context, statement, commitments) -> Scalar:
-    return hash_to_scalar(
-        tag, context, statement, {"commitments": [[a.to_hex(), b.to_hex()] for a, b in commitments]}
+def _challenge(tag, context, key, ciphertexts, values, binding, commitments) -> Scalar:
+    return hash_message_to_scalar(
+        tag, _challenge_message(context, key, ciphertexts, values, binding, commitments)
     )
+
+
+def _challenge_message(context, key, ciphertexts, values, binding, commitments) -> bytes:
+    """``JCS([context, statement, {"commitments": […]}])`` (§5.3).
+
+    The statement's keys are fixed and sorted, its strings are hex and its numbers small
+    non-negative integers, so the canonical bytes are written directly (a proof's challenge is
+    recomputed for every selection of every ballot; this is ≈ 4× faster than the JSON encoder).
+    Anything outside that shape — an unusual binding — goes through the generic encoder; the tests
+    check both give the same bytes.
+    """
+    simple = is_plain_json_string(context) and all(
+        is_plain_json_string(k) and (is_plain_json_string(v) or (type(v) is int and 0 <= v < 2**53))
+        for k, v in binding.items()
+    )
+    if not simple:
+        statement = _statement(key, ciphertexts, values, binding)
+        pairs = [[a.to_hex(), b.to_hex()] for a, b in commitments]
+        return canonical_json([context, statement, {"commitments": pairs}])
+    bind = ",".join(
+        f'"{k}":"{v}"' if type(v) is str else f'"{k}":{v}' for k, v in sorted(binding.items())
+    )
+    cts = ",".join(f'["{c.alpha.to_hex()}","{c.beta.to_hex()}"]' for c in ciphertexts)
+    coms = ",".join(f'["{a.to_hex()}","{b.to_hex()}"]' for a, b in commitments)
+    vals = ",".join(str(v) for v in values)
+    return (
+        f'["{context}",{{"binding":{{{bind}}},"ciphertexts":[{cts}],'
+        f'"public_key":"{key.point.to_hex()}","values":[{vals}]}},{{"commitments":[{coms}]}}]'
+    ).encode("ascii")
 
 
 def prove_membership(
@@ -141,8 +207,7 @@ def prove_membership(
             commitments.append((base_mul(t), b))
             challenges.append(c)
             responses.append(v)
-    statement = _statement(key, ciphertexts, values, binding)
-    c_total = int(_challenge(tag, context, statement, commitments))
+    c_total = int(_challenge(tag, context, key, ciphertexts, values, binding, commitments))
     c_real = (c_total - sum(challenges)) % Q
     challenges[real] = c_real
     responses[real] = (w + c_real * r) % Q
@@ -190,13 +255,7 @@ def encrypt_bit_with_proof(
     sim = (base_mul(t), tmul(t) + base_mul(c if bit == 0 else Q - c))
     commitments = (real, sim) if bit == 0 else (sim, real)
     ct = Ciphertext(alpha, beta)
-    statement = {
-        "binding": binding,
-        "ciphertexts": [[alpha.to_hex(), beta.to_hex()]],
-        "public_key": key.point.to_hex(),
-        "values": [0, 1],
-    }
-    c_total = int(_challenge(tag, context, statement, commitments))
+    c_total = int(_challenge(tag, context, key, (ct,), (0, 1), binding, commitments))
     c_real = (c_total - c) % Q
     v_real = (w + c_real * r) % Q
     wrap = Scalar._trusted
@@ -225,8 +284,7 @@ def verify_membership(
             f"{label}: expected {len(values)} branches, got {len(proof.commitments)} commitments, "
             f"{len(proof.challenges)} challenges and {len(proof.responses)} responses"
         )
-    statement = _statement(key, ciphertexts, values, binding)
-    c_total = int(_challenge(tag, context, statement, proof.commitments))
+    c_total = int(_challenge(tag, context, key, ciphertexts, values, binding, proof.commitments))
     if sum(int(c) for c in proof.challenges) % Q != c_total:
         raise InvalidProof(f"{label}: the challenges do not add up to the Fiat–Shamir challenge")
     K = key.point

@@ -407,7 +407,7 @@ def test_disjunctive_list_lengths_are_checked(dkey):
         tag=Tag.SUM, context=CONTEXT, key=dkey, ciphertexts=[ct], values=values, binding=BINDING
     )
     # simulate both branches, then pick the extra challenge that balances the Fiat–Shamir sum
-    from crypto.proofs.disjunctive import _challenge, _statement
+    from crypto.proofs.disjunctive import _challenge
 
     K = dkey.point
     commitments, challenges, responses = [], [], []
@@ -418,7 +418,7 @@ def test_disjunctive_list_lengths_are_checked(dkey):
         commitments.append((a, b))
         challenges.append(c)
         responses.append(v)
-    total = _challenge(Tag.SUM, CONTEXT, _statement(dkey, [ct], values, BINDING), commitments)
+    total = _challenge(Tag.SUM, CONTEXT, dkey, [ct], values, BINDING, commitments)
     extra = total - sum(int(c) for c in challenges)
     forged = DisjunctiveProof(
         tuple(commitments), (*challenges, extra), (*responses, Scalar.random())
@@ -858,3 +858,33 @@ def test_disjunctive_ciphertext_chosen_after_the_proof_fails(dkey):
         values=(1,),
         binding=BINDING,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    binding=st.dictionaries(
+        st.one_of(
+            st.sampled_from(["credential", "option", "question", "bit"]), st.text(max_size=6)
+        ),
+        st.one_of(st.integers(-(2**60), 2**60), st.text(max_size=8), st.sampled_from(["04ab", ""])),
+        max_size=4,
+    ),
+    n=st.integers(1, 3),
+    values=st.lists(st.integers(0, 2**60), min_size=1, max_size=4, unique=True).map(sorted),
+    context=st.one_of(st.just(CONTEXT), st.text(max_size=5)),
+)
+def test_challenge_message_is_the_canonical_json(dkey, binding, n, values, context):
+    """The directly written challenge message (the fast path) is byte for byte JCS."""
+    from crypto.hashing import canonical_json
+    from crypto.proofs.disjunctive import _challenge_message, _statement
+
+    cts = [encrypt(dkey, 1)[0] for _ in range(n)]
+    commitments = [(c.alpha, c.beta) for c in cts]
+    expected = canonical_json(
+        [
+            context,
+            _statement(dkey, cts, values, binding),
+            {"commitments": [[a.to_hex(), b.to_hex()] for a, b in commitments]},
+        ]
+    )
+    assert _challenge_message(context, dkey, cts, values, binding, commitments) == expected
