@@ -7,9 +7,12 @@ to change.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -49,13 +52,13 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def secret_key_load_or_create(*, path: Path) -> str:
-    """Return the secret key stored at ``path``, creating it on first use.
+def private_file_load_or_create(*, path: Path, generate: Callable[[], str]) -> str:
+    """Return the text stored at ``path``, creating it with ``generate()`` on first use.
 
-    The key is written to a private temporary file and hard-linked into place,
-    so concurrent first starts (several gunicorn workers) agree on one key and
-    nobody ever reads a half-written file. A key file that other users can read
-    is refused rather than silently fixed.
+    The value is written to a private temporary file and hard-linked into place,
+    so concurrent first starts (several gunicorn workers) agree on one value and
+    nobody ever reads a half-written file. A file that other users can read is
+    refused rather than silently fixed.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
@@ -63,11 +66,11 @@ def secret_key_load_or_create(*, path: Path) -> str:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(50))
+                handle.write(generate())
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                pass  # another process won the race; use its key
+                pass  # another process won the race; use its value
         finally:
             tmp.unlink()
 
@@ -76,7 +79,38 @@ def secret_key_load_or_create(*, path: Path) -> str:
         raise ImproperlyConfigured(
             f"{path} is accessible by other users (mode {mode:04o}); run: chmod 600 {path}"
         )
-    key = path.read_text(encoding="ascii").strip()
+    return path.read_text(encoding="ascii").strip()
+
+
+def secret_key_load_or_create(*, path: Path) -> str:
+    """Return the Django secret key stored at ``path``, creating it on first use."""
+    key = private_file_load_or_create(path=path, generate=lambda: secrets.token_urlsafe(50))
     if len(key) < 50:
         raise ImproperlyConfigured(f"{path} holds no usable secret key; delete it to regenerate.")
     return key
+
+
+def ed25519_seed_parse(text: str, *, what: str) -> bytes:
+    """A 32-byte Ed25519 seed given as 64 hex digits or as base64 (standard or URL-safe)."""
+    text = text.strip()
+    if len(text) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in text):
+        return bytes.fromhex(text)
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        seed = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        seed = b""
+    if len(seed) != 32:
+        raise ImproperlyConfigured(
+            f"{what} must be a 32-byte Ed25519 seed: 64 hex digits or 44 base64 characters."
+        )
+    return seed
+
+
+def board_signing_seed_load(*, value: str | None, path: Path) -> bytes:
+    """The bulletin board's Ed25519 seed: from ``value`` (the environment) if set, else from
+    ``path``, generated there (mode 0600) on first use."""
+    if value:
+        return ed25519_seed_parse(value, what="PNYX_BOARD_SIGNING_KEY")
+    text = private_file_load_or_create(path=path, generate=lambda: secrets.token_hex(32))
+    return ed25519_seed_parse(text, what=str(path))

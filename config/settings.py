@@ -11,7 +11,13 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, secret_key_load_or_create
+from config.env import (
+    board_signing_seed_load,
+    env_bool,
+    env_int,
+    env_list,
+    secret_key_load_or_create,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PNYX_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -82,6 +88,13 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer at a time. BEGIN IMMEDIATE takes the write lock at the
+    # start of every transaction, so concurrent bulletin-board appends queue up
+    # (for up to `timeout` seconds) instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Passwords, i18n --------------------------------------------------------
@@ -122,6 +135,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_ENGINE = "config.sessions"  # database sessions, read in plain SQL (hot path)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -170,6 +184,62 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- E-mail -----------------------------------------------------------------
+# Voters receive their credential and their login codes by e-mail. Without
+# configuration, messages are written as files under var/mail/ (development);
+# production sets EMAIL_BACKEND=smtp and the EMAIL_HOST* variables.
+
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND") or "file"
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH") or VAR_DIR / "mail")
+EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or "Pnyx <noreply@localhost>"
+
+# --- Voting -----------------------------------------------------------------
+
+# Public origin of the site, for the links in e-mails (the voting booth).
+PNYX_BASE_URL = (os.environ.get("PNYX_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+# The bulletin board signs receipts with this Ed25519 key; its public key is on
+# every board (genesis entry) and at /api/board-key. 64 hex digits or base64 of
+# a 32-byte seed; when unset, generated once into var/board_signing_key (0600).
+BOARD_SIGNING_KEY = board_signing_seed_load(
+    value=os.environ.get("PNYX_BOARD_SIGNING_KEY"), path=VAR_DIR / "board_signing_key"
+)
+
+# Largest request body the casting endpoint reads, whatever the election
+# (each election also has its own, smaller limit computed from its questions).
+PNYX_BALLOT_MAX_BYTES = env_int("PNYX_BALLOT_MAX_BYTES", default=2 * 1024 * 1024)
+
+# Credentials are e-mailed in batches of this many messages per connection.
+PNYX_CREDENTIAL_EMAIL_BATCH = env_int("PNYX_CREDENTIAL_EMAIL_BATCH", default=200)
+
+# Voter login by one-time code sent by e-mail.
+PNYX_LOGIN_CODE_TTL_SECONDS = env_int("PNYX_LOGIN_CODE_TTL_SECONDS", default=15 * 60)
+PNYX_LOGIN_CODE_MAX_ATTEMPTS = env_int("PNYX_LOGIN_CODE_MAX_ATTEMPTS", default=5)
+PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR = env_int("PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR", default=5)
+PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR", default=60)
+PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR", default=120)
+PNYX_VOTER_SESSION_SECONDS = env_int("PNYX_VOTER_SESSION_SECONDS", default=4 * 3600)
+# Benaloh audits a voter may post per election (each one is a board entry).
+PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)
+# The request header holding the client address when a reverse proxy sets it
+# (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
+PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")
 
 # --- Celery -----------------------------------------------------------------
 # Task-execution invariants (acks late, json only, ...) are fixed in

@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("voting.page_urls")),  # election pages, booth, officials' dashboard
     path("admin/", admin.site.urls),
 ]
 

@@ -1,1 +1,326 @@
-"""Database models of this app (none yet)."""
+"""Elections, their questions, the bulletin board and the cast ballots.
+
+Models hold fields and constraints only; every change goes through
+``voting.services``. The board tables are append-only: their rows refuse
+``save()`` on an existing row and ``delete()``, their querysets refuse
+``update()`` and ``delete()``, and on PostgreSQL a trigger refuses UPDATE and
+DELETE statements on them whatever the client.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crypto.ballot import MAX_AMOUNT
+from crypto.board import ENTRY_KINDS
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,62}\Z",
+    _("Lowercase letters, digits and hyphens, starting with a letter or digit (at most 63)."),
+)
+
+
+class ElectionState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    KEY_CEREMONY = "key_ceremony", _("Key ceremony")
+    READY = "ready", _("Ready")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    TALLYING = "tallying", _("Tallying")
+    TALLIED = "tallied", _("Tallied")
+
+
+class Election(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.CharField(_("slug"), max_length=63, unique=True, validators=[SLUG_VALIDATOR])
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), max_length=20_000, blank=True)
+    opens_at = models.DateTimeField(_("voting opens at"))
+    closes_at = models.DateTimeField(_("voting closes at"))
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=ElectionState.choices,
+        default=ElectionState.DRAFT,
+        editable=False,
+    )
+
+    # Public output of the trustees' key ceremony, once installed.
+    threshold = models.PositiveSmallIntegerField(_("threshold"), null=True, editable=False)
+    public_key = models.CharField(_("election public key"), max_length=130, editable=False)
+    verification_keys = models.JSONField(default=list, editable=False)
+    #: [{"index": i, "name": …, "public_key": hex}], indices 1..n in order
+    trustees = models.JSONField(default=list, editable=False)
+    ceremony_context = models.CharField(max_length=64, editable=False)
+
+    # The published public credential list (identity.services.credentials).
+    credentials_digest = models.CharField(max_length=64, editable=False)
+    credentials_count = models.PositiveIntegerField(null=True, editable=False)
+    credentials_total_weight = models.PositiveBigIntegerField(null=True, editable=False)
+
+    # Frozen when the election opens: canonical JSON bytes and their SHA-256.
+    manifest_json = models.TextField(editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opens_at", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="election_window_ordered",
+                violation_error_message=_("Voting must close after it opens."),
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ElectionState.values), name="election_state_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["fingerprint"], condition=~Q(fingerprint=""), name="election_fingerprint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # The manifest states times to the second: store them that way.
+        for name in ("opens_at", "closes_at"):
+            value = getattr(self, name)
+            if value is not None and value.microsecond:
+                setattr(self, name, value.replace(microsecond=0))
+        super().save(*args, **kwargs)
+
+    @property
+    def key_installed(self) -> bool:
+        return bool(self.public_key)
+
+    @property
+    def credentials_published(self) -> bool:
+        return bool(self.credentials_digest)
+
+
+class QuestionKind(models.TextChoices):
+    REFERENDUM = "referendum", _("Referendum (yes / no)")
+    SINGLE = "single", _("Single choice")
+    APPROVAL = "approval", _("Approval (choose between min and max)")
+    BUDGET = "budget", _("Participatory budget")
+
+
+class Question(models.Model):
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=16, choices=QuestionKind.choices)
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    blank_allowed = models.BooleanField(
+        _("blank vote allowed"),
+        default=False,
+        help_text=_("Referendum and single choice: a voter may select no option."),
+    )
+    min_selections = models.PositiveSmallIntegerField(
+        _("minimum selections"),
+        null=True,
+        blank=True,
+        help_text=_("Approval and budget only; empty means 0."),
+    )
+    max_selections = models.PositiveSmallIntegerField(
+        _("maximum selections"),
+        null=True,
+        blank=True,
+        help_text=_("Approval and budget only; empty means every option."),
+    )
+    budget = models.PositiveBigIntegerField(
+        _("budget"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_AMOUNT)],
+        help_text=_("Budget only: the selected options may cost at most this much."),
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=QuestionKind.values), name="question_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Option(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    cost = models.PositiveBigIntegerField(
+        _("cost"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_AMOUNT)],
+        help_text=_("Budget questions only."),
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- The bulletin board ------------------------------------------------------------------------
+
+
+class AppendOnlyViolation(Exception):
+    """Something tried to change or remove a row of an append-only table."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+    def delete(self):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyViolation(f"{type(self).__name__} rows are never updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation(f"{type(self).__name__} rows are never deleted")
+
+
+class BoardHead(models.Model):
+    """The last entry of an election's board. Appends lock this row (SELECT … FOR UPDATE), so
+    they are serialised per election and each one extends the chain by exactly one entry."""
+
+    election = models.OneToOneField(
+        Election, on_delete=models.PROTECT, primary_key=True, related_name="board_head"
+    )
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    time = models.CharField(max_length=24)
+
+    def __str__(self) -> str:
+        return f"{self.election_id} @ {self.seq}"
+
+
+class BoardEntry(AppendOnlyModel):
+    """One entry of the hash chain (crypto.board), stored as its canonical JSON ``line`` (without
+    the trailing newline) so that the export streams the exact bytes that were hashed.
+
+    Indexes are kept to what reads and constraints need: every ballot inserts into each of them
+    (the election's own index is the prefix of the unique ones).
+    """
+
+    election = models.ForeignKey(
+        Election, on_delete=models.PROTECT, related_name="board_entries", db_index=False
+    )
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=32, choices=[(k, k) for k in ENTRY_KINDS])
+    time = models.CharField(max_length=24)
+    prev = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    #: ballot and audit entries: the ballot's tracker; NULL (not "") for the other kinds, so that
+    #: the unique constraint on (election, tracker) leaves them out
+    tracker = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    line = models.TextField()
+
+    class Meta:
+        ordering = ["election_id", "seq"]
+        verbose_name_plural = "board entries"
+        constraints = [
+            models.UniqueConstraint(fields=["election", "seq"], name="board_entry_seq"),
+            models.UniqueConstraint(fields=["election", "prev"], name="board_entry_prev"),
+            models.UniqueConstraint(fields=["hash"], name="board_entry_hash"),
+            models.UniqueConstraint(
+                fields=["election", "tracker"],
+                condition=Q(tracker__isnull=False),
+                name="board_entry_tracker",
+            ),
+            models.CheckConstraint(condition=Q(seq__gte=0), name="board_entry_seq_nonnegative"),
+        ]
+        indexes = [
+            # Filtering by kind: ballots are most of a board and are found by seq or tracker,
+            # so only the other kinds are indexed (a ballot insert does not touch this index).
+            models.Index(
+                fields=["election", "kind", "seq"],
+                condition=~Q(kind="ballot"),
+                name="board_entry_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+
+class Ballot(AppendOnlyModel):
+    """A cast ballot's bookkeeping: which board entry, which credential, which earlier ballot of
+    the same credential it supersedes. Never who cast it."""
+
+    election = models.ForeignKey(
+        Election, on_delete=models.PROTECT, related_name="ballots", db_index=False
+    )
+    entry = models.OneToOneField(BoardEntry, on_delete=models.PROTECT, related_name="ballot")
+    tracker = models.CharField(max_length=64)
+    credential = models.CharField(max_length=130)
+    seq = models.BigIntegerField()
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+
+    class Meta:
+        ordering = ["election_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["election", "tracker"], name="ballot_tracker"),
+        ]
+        indexes = [
+            models.Index(fields=["election", "credential", "seq"], name="ballot_credential"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracker
+
+
+class AuditEvent(AppendOnlyModel):
+    """Who did what, for officials (private; the board says what happened, not who did it)."""
+
+    election = models.ForeignKey(
+        Election, on_delete=models.PROTECT, null=True, related_name="audit_events"
+    )
+    action = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return self.action

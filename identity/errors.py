@@ -1,0 +1,61 @@
+"""Expected failures of the identity services; config/api_errors.py turns them into responses."""
+
+from __future__ import annotations
+
+from rest_framework import status
+
+from config.api_errors import ApplicationError
+
+
+class RollInvalid(ApplicationError):
+    code = "roll_invalid"
+    status = status.HTTP_400_BAD_REQUEST
+    message = "The voter roll has errors: nothing was imported."
+
+
+class RollFrozen(ApplicationError):
+    code = "roll_frozen"
+    status = status.HTTP_409_CONFLICT
+    message = "Credentials are issued for this election: the voter roll can no longer change."
+
+
+class NoVoters(ApplicationError):
+    code = "no_voters"
+    status = status.HTTP_409_CONFLICT
+    message = "The election has no voters: import the voter roll first."
+
+
+class CredentialsAlreadyPublished(ApplicationError):
+    code = "credentials_already_published"
+    status = status.HTTP_409_CONFLICT
+    message = "The public credentials of this election are already published."
+
+
+class CredentialIssuanceInProgress(ApplicationError):
+    code = "credential_issuance_in_progress"
+    status = status.HTTP_409_CONFLICT
+    message = "Credentials are already being generated and sent for this election."
+
+
+class CredentialsInvalid(ApplicationError):
+    code = "credentials_invalid"
+    status = status.HTTP_400_BAD_REQUEST
+    message = "The public credential file is not valid."
+
+
+class CredentialsNotAllowed(ApplicationError):
+    code = "credentials_not_allowed"
+    status = status.HTTP_409_CONFLICT
+    message = "Credentials can only be issued before the election opens."
+
+
+class InvalidLoginCode(ApplicationError):
+    code = "invalid_login_code"
+    status = status.HTTP_400_BAD_REQUEST
+    message = "The login code is wrong, expired or already used."
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    message = "Too many attempts: try again later."

@@ -1,0 +1,28 @@
+"""Reads of the identity app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from identity.models import CredentialIssuance, Voter
+
+
+def voter_find(*, election_id: Any, identifier: str | None = None, email: str | None = None):
+    """The voter with this identifier, or this e-mail address (compared in lower case), or
+    ``None``."""
+    voters = Voter.objects.filter(election_id=election_id)
+    if identifier is not None:
+        return voters.filter(identifier=identifier.strip()).first()
+    if email is not None:
+        return voters.filter(email=email.strip().lower()).first()
+    return None
+
+
+def voter_get(*, election_id: Any, voter_id: int) -> Voter | None:
+    return Voter.objects.filter(election_id=election_id, pk=voter_id).first()
+
+
+def credential_issuance_latest(*, election_id: Any) -> CredentialIssuance | None:
+    return (
+        CredentialIssuance.objects.filter(election_id=election_id).order_by("-created_at").first()
+    )

@@ -1,0 +1,324 @@
+"""The credential authority (Belenios-style): one secret code per voter, public keys on the board.
+
+Two ways to run it:
+
+* **On the server** (:func:`credentials_issue_request` → Celery → :func:`credentials_issue_run`):
+  the worker generates the codes in memory, e-mails each voter its code in batches, then
+  publishes the public list. A code exists only in the e-mail being sent: it is never stored,
+  logged, returned or passed through the task broker.
+* **Offline, by an independent authority** (``manage.py credentials generate`` then
+  ``… upload``): :func:`credentials_generate` makes the codes and the public file on the
+  authority's machine; :func:`credentials_publish_file` checks and publishes the public file.
+
+The published list is sorted by public key, so its order says nothing about the roll; the board
+entry holds it with its digest (crypto.manifest.credentials_digest), count and total weight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from crypto.credentials import derive_signing_key, format_code, generate_code
+from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
+from crypto.errors import CryptoError
+from crypto.hashing import parse_json
+from crypto.manifest import Credential, credentials_digest
+from identity.errors import (
+    CredentialIssuanceInProgress,
+    CredentialsAlreadyPublished,
+    CredentialsInvalid,
+    CredentialsNotAllowed,
+    NoVoters,
+)
+from identity.models import CredentialIssuance, IssuanceStatus, PublicCredential, Voter
+from voting.models import AuditEvent, BoardEntry, Election, ElectionState
+from voting.services.board import board_append
+
+logger = logging.getLogger("pnyx.credentials")
+
+ISSUABLE_STATES = (ElectionState.DRAFT, ElectionState.KEY_CEREMONY, ElectionState.READY)
+
+
+class IssuedCredential:
+    """A voter's secret code, in memory only, on its way into one e-mail (or the private file)."""
+
+    __slots__ = ("identifier", "email", "weight", "code")
+
+    def __init__(self, identifier: str, email: str, weight: int, code: str) -> None:
+        self.identifier, self.email, self.weight, self.code = identifier, email, weight, code
+
+    def __repr__(self) -> str:
+        return f"IssuedCredential({self.identifier!r}, code=<redacted>)"
+
+
+@dataclass(frozen=True)
+class RollEntry:
+    identifier: str
+    email: str
+    weight: int
+
+
+def credentials_generate(
+    *, election_uuid: str, roll: Iterable[RollEntry]
+) -> tuple[list[IssuedCredential], list[Credential]]:
+    """A fresh code per voter and the public credential list (sorted by public key)."""
+    issued, public = [], []
+    for voter in roll:
+        code = generate_code()
+        key = derive_signing_key(code, election_uuid)
+        issued.append(IssuedCredential(voter.identifier, voter.email, voter.weight, code))
+        public.append(Credential(key.public, voter.weight))
+    public.sort(key=lambda c: c.public_key.to_hex())
+    return issued, public
+
+
+def public_credentials_file(*, election_uuid: str, credentials: Sequence[Credential]) -> dict:
+    """The public file an offline authority hands to the officials (``credentials upload``)."""
+    return {
+        "version": PROTOCOL_VERSION,
+        "election": election_uuid,
+        "credentials": [c.to_json() for c in credentials],
+        "count": len(credentials),
+        "total_weight": sum(c.weight for c in credentials),
+        "digest": credentials_digest(list(credentials)),
+    }
+
+
+def public_credentials_parse(*, data: bytes | str, election_uuid: str) -> list[Credential]:
+    """Validate a public credential file (strict JSON, every key a curve point, sorted, no
+    duplicate, count/total/digest consistent, for this election)."""
+    try:
+        obj = expect_object(
+            parse_json(data),
+            ("version", "election", "credentials", "count", "total_weight", "digest"),
+            "public credential file",
+        )
+        if obj["version"] != PROTOCOL_VERSION:
+            raise CryptoError(f"unsupported version {obj['version']!r}")
+        if obj["election"] != election_uuid:
+            raise CryptoError(f"the file is for election {obj['election']!r}, not this one")
+        items = expect_list(obj["credentials"], "credentials", min_length=1)
+        credentials = [
+            Credential.from_json(item, f"credentials[{i}]") for i, item in enumerate(items)
+        ]
+        digest = credentials_digest(credentials)
+        if expect_int(obj["count"], "count") != len(credentials):
+            raise CryptoError("count does not match the list")
+        if expect_int(obj["total_weight"], "total_weight") != sum(c.weight for c in credentials):
+            raise CryptoError("total_weight does not match the list")
+        if obj["digest"] != digest:
+            raise CryptoError("digest does not match the list")
+    except CryptoError as exc:
+        raise CredentialsInvalid(f"The public credential file is not valid: {exc}") from exc
+    return credentials
+
+
+def _require_issuable(election: Election) -> None:
+    if election.credentials_published:
+        raise CredentialsAlreadyPublished()
+    if election.state not in ISSUABLE_STATES:
+        raise CredentialsNotAllowed()
+
+
+@transaction.atomic
+def credentials_publish(
+    *, election: Election, credentials: Sequence[Credential], acting_user, source: str
+) -> BoardEntry:
+    """Publish the public credential list: the ``credentials`` board entry, the lookup table used
+    when casting, and the digest the manifest will carry. The list must match the roll: one
+    credential per voter with the same weights."""
+    election.refresh_from_db(from_queryset=Election.objects.select_for_update())
+    _require_issuable(election)
+    weights = sorted(Voter.objects.filter(election=election).values_list("weight", flat=True))
+    if not weights:
+        raise NoVoters()
+    try:
+        digest = credentials_digest(list(credentials))
+    except CryptoError as exc:
+        raise CredentialsInvalid(f"The credential list is not valid: {exc}") from exc
+    if sorted(c.weight for c in credentials) != weights:
+        raise CredentialsInvalid(
+            f"The list has {len(credentials)} credentials; the roll has {len(weights)} voters. "
+            "There must be one credential per voter, with the same weights."
+        )
+    listed = [c.to_json() for c in credentials]
+    total = sum(weights)
+    PublicCredential.objects.bulk_create(
+        (
+            PublicCredential(election=election, public_key=c["public_key"], weight=c["weight"])
+            for c in listed
+        ),
+        batch_size=5000,
+    )
+    election.credentials_digest = digest
+    election.credentials_count = len(listed)
+    election.credentials_total_weight = total
+    election.save(
+        update_fields=[
+            "credentials_digest",
+            "credentials_count",
+            "credentials_total_weight",
+            "updated_at",
+        ]
+    )
+    entry = board_append(
+        election=election,
+        kind="credentials",
+        payload={
+            "credentials": listed,
+            "digest": digest,
+            "count": len(listed),
+            "total_weight": total,
+        },
+    )
+    actor = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    AuditEvent.objects.create(
+        election=election,
+        action="credentials:publish",
+        actor=actor,
+        details={"source": source, "count": len(listed), "digest": digest},
+    )
+    return entry
+
+
+def credentials_publish_file(*, election: Election, data: bytes | str, acting_user) -> BoardEntry:
+    """Check and publish the public file of an offline credential authority."""
+    credentials = public_credentials_parse(data=data, election_uuid=str(election.pk))
+    return credentials_publish(
+        election=election, credentials=credentials, acting_user=acting_user, source="upload"
+    )
+
+
+# --- The server-side authority -----------------------------------------------------------------
+
+
+def booth_url(*, election: Election, code: str) -> str:
+    """The voting booth link of an e-mail; the code travels in the fragment, which browsers
+    never send to the server."""
+    return f"{settings.PNYX_BASE_URL}/e/{election.slug}/vote#credential={format_code(code)}"
+
+
+def credential_email(*, election: Election, issued: IssuedCredential) -> EmailMessage:
+    context = {
+        "election": election,
+        "identifier": issued.identifier,
+        "weight": issued.weight,
+        "code": format_code(issued.code),
+        "booth_url": booth_url(election=election, code=issued.code),
+        "base_url": settings.PNYX_BASE_URL,
+    }
+    return EmailMessage(
+        subject=f"Your voting credential: {election.title}",
+        body=render_to_string("identity/email/credential.txt", context),
+        to=[issued.email],
+    )
+
+
+@transaction.atomic
+def credentials_issue_request(*, election: Election, acting_user) -> CredentialIssuance:
+    """Start the server-side credential authority for ``election`` (runs in a Celery worker)."""
+    from identity.tasks import credentials_issue
+
+    election.refresh_from_db(from_queryset=Election.objects.select_for_update())
+    _require_issuable(election)
+    voters = Voter.objects.filter(election=election).count()
+    if not voters:
+        raise NoVoters()
+    if (
+        CredentialIssuance.objects.filter(election=election)
+        .exclude(status=IssuanceStatus.FAILED)
+        .exists()
+    ):
+        raise CredentialIssuanceInProgress()
+    issuance = CredentialIssuance.objects.create(
+        election=election,
+        requested_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        voters=voters,
+    )
+    actor = issuance.requested_by
+    AuditEvent.objects.create(
+        election=election, action="credentials:issue", actor=actor, details={"voters": voters}
+    )
+    transaction.on_commit(lambda: credentials_issue.delay(issuance.pk))
+    return issuance
+
+
+def _issuance_update(issuance: CredentialIssuance, **fields: Any) -> None:
+    CredentialIssuance.objects.filter(pk=issuance.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(issuance, name, value)
+
+
+def credentials_issue_run(*, issuance_id: int) -> CredentialIssuance:
+    """Generate, e-mail and publish (the body of the Celery task; safe to run twice).
+
+    A run that was interrupted before publishing starts over with fresh codes: nothing of the
+    earlier codes was published, and every e-mail says that it replaces any earlier one. Once
+    published, running again does nothing. A failure (SMTP…) marks the run failed and publishes
+    nothing; officials may then start a new run.
+    """
+    with transaction.atomic():
+        issuance = (
+            CredentialIssuance.objects.select_for_update(of=("self",))
+            .select_related("election", "requested_by")
+            .get(pk=issuance_id)
+        )
+        if issuance.status in (IssuanceStatus.PUBLISHED, IssuanceStatus.FAILED):
+            return issuance
+        _issuance_update(
+            issuance,
+            status=IssuanceStatus.RUNNING,
+            started_at=timezone.now(),
+            attempts=issuance.attempts + 1,
+            emails_sent=0,
+        )
+    election = issuance.election
+    issued: list[IssuedCredential] = []
+    try:
+        election.refresh_from_db()
+        _require_issuable(election)
+        roll = [
+            RollEntry(identifier, email, weight)
+            for identifier, email, weight in Voter.objects.filter(election=election)
+            .order_by("pk")
+            .values_list("identifier", "email", "weight")
+        ]
+        if not roll:
+            raise NoVoters()
+        issued, public = credentials_generate(election_uuid=str(election.pk), roll=roll)
+        batch = max(1, settings.PNYX_CREDENTIAL_EMAIL_BATCH)
+        sent = 0
+        for start in range(0, len(issued), batch):
+            messages = [
+                credential_email(election=election, issued=item)
+                for item in issued[start : start + batch]
+            ]
+            with get_connection(fail_silently=False) as connection:
+                sent += connection.send_messages(messages) or 0
+            _issuance_update(issuance, emails_sent=sent)
+        issued.clear()
+        credentials_publish(
+            election=election,
+            credentials=public,
+            acting_user=issuance.requested_by,
+            source="authority",
+        )
+        _issuance_update(issuance, status=IssuanceStatus.PUBLISHED, finished_at=timezone.now())
+        logger.info("credentials published for election %s: %d voters", election.pk, len(public))
+    except Exception as exc:
+        issued.clear()
+        message = getattr(exc, "message", None) or type(exc).__name__
+        logger.exception("credential issuance %s failed: %s", issuance.pk, type(exc).__name__)
+        _issuance_update(
+            issuance, status=IssuanceStatus.FAILED, finished_at=timezone.now(), error=message
+        )
+    return issuance

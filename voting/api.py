@@ -1,0 +1,557 @@
+"""Public election and bulletin-board API, casting and auditing ballots.
+
+One view per operation, each with its own serializers; the board views return the stored
+entries (the export streams the stored canonical lines byte for byte).
+"""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, parsers, renderers, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api_schema import error_responses
+from crypto.board import ENTRY_KINDS
+from crypto.hashing import parse_json
+from identity.authentication import IsVoterOfElection, VoterSessionAuthentication
+from voting.errors import InvalidReceipt
+from voting.models import Election, ElectionState
+from voting.receipts import (
+    RECEIPT_FIELDS,
+    RECEIPT_TAG,
+    board_public_key_hex,
+    receipt_signature_valid,
+)
+from voting.selectors import (
+    ballot_superseded_by,
+    board_ballot_entry,
+    board_entries,
+    board_entry_json,
+    board_head,
+    board_lines,
+    election_get,
+    election_get_for_casting,
+    election_list_public,
+)
+from voting.services.casting import ballot_audit_submit, ballot_cast
+from voting.services.manifest import election_questions, option_id, question_bounds, question_id
+
+BOARD_TAGS = ["board"]
+ELECTION_TAGS = ["elections"]
+BALLOT_TAGS = ["ballots"]
+
+
+class PublicApiView(APIView):
+    """Anyone may read: no session lookup, no CSRF."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+# --- Elections ---------------------------------------------------------------------------------
+
+
+class OptionOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="Manifest id, e.g. q1o2")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    cost = serializers.IntegerField(allow_null=True)
+
+
+class QuestionOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="Manifest id, e.g. q1")
+    kind = serializers.ChoiceField(choices=["referendum", "single", "approval", "budget"])
+    title = serializers.CharField()
+    description = serializers.CharField()
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+    budget = serializers.IntegerField(allow_null=True)
+    options = OptionOutput(many=True)
+
+
+class ElectionSummaryOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    state = serializers.ChoiceField(choices=ElectionState.choices)
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+    fingerprint = serializers.CharField(allow_blank=True)
+    url = serializers.CharField()
+
+
+def _election_summary(election: Election) -> dict:
+    return {
+        "id": str(election.pk),
+        "slug": election.slug,
+        "title": election.title,
+        "state": election.state,
+        "opens_at": election.opens_at,
+        "closes_at": election.closes_at,
+        "fingerprint": election.fingerprint,
+        "url": reverse("voting:election", kwargs={"election_id": election.pk}),
+    }
+
+
+class ElectionListApi(PublicApiView):
+    class OutputSerializer(ElectionSummaryOutput):
+        pass
+
+    @extend_schema(
+        tags=ELECTION_TAGS,
+        operation_id="elections_list",
+        parameters=[
+            OpenApiParameter("slug", str, description="Only the election with this slug."),
+            OpenApiParameter("state", str, enum=[s for s in ElectionState.values if s != "draft"]),
+        ],
+        responses={200: OutputSerializer(many=True)},
+        description="Every election that has left the draft state, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        elections = election_list_public()
+        if request.query_params.get("slug"):
+            elections = elections.filter(slug=request.query_params["slug"])
+        if request.query_params.get("state"):
+            elections = elections.filter(state=request.query_params["state"])
+        data = [_election_summary(e) for e in elections[:500]]
+        return Response(self.OutputSerializer(data, many=True).data)
+
+
+class ElectionDetailApi(PublicApiView):
+    class OutputSerializer(ElectionSummaryOutput):
+        description = serializers.CharField()
+        questions = QuestionOutput(many=True)
+        threshold = serializers.IntegerField(allow_null=True)
+        public_key = serializers.CharField(allow_blank=True, help_text="Election key K (SEC1 hex)")
+        trustees = serializers.JSONField(help_text='[{"index", "name", "public_key"}]')
+        verification_keys = serializers.ListField(child=serializers.CharField())
+        ceremony = serializers.CharField(allow_blank=True, help_text="Key ceremony context digest")
+        credentials = serializers.JSONField(
+            allow_null=True, help_text='{"count", "digest", "total_weight"} once published'
+        )
+        manifest = serializers.JSONField(
+            allow_null=True, help_text="The frozen manifest (crypto/manifest.py) once open"
+        )
+        board = serializers.JSONField(help_text="URLs of the board endpoints")
+
+    @extend_schema(
+        tags=ELECTION_TAGS,
+        operation_id="elections_retrieve",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, election_id) -> Response:
+        election = election_get(election_id=election_id)
+        questions = []
+        for qi, (question, options) in enumerate(election_questions(election)):
+            low, high = question_bounds(question, options)
+            questions.append(
+                {
+                    "id": question_id(qi),
+                    "kind": question.kind,
+                    "title": question.title,
+                    "description": question.description,
+                    "min": low,
+                    "max": high,
+                    "budget": question.budget,
+                    "options": [
+                        {
+                            "id": option_id(qi, oi),
+                            "title": option.title,
+                            "description": option.description,
+                            "cost": option.cost,
+                        }
+                        for oi, option in enumerate(options)
+                    ],
+                }
+            )
+        kwargs = {"election_id": election.pk}
+        data = {
+            **_election_summary(election),
+            "description": election.description,
+            "questions": questions,
+            "threshold": election.threshold,
+            "public_key": election.public_key,
+            "trustees": election.trustees,
+            "verification_keys": election.verification_keys,
+            "ceremony": election.ceremony_context,
+            "credentials": {
+                "count": election.credentials_count,
+                "digest": election.credentials_digest,
+                "total_weight": election.credentials_total_weight,
+            }
+            if election.credentials_published
+            else None,
+            "manifest": parse_json(election.manifest_json) if election.manifest_json else None,
+            "board": {
+                "entries": reverse("voting:board", kwargs=kwargs),
+                "export": reverse("voting:board-export", kwargs=kwargs),
+                "head": reverse("voting:board-head", kwargs=kwargs),
+            },
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+# --- The board ---------------------------------------------------------------------------------
+
+
+class BoardEntryOutput(serializers.Serializer):
+    """A board entry exactly as hashed (crypto/board.py); docs/board-entries.md lists payloads."""
+
+    version = serializers.IntegerField()
+    election = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ENTRY_KINDS)
+    time = serializers.CharField()
+    prev = serializers.CharField()
+    payload = serializers.JSONField()
+    hash = serializers.CharField()
+
+
+class BoardListApi(PublicApiView):
+    MAX_LIMIT = 1000
+
+    class OutputSerializer(serializers.Serializer):
+        results = BoardEntryOutput(many=True)
+        next = serializers.CharField(allow_null=True, help_text="URL of the next page")
+
+    @extend_schema(
+        tags=BOARD_TAGS,
+        operation_id="board_list",
+        parameters=[
+            OpenApiParameter("kind", str, enum=list(ENTRY_KINDS)),
+            OpenApiParameter("after", int, description="Entries with seq > after (default −1)."),
+            OpenApiParameter("limit", int, description="Page size, 1–1000 (default 100)."),
+        ],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+        description="Board entries in order, a page at a time (pages follow `next`).",
+    )
+    def get(self, request: Request, election_id) -> Response:
+        election = election_get(election_id=election_id)
+        kind = request.query_params.get("kind") or None
+        if kind is not None and kind not in ENTRY_KINDS:
+            raise exceptions.ValidationError({"kind": f"one of {', '.join(ENTRY_KINDS)}"})
+        try:
+            after = int(request.query_params.get("after", -1))
+            limit = int(request.query_params.get("limit", 100))
+        except ValueError as exc:
+            raise exceptions.ValidationError("after and limit are integers") from exc
+        limit = max(1, min(limit, self.MAX_LIMIT))
+        rows = list(board_entries(election=election, kind=kind).filter(seq__gt=after)[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_url = None
+        if more:
+            query = request.query_params.copy()
+            query["after"] = str(rows[-1].seq)
+            query["limit"] = str(limit)
+            next_url = f"{request.path}?{query.urlencode()}"
+        return Response({"results": [board_entry_json(r) for r in rows], "next": next_url})
+
+
+class BoardExportApi(PublicApiView):
+    def perform_content_negotiation(self, request, force=False):
+        # The export is JSON Lines whatever the client accepts (pnyx-verify asks for
+        # application/x-ndjson); errors stay in the API's JSON shape.
+        renderer = renderers.JSONRenderer()
+        return renderer, renderer.media_type
+
+    @extend_schema(
+        tags=BOARD_TAGS,
+        operation_id="board_export",
+        parameters=[
+            OpenApiParameter(
+                "after", int, description="Only entries with seq > after (default −1)."
+            )
+        ],
+        responses={
+            (200, "application/jsonl"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="One canonical JSON entry per line, in order: the file observers "
+                "verify (crypto.board.verify_chain, pnyx-verify).",
+            ),
+            **error_responses(404),
+        },
+    )
+    def get(self, request: Request, election_id) -> StreamingHttpResponse:
+        election = election_get(election_id=election_id)
+        try:
+            after = int(request.query_params.get("after", -1))
+        except ValueError as exc:
+            raise exceptions.ValidationError({"after": "an integer"}) from exc
+        lines = (
+            line.encode("utf-8") + b"\n" for line in board_lines(election=election, after=after)
+        )
+        response = StreamingHttpResponse(lines, content_type="application/jsonl; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="{election.slug}-board.jsonl"'
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+class BoardHeadApi(PublicApiView):
+    class OutputSerializer(serializers.Serializer):
+        election = serializers.UUIDField()
+        seq = serializers.IntegerField(help_text="Sequence number of the last entry")
+        hash = serializers.CharField(help_text="Hash of the last entry")
+        time = serializers.CharField()
+        count = serializers.IntegerField(help_text="Number of entries")
+        kinds = serializers.DictField(child=serializers.IntegerField(), help_text="Count by kind")
+
+    @extend_schema(
+        tags=BOARD_TAGS,
+        operation_id="board_head",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, election_id) -> Response:
+        election = election_get(election_id=election_id)
+        return Response(self.OutputSerializer(board_head(election=election)).data)
+
+
+class BoardBallotApi(PublicApiView):
+    class OutputSerializer(serializers.Serializer):
+        entry = BoardEntryOutput()
+        superseded_by = serializers.CharField(
+            allow_null=True,
+            help_text="Tracker of a later ballot of the same credential (this one is then not "
+            "counted); null for the last ballot of its credential and for audits.",
+        )
+
+    @extend_schema(
+        tags=BOARD_TAGS,
+        operation_id="board_ballot",
+        responses={200: OutputSerializer, **error_responses(404)},
+        description="The board entry (kind ballot or audit) of a tracker.",
+    )
+    def get(self, request: Request, election_id, tracker: str) -> Response:
+        election = election_get(election_id=election_id)
+        entry = board_ballot_entry(election=election, tracker=tracker)
+        later = None
+        if entry.kind == "ballot":
+            later = ballot_superseded_by(ballot=entry.ballot)
+        return Response({"entry": board_entry_json(entry), "superseded_by": later})
+
+
+class BoardKeyApi(PublicApiView):
+    class OutputSerializer(serializers.Serializer):
+        algorithm = serializers.CharField()
+        public_key = serializers.CharField(help_text="Raw Ed25519 public key, 64 hex digits")
+        receipt_domain = serializers.CharField(
+            help_text="A receipt's signed message is this tag, a zero byte, then the canonical "
+            "JSON (RFC 8785) of the receipt_fields"
+        )
+        receipt_fields = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(tags=BOARD_TAGS, operation_id="board_key", responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "algorithm": "Ed25519",
+                "public_key": board_public_key_hex(),
+                "receipt_domain": RECEIPT_TAG,
+                "receipt_fields": list(RECEIPT_FIELDS),
+            }
+        )
+
+
+# --- Casting -----------------------------------------------------------------------------------
+
+
+class ReceiptOutput(serializers.Serializer):
+    class Head(serializers.Serializer):
+        seq = serializers.IntegerField()
+        hash = serializers.CharField()
+
+    election = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["ballot", "audit"])
+    tracker = serializers.CharField(help_text="SHA-256 of the canonical ballot")
+    seq = serializers.IntegerField(help_text="Board position of the entry")
+    entry_hash = serializers.CharField()
+    head = Head(help_text="The board head right after the append (this entry)")
+    signature = serializers.CharField(help_text="Ed25519 by the board key, 128 hex digits")
+
+
+class BallotDocumentation(serializers.Serializer):
+    """The encrypted ballot (crypto/ballot.py): parsed strictly, as canonical JSON values."""
+
+    version = serializers.IntegerField()
+    election = serializers.CharField(help_text="The election's manifest fingerprint")
+    credential = serializers.CharField(help_text="The credential's public key (SEC1 hex)")
+    answers = serializers.ListField(child=serializers.JSONField())
+    signature = serializers.JSONField(help_text='{"commitment", "response"}')
+
+
+class DeferredJsonParser(parsers.BaseParser):
+    """Accepts ``application/json`` without reading it: the casting service reads the body
+    itself, at most the election's limit, and parses it strictly (crypto.hashing.parse_json).
+    (DRF parses a body as soon as anything, e.g. the CSRF check, looks at ``request.POST``.)"""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict:
+        return {}
+
+
+def _content_length(request: Request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
+def _require_json(request: Request) -> None:
+    if request.content_type.split(";")[0].strip().lower() != "application/json":
+        raise exceptions.UnsupportedMediaType(request.content_type)
+
+
+class BallotCastApi(APIView):
+    authentication_classes = [VoterSessionAuthentication]
+    permission_classes = [IsVoterOfElection]
+    parser_classes = [DeferredJsonParser]
+
+    @extend_schema(
+        tags=BALLOT_TAGS,
+        operation_id="ballots_cast",
+        request={"application/json": BallotDocumentation},
+        responses={
+            201: ReceiptOutput,
+            **error_responses(400, 401, 403, 404, 409, 413, 415),
+        },
+        description=(
+            "Cast an encrypted ballot. Needs a voter session (cookie, CSRF token). Checks, in "
+            "order, each with its error code: `not_authenticated` (401), `election_not_open`, "
+            "`outside_voting_window` (409), `payload_too_large` (413), `invalid_ballot` (400), "
+            "`wrong_election` (400), `unknown_credential` (403), `invalid_signature`, "
+            "`invalid_proof` (400), `ballot_was_audited`, `duplicate_ballot` (409). A later "
+            "ballot with the same credential supersedes the earlier one."
+        ),
+        examples=[
+            OpenApiExample(
+                "Receipt",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "election": "6f1c…",
+                    "kind": "ballot",
+                    "tracker": "9b2e…",
+                    "seq": 42,
+                    "entry_hash": "c0ff…",
+                    "head": {"seq": 42, "hash": "c0ff…"},
+                    "signature": "5a1d…",
+                },
+            )
+        ],
+    )
+    def post(self, request: Request, election_id) -> Response:
+        election = election_get_for_casting(election_id=election_id)
+        _require_json(request)
+        django_request = request._request
+        receipt = ballot_cast(
+            election=election,
+            voter_id=request.user.voter_id(election.pk),
+            content_length=_content_length(request),
+            read_body=lambda limit: django_request.read(limit + 1),
+        )
+        # The receipt is plain JSON already (ReceiptOutput documents it): the hot path skips a
+        # serializer pass.
+        return Response(receipt, status=status.HTTP_201_CREATED)
+
+
+class AuditApi(APIView):
+    authentication_classes = [VoterSessionAuthentication]
+    permission_classes = [IsVoterOfElection]
+    parser_classes = [DeferredJsonParser]
+
+    class InputDocumentation(serializers.Serializer):
+        ballot = BallotDocumentation()
+        randomness = serializers.JSONField(help_text="BallotSecrets JSON (crypto/ballot.py)")
+
+    class OutputSerializer(serializers.Serializer):
+        class Plaintext(serializers.Serializer):
+            question = serializers.CharField()
+            selections = serializers.JSONField(help_text='[{"option": id, "selected": bool}]')
+
+        receipt = ReceiptOutput()
+        plaintexts = Plaintext(many=True)
+
+    @extend_schema(
+        tags=BALLOT_TAGS,
+        operation_id="ballots_audit",
+        request={"application/json": InputDocumentation},
+        responses={
+            201: OutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
+        },
+        description=(
+            "Benaloh audit: post a ballot with its encryption randomness instead of casting it. "
+            "The ballot is checked like a cast one, the randomness must reproduce every "
+            "ciphertext (`invalid_randomness`), and an `audit` entry is appended: never counted, "
+            "and the ballot can never be cast afterwards. Returns what the ballot encrypts."
+        ),
+    )
+    def post(self, request: Request, election_id) -> Response:
+        election = election_get_for_casting(election_id=election_id)
+        _require_json(request)
+        django_request = request._request
+        result = ballot_audit_submit(
+            election=election,
+            voter_id=request.user.voter_id(election.pk),
+            content_length=_content_length(request),
+            read_body=lambda limit: django_request.read(limit + 1),
+        )
+        return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class ReceiptVerifyApi(PublicApiView):
+    class InputSerializer(ReceiptOutput):
+        pass
+
+    class OutputSerializer(serializers.Serializer):
+        signature_valid = serializers.BooleanField(help_text="Signed by this board's key")
+        on_board = serializers.BooleanField(
+            help_text="The board holds an entry with this seq, hash, kind and tracker"
+        )
+        superseded_by = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        tags=BALLOT_TAGS,
+        operation_id="receipts_verify",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+        description=(
+            "Check a receipt against this server: its signature and its entry on the board. "
+            "Receipts can also be checked offline (docs/board-entries.md)."
+        ),
+    )
+    def post(self, request: Request, election_id) -> Response:
+        election = election_get(election_id=election_id)
+        receipt = request.data
+        if not isinstance(receipt, dict) or set(receipt) != {*RECEIPT_FIELDS, "signature"}:
+            raise InvalidReceipt(
+                f"A receipt has the fields {', '.join(RECEIPT_FIELDS)}, signature."
+            )
+        if receipt.get("election") != str(election.pk):
+            raise InvalidReceipt("The receipt is for another election.")
+        on_board, later = False, None
+        tracker = receipt.get("tracker")
+        if isinstance(tracker, str):
+            entry = board_entries(election=election).filter(tracker=tracker).first()
+            on_board = (
+                entry is not None
+                and entry.seq == receipt.get("seq")
+                and entry.hash == receipt.get("entry_hash")
+                and entry.kind == receipt.get("kind")
+            )
+            if on_board and entry.kind == "ballot":
+                later = ballot_superseded_by(ballot=entry.ballot)
+        return Response(
+            {
+                "signature_valid": receipt_signature_valid(receipt),
+                "on_board": on_board,
+                "superseded_by": later,
+            }
+        )

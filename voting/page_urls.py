@@ -1,0 +1,26 @@
+"""HTML pages: an election's public pages and booth, and the officials' dashboard.
+
+Mounted at the site root by config/urls.py, before the admin, so that the dashboard's route under
+/admin/ is found first (voting/dashboard.py explains why it lives here).
+"""
+
+from django.urls import path
+
+from voting import dashboard, views
+
+app_name = "pages"
+
+urlpatterns = [
+    path("e/<slug:slug>/", views.election_page, name="election"),
+    path("e/<slug:slug>/vote", views.booth_page, name="booth"),
+    path("e/<slug:slug>/check", views.check_page, name="check"),
+    path("e/<slug:slug>/board", views.board_page, name="board"),
+    path("e/<slug:slug>/board/<int:seq>", views.board_entry_page, name="board-entry"),
+    path("e/<slug:slug>/results", views.results_page, name="results"),
+    path("e/<slug:slug>/manifest.json", views.manifest_download, name="manifest"),
+    path(
+        "admin/voting/election/<uuid:election_id>/dashboard/",
+        dashboard.election_dashboard,
+        name="dashboard",
+    ),
+]

@@ -1,0 +1,144 @@
+"""Appending to an election's bulletin board (envelope and hashing: crypto.board).
+
+Appends are serialised per election by locking the election's ``BoardHead`` row
+(``SELECT … FOR UPDATE``), so the chain never forks or gaps; the unique constraints on
+(election, seq) and (election, prev) make a fork impossible even for a writer that skipped the
+lock. The lock is held from the head read to the commit: callers keep that transaction short and
+do expensive work (ballot verification) before it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from crypto.board import ENTRY_KINDS, GENESIS_PREV, format_time
+from crypto.board import BoardEntry as ChainEntry
+from crypto.hashing import canonical_json
+from voting.models import BoardEntry, BoardHead, Election
+from voting.receipts import board_public_key_hex
+from voting.selectors import db_datetime, election_db_key
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("board appends run inside the caller's transaction.atomic()")
+
+
+def board_create(*, election: Election) -> BoardEntry:
+    """Start the election's board with its genesis entry (``election``, seq 0)."""
+    _require_transaction()
+    payload = {
+        "uuid": str(election.pk),
+        "slug": election.slug,
+        "title": election.title,
+        "board_key": board_public_key_hex(),
+    }
+    time = format_time(timezone.now())
+    entry = board_entry_build(election.pk, 0, "election", time, GENESIS_PREV, payload, None)
+    entry.save()
+    BoardHead.objects.create(election=election, seq=0, hash=entry.hash, time=time)
+    return entry
+
+
+def board_lock(*, election_id: Any) -> BoardHead:
+    """Lock and return the head of the election's board, with ``head.election`` holding the
+    election's state and voting window as they are now (read, not locked).
+
+    Plain SQL: every ballot takes this lock, and the ORM's query building cost more than the
+    query itself (docs/performance-cast.md).
+    """
+    _require_transaction()
+    sql, params = board_lock_query(election_id=election_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return board_head_from_row(election_id=election_id, row=row)
+
+
+def board_lock_query(*, election_id: Any) -> tuple[str, list]:
+    """The SQL (and parameters) that locks the head row: ``SELECT … FOR UPDATE``."""
+    lock = " FOR UPDATE OF h" if connection.features.has_select_for_update_of else ""
+    sql = (
+        "SELECT h.seq, h.hash, h.time, e.state, e.opens_at, e.closes_at"  # noqa: S608
+        f" FROM {BoardHead._meta.db_table} h JOIN {Election._meta.db_table} e"
+        " ON e.id = h.election_id WHERE h.election_id = %s" + lock
+    )
+    return sql, [election_db_key(election_id)]
+
+
+def board_head_from_row(*, election_id: Any, row: tuple | None) -> BoardHead:
+    if row is None:
+        raise BoardHead.DoesNotExist(f"no board for election {election_id}")
+    seq, hash_, time, state, opens_at, closes_at = row
+    head = BoardHead(election_id=election_id, seq=seq, hash=hash_, time=time)
+    head.election = Election(
+        id=election_id,
+        state=state,
+        opens_at=db_datetime(opens_at),
+        closes_at=db_datetime(closes_at),
+    )
+    return head
+
+
+def board_append(
+    *, election: Election, kind: str, payload: dict, tracker: str | None = None
+) -> BoardEntry:
+    """Append one entry inside the caller's transaction; return it."""
+    return board_append_locked(
+        head=board_lock(election_id=election.pk), kind=kind, payload=payload, tracker=tracker
+    )
+
+
+def board_time(*, head: BoardHead, now: datetime | None = None) -> str:
+    """The time of the next entry: now, but never before the head (board time never goes
+    backwards, even if this machine's clock does or another server's lags)."""
+    return max(format_time(now or timezone.now()), head.time)
+
+
+def board_append_locked(
+    *,
+    head: BoardHead,
+    kind: str,
+    payload: dict,
+    tracker: str | None = None,
+    time: str | None = None,
+) -> BoardEntry:
+    """Append after :func:`board_lock`: one INSERT and one UPDATE of the head. ``time`` (from
+    :func:`board_time`) when the caller has checked it against something, e.g. the window."""
+    time = time or board_time(head=head)
+    entry = board_entry_build(
+        head.election_id, head.seq + 1, kind, time, head.hash, payload, tracker
+    )
+    entry.save()
+    board_head_advance(head, entry)
+    return entry
+
+
+def board_entry_build(election_id, seq, kind, time, prev, payload, tracker) -> BoardEntry:
+    """The (unsaved) row of an entry: envelope and hash by crypto.board, stored as its
+    canonical line."""
+    if kind not in ENTRY_KINDS:
+        raise ValueError(f"unknown board entry kind {kind!r}")
+    chained = ChainEntry.create(
+        election=str(election_id), seq=seq, kind=kind, time=time, prev=prev, payload=payload
+    )
+    return BoardEntry(
+        election_id=election_id,
+        seq=seq,
+        kind=kind,
+        time=time,
+        prev=prev,
+        hash=chained.hash,
+        tracker=tracker,
+        line=canonical_json(chained.to_json()).decode("utf-8"),
+    )
+
+
+def board_head_advance(head: BoardHead, entry: BoardEntry) -> None:
+    """Move the (locked) head to ``entry``."""
+    BoardHead.objects.filter(pk=head.pk).update(seq=entry.seq, hash=entry.hash, time=entry.time)
+    head.seq, head.hash, head.time = entry.seq, entry.hash, entry.time

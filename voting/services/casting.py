@@ -1,0 +1,383 @@
+"""Casting and auditing ballots.
+
+The checks run in a fixed order, each with its own error (voting.errors): election open and
+inside its window, body size, JSON, fingerprint, credential published, not already on the board,
+structure, signature, proofs. (A replay is recognised by its tracker, the hash of the canonical
+ballot, before the costly verification: it is byte for byte a ballot that passed every check.)
+
+Everything expensive happens before the board lock. The transaction that appends the ``ballot``
+entry is three round trips: lock the head (re-checking state and window), one statement that
+appends the entry, advances the head, records the ballot and marks the voter, and the commit
+(docs/performance-cast.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Subquery
+from django.utils import timezone
+
+from crypto.ballot import Ballot as CryptoBallot
+from crypto.ballot import BallotSecrets, ballot_audit, ballot_check_shape, ballot_verify
+from crypto.board import format_time
+from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
+from crypto.hashing import canonical_json, parse_json, sha256_hex
+from crypto.signatures import verify_signature
+from identity.models import Voter
+from identity.services.voters import voted_day, voter_audit_count, voter_mark_voted
+from voting.errors import (
+    BallotWasAudited,
+    DuplicateBallot,
+    ElectionNotOpen,
+    InvalidAuditRandomness,
+    InvalidBallotData,
+    InvalidBallotProof,
+    InvalidBallotSignature,
+    OutsideVotingWindow,
+    PayloadTooLarge,
+    UnknownCredential,
+    WrongElection,
+)
+from voting.models import Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.receipts import receipt_sign
+from voting.selectors import (
+    FrozenManifest,
+    ballot_precheck,
+    board_tracker_kind,
+    election_manifest,
+)
+from voting.services.board import (
+    board_append_locked,
+    board_entry_build,
+    board_head_advance,
+    board_head_from_row,
+    board_lock,
+    board_lock_query,
+    board_time,
+)
+
+#: reads the request body, at most the given number of bytes
+BodyReader = Callable[[int], bytes]
+
+
+def _check_open(election: Election, now: datetime, entry_time: str | None = None) -> None:
+    """Open, and ``now`` (and the board time of the entry to append) inside the window."""
+    if election.state != ElectionState.OPEN:
+        raise ElectionNotOpen(
+            f"The election is not open for voting (it is {ElectionState(election.state).label.lower()})."
+        )
+    if not election.opens_at <= now < election.closes_at or (
+        entry_time is not None and entry_time >= format_time(election.closes_at)
+    ):
+        raise OutsideVotingWindow(
+            "Voting is open from "
+            f"{election.opens_at:%Y-%m-%d %H:%M:%S} to {election.closes_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
+
+
+def _read_json(*, limit: int, content_length: int | None, read_body: BodyReader) -> Any:
+    if content_length is not None and content_length > limit:
+        raise PayloadTooLarge(
+            f"The body has {content_length} bytes; a ballot of this election has at most {limit}."
+        )
+    body = read_body(limit)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"A ballot of this election has at most {limit} bytes.")
+    try:
+        return parse_json(body)
+    except CryptoError as exc:
+        raise InvalidBallotData(f"The body is not valid JSON: {exc}") from exc
+
+
+def _verified_ballot(*, frozen: FrozenManifest, election: Election, raw: Any) -> CryptoBallot:
+    """Fingerprint, credential, replay, structure, signature, proofs — in that order.
+
+    A replay is recognised by its tracker, the hash of the canonical ballot, before the expensive
+    verification: a ballot with the tracker of one on the board is byte for byte that ballot,
+    which passed every check, so only the answer's cost changes.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidBallotData("A ballot is a JSON object.")
+    if raw.get("election") != frozen.fingerprint:
+        raise WrongElection()
+    credential = raw.get("credential")
+    if not isinstance(credential, str):
+        raise UnknownCredential()
+    canonical = canonical_json(raw)
+    published, on_board = ballot_precheck(
+        election_id=election.pk, credential=credential, tracker=sha256_hex(canonical)
+    )
+    if not published:
+        raise UnknownCredential()
+    _refuse_replay(on_board)
+    spec = frozen.manifest.spec
+    try:
+        # The canonical bytes give the tracker and the signed digest in one go (and, the ballot
+        # being validated strictly, they are what the board entry will contain).
+        ballot = CryptoBallot.from_json(raw, canonical=canonical)
+        ballot_check_shape(ballot, spec)
+    except (CryptoError, InvalidBallot) as exc:
+        raise InvalidBallotData(f"The ballot is malformed: {exc}") from exc
+    try:
+        ballot_verify(ballot, spec)
+    except InvalidProof as exc:
+        # One batch checks everything; on failure, say whether the signature is at fault first.
+        try:
+            verify_signature(
+                ballot.signature,
+                public=ballot.credential,
+                message=ballot.content_digest(),
+                context=spec.fingerprint,
+            )
+        except InvalidSignature as sig:
+            raise InvalidBallotSignature() from sig
+        raise InvalidBallotProof(f"The ballot's proofs do not verify: {exc}") from exc
+    return ballot
+
+
+def _refuse_replay(kind: str | None) -> None:
+    if kind == "audit":
+        raise BallotWasAudited()
+    if kind is not None:
+        raise DuplicateBallot()
+
+
+def _refuse_if_on_board(*, election_id: Any, tracker: str) -> None:
+    _refuse_replay(board_tracker_kind(election_id=election_id, tracker=tracker))
+
+
+def _receipt(*, election: Election, entry: BoardEntry, kind: str) -> dict:
+    return receipt_sign(
+        {
+            "election": str(election.pk),
+            "kind": kind,
+            "tracker": entry.tracker,
+            "seq": entry.seq,
+            "entry_hash": entry.hash,
+            # The entry is the head when the transaction commits (appends are serialised).
+            "head": {"seq": entry.seq, "hash": entry.hash},
+        }
+    )
+
+
+def ballot_cast(
+    *,
+    election: Election,
+    voter_id: int,
+    content_length: int | None,
+    read_body: BodyReader,
+) -> dict:
+    """Verify the ballot in the request body and append it to the board; return the receipt."""
+    _check_open(election, timezone.now())
+    frozen = election_manifest(election=election)
+    raw = _read_json(
+        limit=frozen.ballot_max_bytes, content_length=content_length, read_body=read_body
+    )
+    ballot = _verified_ballot(frozen=frozen, election=election, raw=raw)
+    tracker = ballot.tracker()
+    payload = {"ballot": raw, "tracker": tracker}
+    try:
+        if _two_round_trips():
+            entry = _append_ballot_two_round_trips(
+                election=election, payload=payload, voter_id=voter_id
+            )
+        else:
+            with transaction.atomic():
+                head = board_lock(election_id=election.pk)
+                entry = _ballot_entry(head=head, payload=payload)
+                _append_ballot(
+                    head=head, entry=entry, credential=raw["credential"], voter_id=voter_id
+                )
+    except IntegrityError:
+        # A concurrent request put the same ballot on the board first.
+        _refuse_if_on_board(election_id=election.pk, tracker=tracker)
+        raise
+    return _receipt(election=election, entry=entry, kind="ballot")
+
+
+def _ballot_entry(*, head: BoardHead, payload: dict) -> BoardEntry:
+    """Under the board lock: check that the election is still open and the entry's time inside
+    the window; return the (unsaved) entry that extends the chain."""
+    now = timezone.now()
+    time = board_time(head=head, now=now)
+    _check_open(head.election, now, time)
+    return board_entry_build(
+        head.election_id, head.seq + 1, "ballot", time, head.hash, payload, payload["tracker"]
+    )
+
+
+def _single_statement() -> bool:
+    """PostgreSQL appends a ballot in one statement (data-modifying CTEs)."""
+    return connection.vendor == "postgresql"
+
+
+def _two_round_trips() -> bool:
+    """On PostgreSQL, outside any transaction, the whole append takes two round trips."""
+    return _single_statement() and not connection.in_atomic_block
+
+
+def _append_ballot_two_round_trips(*, election: Election, payload: dict, voter_id: int):
+    """The whole append in two round trips: ``BEGIN; SELECT … FOR UPDATE`` (the head, with the
+    election's state and window), then the append statement and ``COMMIT`` together. The board
+    lock is held while the entry is hashed and for the second round trip.
+
+    (``transaction.atomic`` would add a round trip for BEGIN and one for COMMIT; it is used
+    instead when a transaction is already open, e.g. in tests.) Any failure rolls back.
+    """
+    lock_sql, lock_params = board_lock_query(election_id=election.pk)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute("BEGIN; " + lock_sql, lock_params)
+            cursor.nextset()
+            head = board_head_from_row(election_id=election.pk, row=cursor.fetchone())
+            entry = _ballot_entry(head=head, payload=payload)
+            sql, params = _append_ballot_query(entry, payload["ballot"]["credential"], voter_id)
+            cursor.execute(sql + "; COMMIT", params)
+            (entry.pk,) = cursor.fetchone()
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+    entry._state.adding = False
+    return entry
+
+
+def _append_ballot(*, head: BoardHead, entry: BoardEntry, credential: str, voter_id: int) -> None:
+    """Inside the caller's transaction, under the board lock: append the entry, advance the head,
+    record the ballot (and which earlier ballot of its credential it supersedes) and mark the
+    voter as voted. One statement on PostgreSQL, four elsewhere."""
+    if _single_statement():
+        sql, params = _append_ballot_query(entry, credential, voter_id)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            (entry.pk,) = cursor.fetchone()
+        entry._state.adding = False
+        head.seq, head.hash, head.time = entry.seq, entry.hash, entry.time
+        return
+    entry.save()
+    board_head_advance(head, entry)
+    previous = (
+        Ballot.objects.filter(election_id=entry.election_id, credential=credential)
+        .order_by("-seq")
+        .values("pk")[:1]
+    )
+    Ballot.objects.create(
+        election_id=entry.election_id,
+        entry=entry,
+        tracker=entry.tracker,
+        credential=credential,
+        seq=entry.seq,
+        supersedes_id=Subquery(previous),
+    )
+    voter_mark_voted(voter_id=voter_id, election_id=entry.election_id, now=timezone.now())
+
+
+# PostgreSQL: the entry INSERT, the head UPDATE, the voter UPDATE and the ballot INSERT in one
+# statement (data-modifying CTEs). Every part sees the tables as they were before it, so the
+# supersedes subquery finds the credential's previous ballot, not this one.
+_APPEND_BALLOT_SQL = """
+    WITH entry AS (
+        INSERT INTO {entries} (election_id, seq, kind, time, prev, hash, tracker, line)
+        VALUES (%(election)s, %(seq)s, 'ballot', %(time)s, %(prev)s, %(hash)s, %(tracker)s,
+                %(line)s)
+        RETURNING id
+    ), head AS (
+        UPDATE {heads} SET seq = %(seq)s, hash = %(hash)s, time = %(time)s
+        WHERE election_id = %(election)s
+    ), voted AS (
+        UPDATE {voters} SET voted_at = %(day)s
+        WHERE id = %(voter)s AND election_id = %(election)s AND voted_at IS NULL
+    )
+    INSERT INTO {ballots} (election_id, entry_id, tracker, credential, seq, supersedes_id)
+    SELECT %(election)s, entry.id, %(tracker)s, %(credential)s, %(seq)s,
+           (SELECT id FROM {ballots}
+            WHERE election_id = %(election)s AND credential = %(credential)s
+            ORDER BY seq DESC LIMIT 1)
+    FROM entry
+    RETURNING entry_id
+"""
+
+
+def _append_ballot_query(entry: BoardEntry, credential: str, voter_id: int) -> tuple[str, dict]:
+    sql = _APPEND_BALLOT_SQL.format(
+        entries=BoardEntry._meta.db_table,
+        heads=BoardHead._meta.db_table,
+        voters=Voter._meta.db_table,
+        ballots=Ballot._meta.db_table,
+    )
+    return sql, {
+        "election": entry.election_id,
+        "seq": entry.seq,
+        "time": entry.time,
+        "prev": entry.prev,
+        "hash": entry.hash,
+        "tracker": entry.tracker,
+        "line": entry.line,
+        "credential": credential,
+        "voter": voter_id,
+        "day": voted_day(timezone.now()),
+    }
+
+
+def ballot_audit_submit(
+    *,
+    election: Election,
+    voter_id: int,
+    content_length: int | None,
+    read_body: BodyReader,
+) -> dict:
+    """Benaloh audit: verify the ballot and that the revealed randomness reproduces it, append an
+    ``audit`` entry (never counted; the ballot can never be cast) and return the plaintexts."""
+    _check_open(election, timezone.now())
+    frozen = election_manifest(election=election)
+    raw = _read_json(
+        limit=frozen.audit_max_bytes, content_length=content_length, read_body=read_body
+    )
+    if not isinstance(raw, dict) or set(raw) != {"ballot", "randomness"}:
+        raise InvalidBallotData('An audit is a JSON object {"ballot": …, "randomness": …}.')
+    ballot = _verified_ballot(frozen=frozen, election=election, raw=raw["ballot"])
+    try:
+        secrets = BallotSecrets.from_json(raw["randomness"])
+        plaintexts = ballot_audit(ballot, frozen.manifest.spec, secrets)
+    except (CryptoError, InvalidBallot) as exc:
+        raise InvalidAuditRandomness(f"The randomness does not open the ballot: {exc}") from exc
+    tracker = ballot.tracker()
+    try:
+        with transaction.atomic():
+            voter_audit_count(voter_id=voter_id, election_id=election.pk)
+            head = board_lock(election_id=election.pk)
+            now = timezone.now()
+            time = board_time(head=head, now=now)
+            _check_open(head.election, now, time)
+            entry = board_append_locked(
+                head=head,
+                kind="audit",
+                payload={
+                    "ballot": raw["ballot"],
+                    "randomness": secrets.to_json(),
+                    "tracker": tracker,
+                },
+                tracker=tracker,
+                time=time,
+            )
+    except IntegrityError:
+        _refuse_if_on_board(election_id=election.pk, tracker=tracker)
+        raise
+    receipt = _receipt(election=election, entry=entry, kind="audit")
+    questions = frozen.manifest.data["questions"]
+    return {
+        "receipt": receipt,
+        "plaintexts": [
+            {
+                "question": question["id"],
+                "selections": [
+                    {"option": option["id"], "selected": bool(value)}
+                    for option, value in zip(question["options"], values, strict=True)
+                ],
+            }
+            for question, values in zip(questions, plaintexts, strict=True)
+        ],
+    }
