@@ -8,6 +8,7 @@ credential signature, so a ballot made for one manifest verifies under no other.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from crypto.encoding import (
 )
 from crypto.errors import InvalidEncoding
 from crypto.group import Point
-from crypto.hashing import check_digest_hex, digest_json
+from crypto.hashing import canonical_json, check_digest_hex, digest_json
 from crypto.threshold import MAX_TRUSTEES
 
 __all__ = [
@@ -34,11 +35,15 @@ __all__ = [
     "MAX_WEIGHT",
     "Credential",
     "credentials_digest",
+    "credentials_entries",
+    "CredentialListReader",
+    "CREDENTIALS_PER_ENTRY",
     "Manifest",
     "parse_timestamp",
 ]
 
 QUESTION_KINDS = ("referendum", "single", "approval", "budget")
+CREDENTIALS_PER_ENTRY = 10_000
 MAX_WEIGHT = 1_000_000
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
@@ -94,6 +99,93 @@ def credentials_digest(credentials: list[Credential]) -> str:
     if keys != sorted(set(keys)):
         raise InvalidEncoding("credentials must be sorted by public key, without duplicates")
     return digest_json([c.to_json() for c in credentials])
+
+
+def credentials_entries(credentials: list[Credential]) -> list[dict]:
+    """The board payloads publishing a credential list: consecutive parts of at most
+    ``CREDENTIALS_PER_ENTRY`` credentials, each carrying the digest, count and total weight of the
+    whole list (docs/protocol.md §10), so that no board line grows with the electorate."""
+    digest = credentials_digest(credentials)
+    total = sum(c.weight for c in credentials)
+    per = CREDENTIALS_PER_ENTRY
+    parts = max(1, -(-len(credentials) // per))
+    return [
+        {
+            "part": i,
+            "parts": parts,
+            "credentials": [c.to_json() for c in credentials[i * per : (i + 1) * per]],
+            "digest": digest,
+            "count": len(credentials),
+            "total_weight": total,
+        }
+        for i in range(parts)
+    ]
+
+
+class CredentialListReader:
+    """Reads the parts of a published credential list in order, checking them as they come.
+
+    The digest ``SHA-256(JCS(list))`` is computed incrementally (``JCS`` of a list is ``[`` + the
+    items' ``JCS`` joined by ``,`` + ``]``), and the sort order is checked across parts, so a
+    verifier never holds more than one part's JSON at a time.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256(b"[")
+        self._last = b""
+        self.part = 0
+        self.meta: dict | None = None
+        self.count = 0
+        self.total_weight = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.meta is not None and self.part == self.meta["parts"]
+
+    def add_part(self, payload: Any) -> list[Credential]:
+        obj = expect_object(
+            payload,
+            ("part", "parts", "credentials", "digest", "count", "total_weight"),
+            "credentials",
+        )
+        meta = {
+            "parts": expect_int(obj["parts"], "credentials.parts", 1, 10**4),
+            "digest": check_digest_hex(obj["digest"], "credentials.digest"),
+            "count": expect_int(obj["count"], "credentials.count", 1, 10**8),
+            "total_weight": expect_int(obj["total_weight"], "credentials.total_weight", 1, 10**12),
+        }
+        if self.complete:
+            raise InvalidEncoding("the credential list is already complete")
+        if self.meta is None:
+            self.meta = meta
+        elif meta != self.meta:
+            raise InvalidEncoding("a part disagrees with the first on digest, count or weight")
+        if obj["part"] != self.part:
+            raise InvalidEncoding(f"expected part {self.part} of the credential list")
+        items = expect_list(obj["credentials"], "credentials.credentials", min_length=1)
+        if len(items) > CREDENTIALS_PER_ENTRY:
+            raise InvalidEncoding(f"a part holds at most {CREDENTIALS_PER_ENTRY} credentials")
+        credentials = [Credential.from_json(c, f"credentials[{i}]") for i, c in enumerate(items)]
+        for c in credentials:
+            key = c.public_key.to_bytes()
+            if key <= self._last:
+                raise InvalidEncoding(
+                    "credentials must be sorted by public key, without duplicates"
+                )
+            self._last = key
+            self._sha.update((b"," if self.count else b"") + canonical_json(c.to_json()))
+            self.count += 1
+            self.total_weight += c.weight
+        self.part += 1
+        if self.complete:
+            self._sha.update(b"]")
+            if (
+                self._sha.hexdigest() != meta["digest"]
+                or self.count != meta["count"]
+                or self.total_weight != meta["total_weight"]
+            ):
+                raise InvalidEncoding("digest, count or total weight do not match the list")
+        return credentials
 
 
 # --- Manifest ----------------------------------------------------------------------------------

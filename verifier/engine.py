@@ -33,7 +33,7 @@ from crypto.dlog import DlogTable
 from crypto.encoding import expect_list, expect_object
 from crypto.errors import CryptoError
 from crypto.hashing import check_digest_hex
-from crypto.manifest import Credential, Manifest, credentials_digest
+from crypto.manifest import Credential, CredentialListReader, Manifest
 from crypto.proofs.batch import BatchVerifier
 from crypto.tally import Aggregator, funded_projects, tally_to_json
 from crypto.threshold import (
@@ -100,10 +100,18 @@ class CredentialTable:
 
     __slots__ = ("blob", "weights", "count")
 
-    def __init__(self, credentials: list[Credential]) -> None:
-        self.blob = b"".join(c.public_key.to_bytes() for c in credentials)
-        self.weights = array.array("I", (c.weight for c in credentials))
-        self.count = len(credentials)
+    def __init__(self, credentials: list[Credential] = ()) -> None:
+        self.blob = bytearray()
+        self.weights = array.array("I")
+        self.count = 0
+        self.extend(credentials)
+
+    def extend(self, credentials: list[Credential]) -> None:
+        """Append credentials that sort after those already held (parts arrive in order)."""
+        for c in credentials:
+            self.blob += c.public_key.to_bytes()
+            self.weights.append(c.weight)
+        self.count += len(credentials)
 
     def index(self, key: bytes) -> int | None:
         lo, hi = 0, self.count
@@ -301,6 +309,7 @@ class Verifier:
         self.ceremony_result: dict | None = None
         # voting
         self.credentials: CredentialTable | None = None
+        self.credential_reader: CredentialListReader | None = None
         self.credentials_meta: dict | None = None
         self.manifest: Manifest | None = None
         self.last_ballot: array.array | None = (
@@ -657,25 +666,26 @@ class Verifier:
                 "credentials",
                 "credentials published after the election opened",
             )
-        payload = entry.payload
-        items = expect_list(payload["credentials"], "credentials", min_length=1)
-        credentials = [Credential.from_json(c, f"credentials[{i}]") for i, c in enumerate(items)]
-        digest = credentials_digest(credentials)
-        total = sum(c.weight for c in credentials)
-        if (
-            payload.get("digest") != digest
-            or payload.get("count") != len(credentials)
-            or payload.get("total_weight") != total
-        ):
-            self.fail(
-                entry.seq,
-                entry.kind,
-                "credentials",
-                "digest, count or total weight do not match the list",
-            )
-        self.credentials = CredentialTable(credentials)
-        self.credentials_meta = {"digest": digest, "count": len(credentials), "total_weight": total}
-        self.report.credentials = len(credentials)
+        if self.credential_reader is None or self.credential_reader.complete:
+            if self.credentials_meta is not None:
+                self.fail(
+                    entry.seq, entry.kind, "credentials", "the credential list is published twice"
+                )
+            self.credential_reader = CredentialListReader()
+            self.credentials = CredentialTable()
+        try:
+            part = self.credential_reader.add_part(entry.payload)
+        except CryptoError as exc:
+            self.fail(entry.seq, entry.kind, "credentials", str(exc))
+        self.credentials.extend(part)
+        if self.credential_reader.complete:
+            meta = self.credential_reader.meta
+            self.credentials_meta = {
+                "count": meta["count"],
+                "digest": meta["digest"],
+                "total_weight": meta["total_weight"],
+            }
+            self.report.credentials = meta["count"]
 
     def on_manifest(self, entry: BoardEntry, offset: int) -> None:
         if self.manifest is not None:

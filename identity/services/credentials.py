@@ -31,7 +31,7 @@ from crypto.credentials import derive_signing_key, format_code, generate_code
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
 from crypto.errors import CryptoError
 from crypto.hashing import parse_json
-from crypto.manifest import Credential, credentials_digest
+from crypto.manifest import Credential, credentials_digest, credentials_entries
 from identity.errors import (
     CredentialIssuanceInProgress,
     CredentialsAlreadyPublished,
@@ -170,16 +170,9 @@ def credentials_publish(
             "updated_at",
         ]
     )
-    entry = board_append(
-        election=election,
-        kind="credentials",
-        payload={
-            "credentials": listed,
-            "digest": digest,
-            "count": len(listed),
-            "total_weight": total,
-        },
-    )
+    # parts of ≤ 10,000 credentials each (docs/protocol.md §10): no board line grows with the roll
+    for payload in credentials_entries(list(credentials)):
+        entry = board_append(election=election, kind="credentials", payload=payload)
     actor = acting_user if getattr(acting_user, "is_authenticated", False) else None
     AuditEvent.objects.create(
         election=election,

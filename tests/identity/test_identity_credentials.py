@@ -101,6 +101,8 @@ def test_issue_emails_each_voter_and_publishes_only_public_keys(
 
     entry = parse_json(BoardEntry.objects.get(election=election, kind="credentials").line)
     assert entry["payload"] == {
+        "part": 0,
+        "parts": 1,
         "credentials": [c.to_json() for c in expected],
         "digest": credentials_digest(expected),
         "count": 4,

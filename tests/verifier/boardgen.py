@@ -17,7 +17,7 @@ from crypto.ballot import Ballot, ballot_encrypt
 from crypto.board import GENESIS_PREV, BoardEntry, format_time
 from crypto.dlog import DlogTable
 from crypto.group import Scalar
-from crypto.manifest import Credential, Manifest, credentials_digest
+from crypto.manifest import Credential, Manifest, credentials_digest, credentials_entries
 from crypto.signatures import SigningKey
 from crypto.tally import Aggregator, funded_projects, tally_to_json
 from crypto.threshold import (
@@ -229,15 +229,8 @@ class BoardBuilder:
             key=lambda c: c.public_key.to_hex(),
         )
         self.credentials = creds
-        self.append(
-            "credentials",
-            {
-                "credentials": [c.to_json() for c in creds],
-                "digest": credentials_digest(creds),
-                "count": len(creds),
-                "total_weight": sum(self.weights),
-            },
-        )
+        for payload in credentials_entries(creds):
+            self.append("credentials", payload)
 
     def open(self) -> None:
         start = self.clock - timedelta(hours=1)

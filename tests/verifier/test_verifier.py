@@ -386,3 +386,32 @@ def test_report_streams_without_keeping_ballots(election, tmp_path):
     report, verifier = verify_board(BoardSource(str(path)), jobs=1)
     assert report.verified
     assert len(verifier.superseded) == 2 and not hasattr(verifier, "ballots")
+
+
+def test_credential_list_in_several_parts(tmp_path, monkeypatch):
+    """Big electorates are published in parts; a dropped or swapped part is caught."""
+    import random
+
+    import crypto.manifest
+
+    monkeypatch.setattr(crypto.manifest, "CREDENTIALS_PER_ENTRY", 3)
+    rng = random.Random(5)
+    b = BoardBuilder(questions=[SINGLE5])
+    b.run_ceremony(3, 2)
+    b.publish_credentials(8)
+    b.open()
+    for v in range(8):
+        b.cast(v, random_choices(b.manifest, rng))
+    b.close_and_tally()
+    b.decrypt((1, 2))
+    parts = [i for i, e in enumerate(b.entries) if e.kind == "credentials"]
+    assert len(parts) == 3
+    code, out = run_cli(write(tmp_path, b.entries), "--json")
+    assert code == 0 and json.loads(out)["credentials"] == 8, out
+    dropped = rechain(b.entries[: parts[1]] + b.entries[parts[1] + 1 :], parts[1])
+    code, out = run_cli(write(tmp_path, dropped, "dropped.jsonl"), "--json")
+    assert code == 1 and json.loads(out)["failure"]["check"] == "credentials"
+    swapped = list(b.entries)
+    swapped[parts[0]], swapped[parts[1]] = swapped[parts[1]], swapped[parts[0]]
+    code, out = run_cli(write(tmp_path, rechain(swapped, parts[0]), "swapped.jsonl"), "--json")
+    assert code == 1 and json.loads(out)["failure"]["check"] == "credentials"
