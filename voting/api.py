@@ -201,7 +201,7 @@ class ElectionDetailApi(PublicApiView):
 
 
 class BoardEntryOutput(serializers.Serializer):
-    """A board entry exactly as hashed (crypto/board.py); docs/board-entries.md lists payloads."""
+    """A board entry exactly as hashed (crypto/board.py); docs/protocol.md §11 lists payloads."""
 
     version = serializers.IntegerField()
     election = serializers.UUIDField()
@@ -524,7 +524,7 @@ class ReceiptVerifyApi(PublicApiView):
         responses={200: OutputSerializer, **error_responses(400, 404)},
         description=(
             "Check a receipt against this server: its signature and its entry on the board. "
-            "Receipts can also be checked offline (docs/board-entries.md)."
+            "Receipts can also be checked offline (docs/protocol.md §11)."
         ),
     )
     def post(self, request: Request, election_id) -> Response:

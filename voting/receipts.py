@@ -7,7 +7,7 @@ The signed message is::
                                             "kind", "seq", "tracker"})
 
 signed with the board key (``PNYX_BOARD_SIGNING_KEY``, or var/board_signing_key). Its public key is
-in every board's genesis entry and at ``GET /api/board-key``; docs/board-entries.md shows how to
+in every board's genesis entry and at ``GET /api/board-key``; docs/protocol.md §11 shows how to
 check a receipt offline.
 """
 

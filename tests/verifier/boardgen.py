@@ -111,7 +111,13 @@ class BoardBuilder:
         self.clock = start or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
         self.state = "draft"
         self.append(
-            "election", {"uuid": self.election, "slug": "test-election", "title": "Test election"}
+            "election",
+            {
+                "uuid": self.election,
+                "slug": "test-election",
+                "title": "Test election",
+                "board_key": "ab" * 32,  # receipts are not signed in synthetic boards
+            },
         )
 
     # --- chain
@@ -293,7 +299,6 @@ class BoardBuilder:
                 "ballot": ballot.to_json(),
                 "tracker": ballot.tracker(),
                 "randomness": secrets.to_json(),
-                "plaintexts": choices,
             },
         )
 

@@ -308,6 +308,7 @@ def mutations(election):
         "forged manifest": (p(manifest, forged_manifest), "ballot"),
         "forged election key": (p(cres, ceremony_key), "ceremony"),
         "deal not signed by its dealer": (p(index_of(e, "dkg-deal", 0), forged_deal), "signature"),
+        "extra field in a payload": (p(closed, lambda q: q.update(note="x")), "state"),
         "changed credential weight": (p(creds, weight), "credentials"),
         "entry added after the result": (after_result, "state"),
         "ballot after close": (ballot_after_close, "state"),

@@ -35,6 +35,7 @@ from voting.services.manifest import (
     election_question_problems,
     manifest_build,
 )
+from voting.signals import election_state_changed
 
 S = ElectionState
 
@@ -70,6 +71,7 @@ def _set_state(election: Election, to: str, acting_user, reason: str = "", **ext
         payload={"from": previous, "to": to, "reason": reason},
     )
     _audit(election, f"state:{to}", acting_user, previous=previous, reason=reason, **extra)
+    election_state_changed.send(sender=Election, election=election, previous=previous, state=to)
 
 
 # --- Creation ----------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ def _check_against_transcript(
     context: str,
 ) -> None:
     """When the key ceremony ran on this board (``ceremony`` and ``ceremony-result`` entries, see
-    docs/board-entries.md), the installed output must be exactly what it produced."""
+    docs/protocol.md §11), the installed output must be exactly what it produced."""
     ceremony = _board_payload(election, "ceremony")
     if ceremony is not None and (
         ceremony.get("context") != context

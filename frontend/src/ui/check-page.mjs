@@ -2,7 +2,7 @@
 // form; this script adds the check of a downloaded receipt file. It reads the file in the
 // browser and asks the server (POST …/receipts/verify/) whether the receipt carries this
 // board's signature and whether its ballot is on the board. (Receipts can also be checked
-// offline with the board key: docs/board-entries.md.)
+// offline with the board key: docs/protocol.md §11.)
 
 import { ApiError, apiCall } from './api.mjs';
 import { byId, el, setContent } from './dom.mjs';
