@@ -1,7 +1,7 @@
 """Build complete, valid Pnyx boards from the crypto core alone (no server), for the verifier's
 tests, its tampering suite and bench/verify.py.
 
-The entry sequence is the one the server writes (docs/protocol.md §11–§12, docs/board-entries.md):
+The entry sequence is the one the server writes (docs/protocol.md §11–§12):
 genesis, trustee registrations, key ceremony, credentials, manifest, ballots and audits, close,
 encrypted tally, partial decryptions, result.
 """
