@@ -295,11 +295,22 @@ class Verifier:
     """Feed it the board's lines in order (``feed``), then call ``finish``."""
 
     def __init__(
-        self, source, report: Report, *, jobs: int = 1, since: str | None = None, progress=None
+        self,
+        source,
+        report: Report,
+        *,
+        jobs: int = 1,
+        since: str | None = None,
+        progress=None,
+        executor=None,
     ) -> None:
+        """``executor``, if given, replaces the local process pool: an object whose
+        ``submit(chunk, check_proofs)`` returns something with ``result()`` giving what
+        :func:`_verify_chunk` returns (e.g. Celery tasks on other machines)."""
         self.source = source
         self.report = report
         self.jobs = max(1, jobs)
+        self.executor = executor
         self.since = since
         self._since_seen = since is None
         self.progress = progress
@@ -385,6 +396,10 @@ class Verifier:
         self._submit(chunk, True)
 
     def _submit(self, chunk, check: bool) -> None:
+        if self.executor is not None:
+            self.pending.append(self.executor.submit(chunk, check))
+            self._drain(2 * self.jobs)
+            return
         if self.jobs == 1:
             self.pending.append(_Done(_verify_chunk(chunk, check)))
         else:
@@ -948,6 +963,7 @@ def verify_board(
     since: str | None = None,
     progress=None,
     keep_open: bool = False,
+    executor=None,
 ) -> tuple[Report, Verifier]:
     """Verify a board from a :class:`~verifier.source.BoardSource`. A verification failure does not
     raise: the report carries it. With ``keep_open`` the verifier (and its worker pool) stays alive
@@ -955,7 +971,9 @@ def verify_board(
     jobs = jobs or os.cpu_count() or 1
     report = Report(source=source.source, since=since)
     started = time.perf_counter()
-    verifier = Verifier(source, report, jobs=jobs, since=since, progress=progress)
+    verifier = Verifier(
+        source, report, jobs=jobs, since=since, progress=progress, executor=executor
+    )
     try:
         verifier.feed(source.lines())
         verifier.finish()
