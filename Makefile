@@ -99,6 +99,15 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	trap stop INT TERM EXIT
 	$(VENV)/bin/celery -A config worker --concurrency 2 --loglevel INFO &
 	pids+=($$!)
+	# DEMO ONLY: the demo election's three trustees, one worker for their queues, with the key
+	# stores seed_demo made under var/demo/ (a real trustee runs this on its own machine).
+	trustee_env="$${PNYX_VAR_DIR:-var}/demo/trustee-worker.env"
+	if [[ -f "$$trustee_env" ]]; then
+	  ( set -a; source "$$trustee_env"; set +a
+	    exec $(VENV)/bin/celery -A config worker -Q "$$PNYX_TRUSTEE_QUEUES" --pool solo \
+	      --hostname demo-trustees@%h --loglevel INFO ) &
+	  pids+=($$!)
+	fi
 	if [[ "$${PNYX_DEBUG:-0}" == 1 ]]; then
 	  $(PY) manage.py runserver $(HOST):$(PORT) &
 	else
@@ -106,7 +115,7 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	    --graceful-timeout 5 --access-logfile - &
 	fi
 	pids+=($$!)
-	echo "make run: serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the worker)"
+	echo "make run: serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the workers)"
 	wait -n   # whichever stops first, the trap stops the other
 
 # --- Services for the test suite ---------------------------------------------------

@@ -31,5 +31,11 @@ app.conf.update(
     # them; route long-running work with task_routes, e.g. tally -> "tally".
     task_default_queue="celery",
     task_queues=[Queue("celery", routing_key="celery"), Queue("tally", routing_key="tally")],
+    # The tally's server-side tasks (aggregation chunks, publication, decryptions received,
+    # result). A trustee's own steps (tally.trustee_step) go to its queue, trustee.<id>.
+    task_routes={
+        "tally.tasks.tally_*": {"queue": "tally"},
+        "tally.tasks.trustee_message": {"queue": "tally"},
+    },
 )
 app.autodiscover_tasks()

@@ -237,6 +237,9 @@ PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR",
 PNYX_VOTER_SESSION_SECONDS = env_int("PNYX_VOTER_SESSION_SECONDS", default=4 * 3600)
 # Benaloh audits a voter may post per election (each one is a board entry).
 PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)
+# Tally: ballots added up per Celery task (the aggregation is a chord of such chunks, spread
+# over every worker that consumes the "tally" queue).
+PNYX_TALLY_CHUNK_BALLOTS = env_int("PNYX_TALLY_CHUNK_BALLOTS", default=5000)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")

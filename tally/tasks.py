@@ -1,13 +1,148 @@
 """Celery tasks of the tally app.
 
-Tasks take primary keys, are idempotent, call one service and are enqueued
-with ``transaction.on_commit``.
+Server side (queue ``tally``): they take primary keys (the trustees' answers arrive as their
+public envelopes), are idempotent, acknowledged late, call one service and are enqueued with
+``transaction.on_commit``. The aggregation is a chord: one :func:`tally_aggregate_chunk` per range
+of ballots, merged by :func:`tally_publish`.
+
+Trustee side: :func:`trustee_step` runs on a trustee's own worker (``celery -A config worker -Q
+trustee.<id>`` with ``PNYX_TRUSTEE_KEYSTORE`` and ``PNYX_TRUSTEE_PASSPHRASE_FILE``), never on the
+server's: it touches no database, reads the key store, and returns only the signed public
+message — never anything secret (its result is stored by the result backend).
 """
 
-from celery import shared_task
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import chord, shared_task
+from celery.signals import worker_init
+from django.core.exceptions import ObjectDoesNotExist
+
+from crypto.errors import CryptoError
+from tally.keystore import KeyStoreError
+from tally.services.messages import trustee_worker_result
+from tally.services.tally import (
+    tally_aggregate_chunk as aggregate_chunk,
+)
+from tally.services.tally import (
+    tally_combine as combine,
+)
+from tally.services.tally import (
+    tally_plan,
+)
+from tally.services.tally import (
+    tally_publish as publish,
+)
+from tally.trustee_steps import TrusteeError, run_step, unlock_all
+
+logger = logging.getLogger("pnyx.tally")
 
 
 @shared_task(name="tally.tasks.ping")
 def ping() -> str:
     """Answer "pong": proves a worker consumes the queue (``/healthz?worker=1``, tests)."""
     return "pong"
+
+
+# --- Server side -------------------------------------------------------------------------------
+
+
+def _gone(task: str, pk: int) -> None:
+    """The row a task names no longer exists (e.g. a message left in the broker from another
+    database): nothing to do."""
+    logger.warning("%s: no object with id %s; nothing to do", task, pk)
+    return None
+
+
+@shared_task(name="tally.tasks.tally_aggregate")
+def tally_aggregate(run_id: int) -> int:
+    """Plan the chunks of a tally run and start the chord that adds them up (no-op once the
+    encrypted tally is published)."""
+    try:
+        chunk_ids = tally_plan(run_id=run_id)
+    except ObjectDoesNotExist:
+        return _gone("tally_aggregate", run_id)
+    if not chunk_ids:
+        publish_tally.apply_async(([], run_id))
+        return 0
+    chord(aggregate_chunk_task.s(run_id, chunk_id) for chunk_id in chunk_ids)(
+        publish_tally.s(run_id).set(queue="tally")
+    )
+    return len(chunk_ids)
+
+
+@shared_task(name="tally.tasks.tally_aggregate_chunk", bind=True)
+def aggregate_chunk_task(self, run_id: int, chunk_id: int) -> dict:
+    """Add up one chunk's counted ballots; the result is public (sums of ciphertexts)."""
+    worker = f"{self.request.hostname or '?'}:{os.getpid()}"
+    try:
+        return aggregate_chunk(chunk_id=chunk_id, worker=worker)
+    except ObjectDoesNotExist:
+        return _gone("tally_aggregate_chunk", chunk_id)
+
+
+@shared_task(name="tally.tasks.tally_publish")
+def publish_tally(results: list, run_id: int) -> int | None:
+    """Chord callback: merge, publish the ``tally`` entry, ask the trustees to decrypt."""
+    try:
+        entry = publish(run_id=run_id, results=results)
+    except ObjectDoesNotExist:
+        return _gone("tally_publish", run_id)
+    return entry.seq if entry is not None else None
+
+
+@shared_task(name="tally.tasks.tally_combine")
+def tally_combine(run_id: int) -> int | None:
+    """With t valid partial decryptions: the ``result`` entry (no-op before, or once done)."""
+    try:
+        entry = combine(run_id=run_id)
+    except ObjectDoesNotExist:
+        return _gone("tally_combine", run_id)
+    return entry.seq if entry is not None else None
+
+
+@shared_task(name="tally.tasks.trustee_message")
+def trustee_message(result: dict, trustee_id: int) -> str:
+    """A worker trustee's answer (the link of :func:`trustee_step`): verified like an upload."""
+    try:
+        return trustee_worker_result(trustee_id=trustee_id, result=result)
+    except ObjectDoesNotExist:
+        return _gone("trustee_message", trustee_id)
+
+
+# --- Trustee side ------------------------------------------------------------------------------
+
+
+@shared_task(name="tally.trustee_step")
+def trustee_step(step: str, params: dict, index: int, inputs: dict) -> dict:
+    """Runs on the trustee's own worker: one ceremony or decryption step with its key store.
+
+    Returns the signed envelope, or ``{"error": …}`` when the step cannot be done here (no such
+    key store, wrong passphrase, inputs that do not check): the server shows it to the officials,
+    who can send the step again once it is fixed.
+    """
+    try:
+        return run_step(step, params, index, inputs)
+    except (TrusteeError, KeyStoreError, CryptoError) as exc:
+        logger.warning("trustee %s step %s failed: %s", index, step, exc)
+        return {"error": str(exc), "step": step, "trustee": index}
+
+
+@worker_init.connect
+def trustee_worker_unlock(**kwargs) -> None:
+    """A trustee's worker (``PNYX_TRUSTEE_KEYSTORE`` set) unlocks its key stores when it starts:
+    a wrong passphrase shows at once in its log, and no step waits for scrypt."""
+    if not os.environ.get("PNYX_TRUSTEE_KEYSTORE"):
+        return
+    try:
+        for store in unlock_all():
+            logger.warning(
+                "trustee key store %s unlocked: trustee %d of election %s",
+                store.path,
+                store.index,
+                store.election,
+            )
+    except KeyStoreError as exc:
+        logger.error("trustee key store: %s", exc)

@@ -13,7 +13,8 @@ AppConfig.ready() hook that patches ``admin.site.get_urls`` would work too, but 
 route inside another app's admin site; an explicit URL is easier to find.)
 
 Ceremony and tally progress are read from the board (counts of ``dkg-*``, ``ceremony-result``,
-``tally``, ``partial-decryption``, ``result`` entries): the tally app has no models yet.
+``tally``, ``partial-decryption``, ``result`` entries), with the tally app's details (which
+trustees the ceremony or the decryption waits for, ballots added up so far) from its selectors.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from identity.selectors import credential_issuance_latest
+from tally.selectors import ceremony_status, tally_status
 from voting.models import Election
 from voting.page_selectors import (
     ceremony_progress,
@@ -83,6 +85,9 @@ def _election_dashboard(request: HttpRequest, election_id) -> HttpResponse:
         "head": head,
         "ceremony": ceremony_progress(election=election, kinds=kinds),
         "tally": tally_progress(election=election, kinds=kinds),
+        # the tally app's own progress: trustees awaited, ballots added up, decryptions received
+        "ceremony_detail": ceremony_status(election=election),
+        "tally_detail": tally_status(election=election),
         "issuance": issuance,
         "actions": _actions(election),
         "links": {

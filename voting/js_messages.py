@@ -154,6 +154,22 @@ ERRORS = {
     ),
     "voting_window_over": gettext_noop("The voting period is already over."),
     "manifest_invalid": gettext_noop("The election's description (manifest) is not valid."),
+    # Trustees, key ceremony and tally (tally/errors.py)
+    "ceremony_not_configurable": gettext_noop(
+        "The trustees can no longer change: the key ceremony has started."
+    ),
+    "ceremony_invalid": gettext_noop("The trustees or the threshold are not valid."),
+    "no_ceremony": gettext_noop("This election has no key ceremony on this server."),
+    "unknown_trustee": gettext_noop("This election has no such trustee."),
+    "enrolment_refused": gettext_noop("The enrolment token is wrong or was already used."),
+    "already_registered": gettext_noop("This trustee has already registered its key."),
+    "invalid_trustee_message": gettext_noop("The trustee's message is not valid."),
+    "invalid_trustee_signature": gettext_noop("The message is not signed by this trustee's key."),
+    "wrong_phase": gettext_noop(
+        "This message is not expected at this step of the key ceremony or the tally."
+    ),
+    "ceremony_step_not_allowed": gettext_noop("This step of the key ceremony is not possible now."),
+    "tally_not_possible": gettext_noop("The tally cannot run for this election now."),
     # Voters and credentials (identity/errors.py)
     "invalid_login_code": gettext_noop(
         "This login code is wrong, has expired or was already used. Check it, or ask for a new one."

@@ -292,6 +292,9 @@ class Ballot(AppendOnlyModel):
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
+    #: the ballot's listed ciphertexts as raw points, α₀ ‖ β₀ ‖ α₁ ‖ β₁ ‖ … (65 bytes each, every
+    #: question in order): what the tally adds up, without decoding the board entry's JSON
+    points = models.BinaryField(null=True, editable=False)
 
     class Meta:
         ordering = ["election_id", "seq"]

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.hashing import parse_json
 from crypto.manifest import Manifest
@@ -75,9 +76,8 @@ def election_get_for_casting(*, election_id: Any) -> Election:
         "SELECT state, opens_at, closes_at, fingerprint"  # noqa: S608 - the model's table
         f" FROM {Election._meta.db_table} WHERE id = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [election_db_key(election_id)])
-        row = cursor.fetchone()
+    with hot_cursor() as cursor:
+        row = cursor.execute(sql, [election_db_key(election_id)]).fetchone()
     if row is None:
         raise Http404("No such election.")
     state, opens_at, closes_at, fingerprint = row
@@ -219,9 +219,8 @@ def ballot_precheck(*, election_id: Any, credential: str, tracker: str) -> tuple
         f" FROM {PublicCredential._meta.db_table} WHERE election_id = %s AND public_key = %s"
     )
     election = election_db_key(election_id)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [election, tracker, election, credential])
-        row = cursor.fetchone()
+    with hot_cursor() as cursor:
+        row = cursor.execute(sql, [election, tracker, election, credential]).fetchone()
     return row is not None, row[0] if row is not None else None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from config.db import hot_cursor
 from crypto.board import ENTRY_KINDS, GENESIS_PREV, format_time
 from crypto.board import BoardEntry as ChainEntry
 from crypto.hashing import canonical_json
@@ -52,25 +53,14 @@ def board_lock(*, election_id: Any) -> BoardHead:
     query itself (docs/performance-cast.md).
     """
     _require_transaction()
-    sql, params = board_lock_query(election_id=election_id)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return board_head_from_row(election_id=election_id, row=row)
-
-
-def board_lock_query(*, election_id: Any) -> tuple[str, list]:
-    """The SQL (and parameters) that locks the head row: ``SELECT … FOR UPDATE``."""
     lock = " FOR UPDATE OF h" if connection.features.has_select_for_update_of else ""
     sql = (
         "SELECT h.seq, h.hash, h.time, e.state, e.opens_at, e.closes_at"  # noqa: S608
         f" FROM {BoardHead._meta.db_table} h JOIN {Election._meta.db_table} e"
         " ON e.id = h.election_id WHERE h.election_id = %s" + lock
     )
-    return sql, [election_db_key(election_id)]
-
-
-def board_head_from_row(*, election_id: Any, row: tuple | None) -> BoardHead:
+    with hot_cursor() as cursor:
+        row = cursor.execute(sql, [election_db_key(election_id)]).fetchone()
     if row is None:
         raise BoardHead.DoesNotExist(f"no board for election {election_id}")
     seq, hash_, time, state, opens_at, closes_at = row

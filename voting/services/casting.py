@@ -6,9 +6,9 @@ structure, signature, proofs. (A replay is recognised by its tracker, the hash o
 ballot, before the costly verification: it is byte for byte a ballot that passed every check.)
 
 Everything expensive happens before the board lock. The transaction that appends the ``ballot``
-entry is three round trips: lock the head (re-checking state and window), one statement that
-appends the entry, advances the head, records the ballot and marks the voter, and the commit
-(docs/performance-cast.md).
+entry is short: lock the head (re-checking state and window), hash the entry, then one prepared
+statement that appends it, advances the head, records the ballot and marks the voter, and the
+commit (docs/performance-cast.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.ballot import BallotSecrets, ballot_audit, ballot_check_shape, ballot_verify
 from crypto.board import format_time
@@ -54,9 +55,7 @@ from voting.services.board import (
     board_append_locked,
     board_entry_build,
     board_head_advance,
-    board_head_from_row,
     board_lock,
-    board_lock_query,
     board_time,
 )
 
@@ -180,23 +179,33 @@ def ballot_cast(
     ballot = _verified_ballot(frozen=frozen, election=election, raw=raw)
     tracker = ballot.tracker()
     payload = {"ballot": raw, "tracker": tracker}
+    points = ballot_points(ballot)
     try:
-        if _two_round_trips():
-            entry = _append_ballot_two_round_trips(
-                election=election, payload=payload, voter_id=voter_id
+        with transaction.atomic():
+            head = board_lock(election_id=election.pk)
+            entry = _ballot_entry(head=head, payload=payload)
+            _append_ballot(
+                head=head,
+                entry=entry,
+                credential=raw["credential"],
+                voter_id=voter_id,
+                points=points,
             )
-        else:
-            with transaction.atomic():
-                head = board_lock(election_id=election.pk)
-                entry = _ballot_entry(head=head, payload=payload)
-                _append_ballot(
-                    head=head, entry=entry, credential=raw["credential"], voter_id=voter_id
-                )
     except IntegrityError:
         # A concurrent request put the same ballot on the board first.
         _refuse_if_on_board(election_id=election.pk, tracker=tracker)
         raise
     return _receipt(election=election, entry=entry, kind="ballot")
+
+
+def ballot_points(ballot: CryptoBallot) -> bytes:
+    """The listed ciphertexts' points, raw (``Ballot.points``): the tally adds them up without
+    decoding the entry's JSON. Encoding is free: the points keep the bytes they were read from."""
+    return b"".join(
+        ct.alpha.to_bytes() + ct.beta.to_bytes()
+        for answer in ballot.answers
+        for ct in answer.choices
+    )
 
 
 def _ballot_entry(*, head: BoardHead, payload: dict) -> BoardEntry:
@@ -215,45 +224,21 @@ def _single_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _two_round_trips() -> bool:
-    """On PostgreSQL, outside any transaction, the whole append takes two round trips."""
-    return _single_statement() and not connection.in_atomic_block
-
-
-def _append_ballot_two_round_trips(*, election: Election, payload: dict, voter_id: int):
-    """The whole append in two round trips: ``BEGIN; SELECT … FOR UPDATE`` (the head, with the
-    election's state and window), then the append statement and ``COMMIT`` together. The board
-    lock is held while the entry is hashed and for the second round trip.
-
-    (``transaction.atomic`` would add a round trip for BEGIN and one for COMMIT; it is used
-    instead when a transaction is already open, e.g. in tests.) Any failure rolls back.
-    """
-    lock_sql, lock_params = board_lock_query(election_id=election.pk)
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute("BEGIN; " + lock_sql, lock_params)
-            cursor.nextset()
-            head = board_head_from_row(election_id=election.pk, row=cursor.fetchone())
-            entry = _ballot_entry(head=head, payload=payload)
-            sql, params = _append_ballot_query(entry, payload["ballot"]["credential"], voter_id)
-            cursor.execute(sql + "; COMMIT", params)
-            (entry.pk,) = cursor.fetchone()
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
-    entry._state.adding = False
-    return entry
-
-
-def _append_ballot(*, head: BoardHead, entry: BoardEntry, credential: str, voter_id: int) -> None:
+def _append_ballot(
+    *,
+    head: BoardHead,
+    entry: BoardEntry,
+    credential: str,
+    voter_id: int,
+    points: bytes | None = None,
+) -> None:
     """Inside the caller's transaction, under the board lock: append the entry, advance the head,
     record the ballot (and which earlier ballot of its credential it supersedes) and mark the
     voter as voted. One statement on PostgreSQL, four elsewhere."""
     if _single_statement():
-        sql, params = _append_ballot_query(entry, credential, voter_id)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            (entry.pk,) = cursor.fetchone()
+        sql, params = _append_ballot_query(entry, credential, voter_id, points)
+        with hot_cursor() as cursor:
+            (entry.pk,) = cursor.execute(sql, params).fetchone()
         entry._state.adding = False
         head.seq, head.hash, head.time = entry.seq, entry.hash, entry.time
         return
@@ -271,6 +256,7 @@ def _append_ballot(*, head: BoardHead, entry: BoardEntry, credential: str, voter
         credential=credential,
         seq=entry.seq,
         supersedes_id=Subquery(previous),
+        points=points,
     )
     voter_mark_voted(voter_id=voter_id, election_id=entry.election_id, now=timezone.now())
 
@@ -281,27 +267,33 @@ def _append_ballot(*, head: BoardHead, entry: BoardEntry, credential: str, voter
 _APPEND_BALLOT_SQL = """
     WITH entry AS (
         INSERT INTO {entries} (election_id, seq, kind, time, prev, hash, tracker, line)
-        VALUES (%(election)s, %(seq)s, 'ballot', %(time)s, %(prev)s, %(hash)s, %(tracker)s,
-                %(line)s)
+        VALUES (%(election)s::uuid, %(seq)s::bigint, 'ballot', %(time)s::varchar,
+                %(prev)s::varchar, %(hash)s::varchar, %(tracker)s::varchar, %(line)s::text)
         RETURNING id
     ), head AS (
-        UPDATE {heads} SET seq = %(seq)s, hash = %(hash)s, time = %(time)s
-        WHERE election_id = %(election)s
+        UPDATE {heads} SET seq = %(seq)s::bigint, hash = %(hash)s::varchar,
+                           time = %(time)s::varchar
+        WHERE election_id = %(election)s::uuid
     ), voted AS (
-        UPDATE {voters} SET voted_at = %(day)s
-        WHERE id = %(voter)s AND election_id = %(election)s AND voted_at IS NULL
+        UPDATE {voters} SET voted_at = %(day)s::timestamptz
+        WHERE id = %(voter)s::bigint AND election_id = %(election)s::uuid
+          AND voted_at IS NULL
     )
-    INSERT INTO {ballots} (election_id, entry_id, tracker, credential, seq, supersedes_id)
-    SELECT %(election)s, entry.id, %(tracker)s, %(credential)s, %(seq)s,
+    INSERT INTO {ballots} (election_id, entry_id, tracker, credential, seq, supersedes_id, points)
+    SELECT %(election)s::uuid, entry.id, %(tracker)s::varchar, %(credential)s::varchar,
+           %(seq)s::bigint,
            (SELECT id FROM {ballots}
-            WHERE election_id = %(election)s AND credential = %(credential)s
-            ORDER BY seq DESC LIMIT 1)
+            WHERE election_id = %(election)s::uuid AND credential = %(credential)s::varchar
+            ORDER BY seq DESC LIMIT 1),
+           %(points)s::bytea
     FROM entry
     RETURNING entry_id
 """
 
 
-def _append_ballot_query(entry: BoardEntry, credential: str, voter_id: int) -> tuple[str, dict]:
+def _append_ballot_query(
+    entry: BoardEntry, credential: str, voter_id: int, points: bytes | None = None
+) -> tuple[str, dict]:
     sql = _APPEND_BALLOT_SQL.format(
         entries=BoardEntry._meta.db_table,
         heads=BoardHead._meta.db_table,
@@ -319,6 +311,7 @@ def _append_ballot_query(entry: BoardEntry, credential: str, voter_id: int) -> t
         "credential": credential,
         "voter": voter_id,
         "day": voted_day(timezone.now()),
+        "points": points,
     }
 
 

@@ -1,18 +1,21 @@
 """``manage.py seed_demo``: an open demo election for ``make run`` (does nothing if it exists).
 
-DEMO ONLY. To get an election key without trustees, this command plays all three trustees of a
-2-of-3 key ceremony itself and writes their secrets to var/demo/ so that the demo can be tallied
-later. A real election never does this: the trustees run the ceremony on their own machines and
-the server only ever receives public output (voting.services.elections.election_install_key).
-Likewise the demo voters' credential codes are printed and written to var/demo/ so that anyone
-can try the booth; real codes exist only in the e-mails sent to the voters.
+The demo's election key comes from a real key ceremony (tally app, docs/trustees.md) with three
+*worker* trustees, 2 of 3: their key stores — DEMO ONLY, under var/demo/trustees/, locked by a
+passphrase kept next to them in var/demo/trustee-passphrase — are what a trustee keeps on its own
+machine. This command runs the trustees' steps in-process (Celery in eager mode, the same tasks a
+trustee's worker runs) so that the election can open at once; afterwards ``make run`` starts a
+worker for the three trustees' queues (var/demo/trustee-worker.env), which decrypts the tally
+when the officials close the election from the admin. A real server never holds a trustee's key
+store or passphrase. Likewise the demo voters' credential codes are printed and written to
+var/demo/ so that anyone can try the booth; real codes exist only in the e-mails sent to voters.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,26 +24,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from crypto.credentials import format_code
-from crypto.threshold import (
-    Ceremony,
-    dkg_combine_shares,
-    dkg_deal,
-    dkg_election_key,
-    dkg_new_polynomial,
-    dkg_open_share,
-    dkg_verification_key,
-    trustee_keygen,
-)
 from identity.models import Voter
 from identity.services.credentials import RollEntry, credentials_generate, credentials_publish
 from voting.models import Election, Option, Question, QuestionKind
-from voting.services.elections import (
-    election_create,
-    election_install_key,
-    election_open,
-    election_start_ceremony,
-)
+from voting.services.elections import election_create, election_open, election_start_ceremony
 
 SLUG = "demo"
 TRUSTEES = ("Athena", "Cleisthenes", "Pericles")
@@ -98,41 +87,78 @@ def _private_file(path: Path):
     return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
-def demo_key_ceremony(election_uuid: str) -> tuple[dict, list[dict]]:
-    """DEMO ONLY: run every trustee of a 2-of-3 ceremony here. Returns the public output (for
-    election_install_key) and the trustees' secrets (for the demo's later tally)."""
-    keys = [trustee_keygen(i, election_uuid) for i in range(1, len(TRUSTEES) + 1)]
-    ceremony = Ceremony(election_uuid, THRESHOLD, tuple(public for _, public in keys))
-    ceremony.verify_registrations()
-    deals = [dkg_deal(dkg_new_polynomial(THRESHOLD), i, ceremony)[1] for i in range(1, 4)]
-    shares = [
-        dkg_combine_shares(dkg_open_share(deal, j, keys[j - 1][0], ceremony) for deal in deals)
-        for j in range(1, 4)
-    ]
-    public = {
-        "public_key": dkg_election_key(deals).point.to_hex(),
-        "verification_keys": [dkg_verification_key(deals, j).to_hex() for j in range(1, 4)],
-        "trustees": [
-            {"name": name, "public_key": public.public_key.to_hex()}
-            for name, (_, public) in zip(TRUSTEES, keys, strict=True)
+def demo_trustees(election: Election, demo_dir: Path) -> dict[str, str]:
+    """DEMO ONLY: name the three worker trustees, create their key stores under var/demo/ and
+    register them (as each trustee would with ``pnyx-trustee keygen`` and its enrolment token).
+    Returns the environment of their worker."""
+    from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
+    from tally.services.messages import trustee_message_receive
+    from tally.trustee_steps import keygen
+
+    keys_dir = demo_dir / "trustees"
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    passphrase_file = demo_dir / "trustee-passphrase"
+    if not passphrase_file.exists():
+        with _private_file(passphrase_file) as out:
+            out.write(secrets.token_urlsafe(24) + "\n")
+    passphrase = passphrase_file.read_text(encoding="utf-8").splitlines()[0]
+    ceremony = ceremony_configure(
+        election=election,
+        threshold=THRESHOLD,
+        trustees=[
+            {"name": name, "email": f"{name.lower()}@example.org", "mode": "worker"}
+            for name in TRUSTEES
         ],
-        "threshold": THRESHOLD,
-        "ceremony_context": ceremony.context,
+        acting_user=None,
+    )
+    paths = []
+    for trustee in ceremony.trustees.order_by("index"):
+        path = keys_dir / f"{SLUG}-trustee-{trustee.index}.json"
+        path.unlink(missing_ok=True)  # left over from an earlier demo database
+        token = trustee_enrolment_issue(trustee=trustee, acting_user=None)
+        _, registration = keygen(
+            path, election=str(election.pk), index=trustee.index, passphrase=passphrase
+        )
+        trustee_message_receive(
+            election=election,
+            index=trustee.index,
+            body={**registration, "token": token},
+            via="demo",
+        )
+        paths.append(path)
+    return {
+        "PNYX_TRUSTEE_KEYSTORE": os.pathsep.join(str(p) for p in paths),
+        "PNYX_TRUSTEE_PASSPHRASE_FILE": str(passphrase_file),
+        "PNYX_TRUSTEE_QUEUES": ",".join(t.queue for t in ceremony.trustees.order_by("index")),
     }
-    secrets = [
-        {
-            "index": j,
-            "name": TRUSTEES[j - 1],
-            "ecies_secret": keys[j - 1][0].y.to_hex(),
-            "share": shares[j - 1].to_hex(),
-        }
-        for j in range(1, 4)
-    ]
-    return public, secrets
+
+
+def demo_key_ceremony(election: Election, env: dict[str, str]) -> None:
+    """DEMO ONLY: run the key ceremony with the trustees' own task code, in this process (Celery
+    eager mode: each step runs here with the key stores named by ``env``)."""
+    saved_env = {k: os.environ.get(k) for k in env}
+    saved_conf = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    os.environ.update(env)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    try:
+        election_start_ceremony(election=election, acting_user=None)
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved_conf
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    election.refresh_from_db()
+    if election.state != "ready":
+        raise RuntimeError(f"the demo key ceremony did not finish (election {election.state})")
 
 
 class Command(BaseCommand):
-    help = "Create and open a demo election (demo only: it plays the trustees itself)."
+    help = (
+        "Create and open a demo election (demo only: its trustees' key stores are under var/demo/)."
+    )
 
     def handle(self, *args, **options) -> None:
         existing = Election.objects.filter(slug=SLUG).first()
@@ -159,15 +185,14 @@ class Command(BaseCommand):
                     Option(question=question, position=i, title=t, cost=cost)
                     for i, (t, cost) in enumerate(options)
                 )
-            election_start_ceremony(election=election, acting_user=None)
-
-            # DEMO ONLY — never in production: the server plays the trustees.
-            public, secrets = demo_key_ceremony(str(election.pk))
-            election_install_key(election=election, acting_user=None, **public)
-
             Voter.objects.bulk_create(
                 Voter(election=election, identifier=i, email=e, weight=w) for i, e, w in VOTERS
             )
+            # DEMO ONLY — the trustees' key stores are made here, under var/demo/.
+            worker_env = demo_trustees(election, demo_dir)
+
+        demo_key_ceremony(election, worker_env)
+        with transaction.atomic():
             # DEMO ONLY: codes are generated here and printed (real ones are only e-mailed).
             issued, credentials = credentials_generate(
                 election_uuid=str(election.pk),
@@ -178,18 +203,11 @@ class Command(BaseCommand):
             )
             election_open(election=election, acting_user=None)
 
-        trustees_file = demo_dir / f"{SLUG}-trustees.json"
-        with _private_file(trustees_file) as out:
-            json.dump(
-                {
-                    "warning": "DEMO ONLY: the trustees' secrets of the demo election. A real "
-                    "election's server never holds them.",
-                    "election": str(election.pk),
-                    "threshold": THRESHOLD,
-                    "trustees": secrets,
-                },
-                out,
-                indent=2,
+        env_file = demo_dir / "trustee-worker.env"
+        with _private_file(env_file) as out:
+            out.write(
+                "# DEMO ONLY: the demo trustees' worker (make run starts it with these)\n"
+                + "".join(f"{k}={v}\n" for k, v in worker_env.items())
             )
         codes_file = demo_dir / f"{SLUG}-credentials.csv"
         with _private_file(codes_file) as out:
@@ -207,6 +225,8 @@ class Command(BaseCommand):
             self.stdout.write(f"    {item.identifier:<6} {item.email:<20} {format_code(item.code)}")
         self.stdout.write(
             f"  Login codes are e-mailed to {settings.EMAIL_FILE_PATH}/ (file e-mail backend).\n"
-            f"  DEMO trustee secrets for the tally: {trustees_file}\n"
+            f"  DEMO trustees (2 of 3, key stores in {demo_dir / 'trustees'}): their worker "
+            f"consumes {worker_env['PNYX_TRUSTEE_QUEUES']} ({env_file}).\n"
+            "  Close and tally from the admin: the trustees' worker decrypts the result.\n"
             "  Admin: create an account with `.venv/bin/python manage.py createsuperuser`."
         )

@@ -1,0 +1,175 @@
+"""Reads of the tally app: the key ceremony's and the tally's progress (API, admin, dashboard).
+
+Public information only: trustees appear with their index, name, mode and progress — never
+their e-mail address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crypto.hashing import parse_json
+from tally.models import (
+    CeremonyMessage,
+    CeremonyPhase,
+    DecryptionStatus,
+    KeyCeremony,
+    MessageKind,
+    PartialDecryptionRecord,
+    TallyRun,
+    TrusteeDispatch,
+)
+from voting.models import Election
+
+_KIND_OF_PHASE = {
+    CeremonyPhase.REGISTRATION: MessageKind.REGISTRATION,
+    CeremonyPhase.COMMIT: MessageKind.COMMITMENT,
+    CeremonyPhase.DEAL: MessageKind.DEAL,
+    CeremonyPhase.CHECK: MessageKind.CHECK,
+    CeremonyPhase.CONFIRM: MessageKind.CONFIRMATION,
+}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def ceremony_get(*, election: Election) -> KeyCeremony | None:
+    return KeyCeremony.objects.filter(election=election).first()
+
+
+def ceremony_status(*, election: Election) -> dict | None:
+    """Phase, threshold and every trustee's progress; ``awaiting``: the indices the current
+    phase waits for."""
+    ceremony = ceremony_get(election=election)
+    if ceremony is None:
+        return None
+    trustees = list(ceremony.trustees.order_by("index"))
+    sent: dict[int, set[str]] = {t.pk: set() for t in trustees}
+    for trustee_id, kind in CeremonyMessage.objects.filter(ceremony=ceremony).values_list(
+        "trustee_id", "kind"
+    ):
+        sent[trustee_id].add(kind)
+    dispatched = {
+        (d.trustee_id, d.step): d.sent_at
+        for d in TrusteeDispatch.objects.filter(trustee__ceremony=ceremony)
+    }
+    waiting_for = _KIND_OF_PHASE.get(ceremony.phase)
+    rows = []
+    for t in trustees:
+        rows.append(
+            {
+                "index": t.index,
+                "name": t.name,
+                "mode": t.mode,
+                "state": t.state,
+                "registered": bool(t.public_key),
+                "public_key": t.public_key or None,
+                "committed": MessageKind.COMMITMENT in sent[t.pk],
+                "dealt": MessageKind.DEAL in sent[t.pk],
+                "checked": MessageKind.CHECK in sent[t.pk],
+                "confirmed": MessageKind.CONFIRMATION in sent[t.pk],
+                "disqualified": t.disqualified or None,
+                "last_error": t.last_error or None,
+                "queue": t.queue if t.mode == "worker" else None,
+                "last_dispatch": _iso(
+                    max(
+                        (v for (tid, _), v in dispatched.items() if tid == t.pk),
+                        default=None,
+                    )
+                ),
+            }
+        )
+    awaiting = (
+        [r["index"] for r, t in zip(rows, trustees, strict=True) if waiting_for not in sent[t.pk]]
+        if waiting_for is not None
+        else []
+    )
+    return {
+        "phase": ceremony.phase,
+        "phase_label": CeremonyPhase(ceremony.phase).label,
+        "threshold": ceremony.threshold,
+        "n": len(trustees),
+        "context": ceremony.context or None,
+        "trustees": rows,
+        "awaiting": awaiting,
+        "note": ceremony.note or None,
+        "phase_started_at": _iso(ceremony.phase_started_at),
+        "finished_at": _iso(ceremony.finished_at),
+    }
+
+
+def tally_run_get(*, election: Election) -> TallyRun | None:
+    return TallyRun.objects.filter(election=election).select_related("result_entry").first()
+
+
+def tally_status(*, election: Election) -> dict[str, Any]:
+    """The tally's progress: ballots added up, partial decryptions received (valid, rejected),
+    trustees still missing, and the result once published."""
+    run = tally_run_get(election=election)
+    ceremony = ceremony_get(election=election)
+    threshold = election.threshold or (ceremony.threshold if ceremony else None)
+    out: dict[str, Any] = {
+        "election": str(election.pk),
+        "state": election.state,
+        "status": "not_started" if run is None else run.status,
+        "threshold": threshold,
+    }
+    if run is None:
+        return out
+    records = list(
+        PartialDecryptionRecord.objects.filter(run=run)
+        .select_related("trustee")
+        .order_by("trustee__index")
+    )
+    valid = [r.trustee.index for r in records if r.status == DecryptionStatus.VALID]
+    answered = {r.trustee_id for r in records}
+    trustees = list(ceremony.trustees.order_by("index")) if ceremony else []
+    missing = [
+        {
+            "index": t.index,
+            "name": t.name,
+            "mode": t.mode,
+            "last_error": t.last_error or None,
+        }
+        for t in trustees
+        if t.pk not in answered
+    ]
+    waiting = (
+        run.tally_entry_id is not None
+        and run.result_entry_id is None
+        and threshold is not None
+        and len(valid) < threshold
+    )
+    out.update(
+        {
+            "frozen_head": {"seq": run.frozen_seq, "hash": run.frozen_hash},
+            "ballots_total": run.ballots_total,
+            "ballots_aggregated": run.ballots_aggregated,
+            "chunks_total": run.chunks_total,
+            "chunks_done": run.chunks_done,
+            "counted": run.counted,
+            "superseded": run.superseded,
+            "weight": run.weight,
+            "tally_seq": None if run.tally_entry_id is None else run.tally_entry.seq,
+            "decryptions": {
+                "valid": valid,
+                "rejected": [
+                    {"trustee": r.trustee.index, "reason": r.reason}
+                    for r in records
+                    if r.status == DecryptionStatus.REJECTED
+                ],
+                "late": [r.trustee.index for r in records if r.status == DecryptionStatus.LATE],
+                "needed": max(0, (threshold or 0) - len(valid)),
+                "missing": missing,
+            },
+            "waiting_for_trustees": waiting,
+            "started_at": _iso(run.started_at),
+            "published_at": _iso(run.published_at),
+            "finished_at": _iso(run.finished_at),
+            "result": parse_json(run.result_entry.line)["payload"]
+            if run.result_entry_id is not None
+            else None,
+        }
+    )
+    return out

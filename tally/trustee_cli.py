@@ -1,0 +1,360 @@
+"""``pnyx-trustee``: an offline trustee's commands (docs/trustees.md). Also ``manage.py trustee``.
+
+Framework-free: it imports crypto/, tally.keystore, tally.trustee_steps and the standard library
+only (and, for ``decrypt --verify``, the standalone verifier), so a trustee runs it on a machine
+without Django, database or broker. Each step reads what it needs from a board export (a
+``board.jsonl`` file or the election's ``…/board.jsonl`` URL) and writes a JSON message to upload
+(``pnyx-trustee upload``, or any HTTP client: ``POST …/api/elections/{id}/trustees/{index}/messages/``
+with the file as body).
+
+    pnyx-trustee keygen  --election UUID --index I --keystore FILE --token TOKEN --out registration.json
+    pnyx-trustee commit  --keystore FILE --board BOARD --out commitment.json
+    pnyx-trustee deal    --keystore FILE --board BOARD --out deal.json
+    pnyx-trustee check   --keystore FILE --board BOARD --out check.json
+    pnyx-trustee confirm --keystore FILE --board BOARD --out confirmation.json
+    pnyx-trustee decrypt --keystore FILE --board BOARD [--verify] --out decryption.json
+    pnyx-trustee upload  FILE --server https://vote.example.org [--token TOKEN]
+    pnyx-trustee status  --board BOARD [--keystore FILE]
+    pnyx-trustee info    --keystore FILE
+
+The passphrase comes from ``--passphrase-file``, ``PNYX_TRUSTEE_PASSPHRASE_FILE``,
+``PNYX_TRUSTEE_PASSPHRASE``, or is asked for. Exit status: 0 done, 1 the step cannot be done
+(the message says why), 2 usage or input/output error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tally import keystore
+from tally.keystore import KeyStoreError
+from tally.trustee_steps import (
+    BoardView,
+    TrusteeError,
+    dump_json,
+    keygen,
+    step_check,
+    step_commit,
+    step_confirm,
+    step_deal,
+    step_decrypt,
+)
+
+MIN_PASSPHRASE = 12
+
+
+class UsageError(Exception):
+    pass
+
+
+def _passphrase(args, *, new: bool = False) -> str:
+    if getattr(args, "passphrase_file", None):
+        lines = Path(args.passphrase_file).read_text(encoding="utf-8").splitlines()
+        value = lines[0] if lines else ""
+    elif os.environ.get("PNYX_TRUSTEE_PASSPHRASE_FILE") or os.environ.get(
+        "PNYX_TRUSTEE_PASSPHRASE"
+    ):
+        value = keystore.passphrase_from_environment()
+    elif sys.stdin.isatty():
+        value = getpass.getpass("Key store passphrase: ")
+        if new and getpass.getpass("Again: ") != value:
+            raise UsageError("the passphrases differ")
+    else:
+        raise UsageError("no passphrase: use --passphrase-file or PNYX_TRUSTEE_PASSPHRASE_FILE")
+    if new and len(value) < MIN_PASSPHRASE:
+        raise UsageError(f"choose a passphrase of at least {MIN_PASSPHRASE} characters")
+    return value
+
+
+def _write(args, message: dict) -> None:
+    text = dump_json(message)
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+        return
+    path = Path(args.out)
+    path.write_text(text, encoding="utf-8")
+    print(
+        f"wrote {path} ({message.get('kind')}): upload it with `pnyx-trustee upload {path}`",
+        file=sys.stderr,
+    )
+
+
+def _store(args):
+    return keystore.unlock(args.keystore, _passphrase(args))
+
+
+def _view_and_params(args):
+    view = BoardView.read(args.board)
+    params = view.params()
+    return view, params
+
+
+# --- Commands ------------------------------------------------------------------------------------
+
+
+def cmd_keygen(args) -> int:
+    store, registration = keygen(
+        args.keystore,
+        election=args.election,
+        index=args.index,
+        passphrase=_passphrase(args, new=True),
+    )
+    if args.token:
+        registration["token"] = args.token
+    print(
+        f"key store {store.path} created (mode 0600) for trustee {store.index} of election "
+        f"{store.election}; public key {store.public_key}",
+        file=sys.stderr,
+    )
+    _write(args, registration)
+    return 0
+
+
+def cmd_commit(args) -> int:
+    _, params = _view_and_params(args)
+    store = _store(args)
+    with keystore.locked(store.path):
+        _write(args, step_commit(store, params))
+    return 0
+
+
+def cmd_deal(args) -> int:
+    view, params = _view_and_params(args)
+    store = _store(args)
+    message = step_deal(store, params, committed=view.commitments(params).keys())
+    _write(args, message)
+    return 0
+
+
+def cmd_check(args) -> int:
+    view, params = _view_and_params(args)
+    store = _store(args)
+    if len(view.signed_deals()) < params.n:
+        print(
+            f"note: {len(view.signed_deals())} of {params.n} deals are on the board so far",
+            file=sys.stderr,
+        )
+    message = step_check(store, params, view.signed_deals(), commitments=view.commitments(params))
+    count = len(message["message"]["complaints"])
+    print(f"{count} complaint(s)" if count else "every share checks: no complaint", file=sys.stderr)
+    _write(args, message)
+    return 0
+
+
+def cmd_confirm(args) -> int:
+    view, params = _view_and_params(args)
+    store = _store(args)
+    with keystore.locked(store.path):
+        _write(args, step_confirm(store, params, view.qualified_deals(params)))
+    return 0
+
+
+def cmd_decrypt(args) -> int:
+    if args.verify:
+        _verify_board(args.board)
+    view, params = _view_and_params(args)
+    store = _store(args)
+    message = step_decrypt(
+        store,
+        params,
+        view.qualified_deals(params),
+        fingerprint=view.fingerprint(),
+        ciphertexts=view.tally_ciphertexts(),
+        verification_key=view.verification_key(store.index),
+    )
+    _write(args, message)
+    return 0
+
+
+def _verify_board(source: str) -> None:
+    """Run the standalone verifier (crypto/ only) on the board before decrypting its tally."""
+    from verifier.engine import verify_board
+    from verifier.source import BoardSource, SourceError
+
+    try:
+        board = BoardSource(source)
+    except SourceError as exc:
+        raise TrusteeError(str(exc)) from exc
+    try:
+        report, _ = verify_board(board, jobs=os.cpu_count() or 1)
+    finally:
+        board.close()
+    if report.failure is not None:
+        raise TrusteeError(f"the board does not verify: {report.failure}")
+    if not report.tally_verified:
+        raise TrusteeError("the board has no verified encrypted tally")
+    print(f"board verified: {report.counted} ballots counted", file=sys.stderr)
+
+
+def cmd_upload(args) -> int:
+    message = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    if args.token:
+        message["token"] = args.token
+    try:
+        election, index = message["election"], int(message["trustee"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{args.file} is not a trustee message") from exc
+    server = args.server.rstrip("/")
+    if urllib.parse.urlsplit(server).scheme not in ("http", "https"):
+        raise UsageError("--server is an http(s) URL, e.g. https://vote.example.org")
+    url = f"{server}/api/elections/{election}/trustees/{index}/messages/"
+    request = urllib.request.Request(  # noqa: S310 - http(s) checked above
+        url,
+        data=json.dumps(message).encode("utf-8"),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        try:
+            error = json.loads(body)["error"]
+            text = f"{error['code']}: {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            text = body[:500].decode("utf-8", "replace")
+        print(f"refused ({exc.code}) {text}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        raise UsageError(f"cannot reach {url}: {exc}") from exc
+    print(json.dumps(answer))
+    return 0
+
+
+def cmd_status(args) -> int:
+    view = BoardView.read(args.board)
+    kinds = {kind: len(entries) for kind, entries in sorted(view.entries.items())}
+    out = {"election": view.election, "head": view.head[0], "entries": kinds}
+    states = view.payloads("state")
+    out["state"] = states[-1]["to"] if states else "draft"
+    if view.payloads("ceremony"):
+        params = view.params()
+        out["trustees"] = params.n
+        out["threshold"] = params.threshold
+        committed = view.commitments(params)
+        dealt = {p.get("dealer") for p in view.signed_deals()}
+        confirmed = {p.get("trustee") for p in view.payloads("dkg-confirmation")}
+        out["committed"] = sorted(committed)
+        out["dealt"] = sorted(dealt)
+        out["confirmed"] = sorted(confirmed)
+        if args.keystore:
+            index = keystore.read_header(args.keystore)["index"]
+            if view.payloads("result"):
+                nxt = "nothing: the result is published"
+            elif view.payloads("tally"):
+                nxt = "decrypt"
+            elif view.payloads("ceremony-result"):
+                nxt = "wait for the election to close, then decrypt"
+            elif index not in committed:
+                nxt = "commit"
+            elif len(committed) < params.n:
+                nxt = "wait for every commitment, then deal"
+            elif index not in dealt:
+                nxt = "deal"
+            elif index not in confirmed:
+                nxt = "check (once every deal is on the board), then confirm once the checks end"
+            else:
+                nxt = "wait for the ceremony result"
+            out["next"] = nxt
+    elif args.keystore:
+        out["next"] = "register (keygen, upload), then wait for the ceremony to start"
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+def cmd_info(args) -> int:
+    header = keystore.read_header(args.keystore)
+    print(
+        json.dumps(
+            {k: header[k] for k in ("election", "index", "public_key", "kdf", "cipher")}, indent=1
+        )
+    )
+    return 0
+
+
+# --- Parser ------------------------------------------------------------------------------------
+
+
+def build_parser(prog: str = "pnyx-trustee") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="A Pnyx trustee's key store and key-ceremony / decryption messages.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_store(p, *, board: bool = True, out: bool = True):
+        p.add_argument("--keystore", required=True, help="your key store file")
+        p.add_argument("--passphrase-file", help="file whose first line is the passphrase")
+        if board:
+            p.add_argument(
+                "--board", required=True, help="board.jsonl file or the election's board URL"
+            )
+        if out:
+            p.add_argument("--out", help="message file to write (default: standard output)")
+        return p
+
+    p = with_store(
+        sub.add_parser("keygen", help="create your key store; write the registration"),
+        board=False,
+    )
+    p.add_argument("--election", required=True, help="the election's UUID")
+    p.add_argument("--index", required=True, type=int, help="your trustee index (1..n)")
+    p.add_argument("--token", help="the enrolment token you received (added to the message)")
+    p.set_defaults(func=cmd_keygen)
+
+    for name, func, text in (
+        ("commit", cmd_commit, "draw your polynomial; write the signed commitment"),
+        ("deal", cmd_deal, "write your signed deal (once every trustee has committed)"),
+        ("check", cmd_check, "check your shares; write your complaints (maybe none)"),
+        ("confirm", cmd_confirm, "write your confirmation of your verification key"),
+        ("decrypt", cmd_decrypt, "write your partial decryption of the published tally"),
+    ):
+        p = with_store(sub.add_parser(name, help=text))
+        p.set_defaults(func=func)
+        if name == "decrypt":
+            p.add_argument(
+                "--verify",
+                action="store_true",
+                help="verify the whole board with pnyx-verify first (recommended)",
+            )
+
+    p = sub.add_parser("upload", help="send a message file to the server")
+    p.add_argument("file")
+    p.add_argument("--server", required=True, help="the server's address, e.g. https://host")
+    p.add_argument("--token", help="enrolment token (registration only)")
+    p.set_defaults(func=cmd_upload)
+
+    p = sub.add_parser("status", help="what the board shows of the ceremony; your next step")
+    p.add_argument("--board", required=True)
+    p.add_argument("--keystore", help="your key store (to say what you do next)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("info", help="the key store's public header (no passphrase needed)")
+    p.add_argument("--keystore", required=True)
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "pnyx-trustee") -> int:
+    args = build_parser(prog).parse_args(argv)
+    try:
+        return args.func(args)
+    except (TrusteeError, KeyStoreError) as exc:
+        print(f"{prog} {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (UsageError, OSError) as exc:
+        print(f"{prog} {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

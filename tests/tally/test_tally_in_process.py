@@ -1,0 +1,39 @@
+"""The tally services called in process (no worker), every question kind: the result verifies."""
+
+import pytest
+from django.test import Client
+
+from tally.models import CeremonyPhase
+from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
+from tests.tally.helpers import (
+    add_voters_and_open,
+    ceremony_of,
+    pnyx_verify,
+    run_offline_ceremony,
+    setup_ceremony,
+)
+from tests.voting.factories import EVERY_KIND
+from voting.services.elections import election_close
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_question_kind_tallied_in_process_verifies(tmp_path) -> None:
+    client = Client()
+    ce = setup_ceremony(tmp_path, questions=EVERY_KIND)
+    run_offline_ceremony(ce, tmp_path, client)
+    assert ceremony_of(ce.election).phase == CeremonyPhase.DONE
+    add_voters_and_open(ce, [1, 2, 3])
+    ce.cast(client, 0, [[1, 0], [0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 0]])
+    ce.cast(Client(), 1, [[0, 1], [0, 0, 1], [1, 0, 0, 0], [1, 0, 0, 0]])
+    election_close(election=ce.election, acting_user=None)
+    run = ce.election.tally_run
+    results = [tally_aggregate_chunk(chunk_id=c) for c in tally_plan(run_id=run.pk)]
+    tally_publish(run_id=run.pk, results=results)
+    for t in ce.trustees[:2]:
+        r = t.send(client, "decrypt", tmp_path)
+        assert r.status_code == 202, r.content
+    tally_combine(run_id=run.pk)
+    ce.refresh()
+    assert ce.election.state == "tallied"
+    assert pnyx_verify(ce.election, tmp_path) == 0

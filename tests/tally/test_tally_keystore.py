@@ -1,0 +1,108 @@
+"""The trustee's key store: scrypt + AES-256-GCM, versioned JSON, mode 0600, nothing in clear."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from crypto.group import Scalar, base_mul
+from tally import keystore
+from tally.keystore import KeyStoreError
+from tally.trustee_steps import keygen, registration
+
+ELECTION = "6f1c0e4e-3a55-4c1e-9f0b-0d7f3c1e2a10"
+RIGHT = "the right passphrase"  # noqa: S105 - a test key store
+
+
+def test_create_and_unlock(tmp_path) -> None:
+    y = Scalar.random()
+    path = tmp_path / "store.json"
+    keystore.create(
+        path,
+        election=ELECTION,
+        index=2,
+        public_key=base_mul(y).to_hex(),
+        y_hex=y.to_hex(),
+        passphrase=RIGHT,
+    )
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    data = json.loads(path.read_text())
+    assert data["format"] == "pnyx-trustee-keystore" and data["version"] == 1
+    assert data["kdf"] == {
+        "name": "scrypt",
+        "n": 2**15,
+        "r": 8,
+        "p": 1,
+        "salt": data["kdf"]["salt"],
+    }
+    assert len(bytes.fromhex(data["kdf"]["salt"])) == 16 and len(bytes.fromhex(data["nonce"])) == 12
+    assert data["cipher"] == "aes-256-gcm"
+    assert y.to_hex() not in path.read_text()  # only the ciphertext
+    store = keystore.unlock(path, RIGHT)
+    assert store.secrets["y"] == y.to_hex() and store.index == 2 and store.election == ELECTION
+    assert "redacted" in repr(store) and y.to_hex() not in repr(store)
+
+
+def test_wrong_passphrase_and_tampering_are_refused(tmp_path) -> None:
+    path = tmp_path / "store.json"
+    keygen(path, election=ELECTION, index=1, passphrase=RIGHT)
+    with pytest.raises(KeyStoreError, match="cannot unlock"):
+        keystore.unlock(path, "a wrong passphrase")
+    # the clear header is authenticated: another index (or key) does not decrypt
+    data = json.loads(path.read_text())
+    for field, value in (("index", 2), ("election", ELECTION.replace("6f", "7f"))):
+        altered = {**data, field: value}
+        (tmp_path / "altered.json").write_text(json.dumps(altered))
+        with pytest.raises(KeyStoreError, match="cannot unlock"):
+            keystore.unlock(tmp_path / "altered.json", RIGHT)
+    weaker = {**data, "kdf": {**data["kdf"], "n": 2**10}}
+    (tmp_path / "weak.json").write_text(json.dumps(weaker))
+    with pytest.raises(KeyStoreError, match="scrypt parameters"):
+        keystore.unlock(tmp_path / "weak.json", RIGHT)
+    (tmp_path / "v2.json").write_text(json.dumps({**data, "version": 2}))
+    with pytest.raises(KeyStoreError, match="version"):
+        keystore.read_header(tmp_path / "v2.json")
+    with pytest.raises(KeyStoreError, match="no such key store"):
+        keystore.read_header(tmp_path / "missing.json")
+
+
+def test_keygen_never_overwrites_and_saves_atomically(tmp_path) -> None:
+    path = tmp_path / "store.json"
+    store, reg = keygen(path, election=ELECTION, index=3, passphrase="p" * 12)
+    assert reg["kind"] == "registration" and reg["trustee"] == 3
+    assert reg["message"]["public_key"] == store.public_key
+    with pytest.raises(KeyStoreError, match="not overwritten"):
+        keygen(path, election=ELECTION, index=3, passphrase="p" * 12)
+    before = json.loads(path.read_text())
+    store.secrets["ceremony"] = {"context": "c" * 64, "polynomial": None, "deal": None}
+    store.save()
+    after = json.loads(path.read_text())
+    assert after["kdf"]["salt"] != before["kdf"]["salt"] and after["nonce"] != before["nonce"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]  # no temporary file left
+    assert keystore.unlock(path, "p" * 12).secrets["ceremony"]["context"] == "c" * 64
+    # a fresh registration for the same key (another proof, same public key)
+    again = registration(keystore.unlock(path, "p" * 12))
+    assert again["message"]["public_key"] == reg["message"]["public_key"]
+
+
+def test_environment(tmp_path) -> None:
+    (tmp_path / "pass").write_text("from a file\nignored\n")
+    assert (
+        keystore.passphrase_from_environment(
+            {"PNYX_TRUSTEE_PASSPHRASE_FILE": str(tmp_path / "pass")}
+        )
+        == "from a file"
+    )
+    assert keystore.passphrase_from_environment({"PNYX_TRUSTEE_PASSPHRASE": "x"}) == "x"
+    with pytest.raises(KeyStoreError, match="no passphrase"):
+        keystore.passphrase_from_environment({})
+    paths = keystore.keystore_paths_from_environment(
+        {"PNYX_TRUSTEE_KEYSTORE": f"a.json{os.pathsep}b.json"}
+    )
+    assert [p.name for p in paths] == ["a.json", "b.json"]
+    with pytest.raises(KeyStoreError, match="PNYX_TRUSTEE_KEYSTORE"):
+        keystore.keystore_paths_from_environment({})
