@@ -429,12 +429,12 @@ def test_every_kind_of_ballot_fits_the_size_estimate(open_election_factory) -> N
     assert ballot_size_estimate(questions) < 1.5 * len(canonical_json(ballot.to_json()))
 
 
-# --- The append's own guards (PostgreSQL appends outside a transaction in two round trips) --
+# --- The append's own guards, inside a test transaction and committed for real ---------------
 
 
 @pytest.mark.parametrize(
     "transactional",
-    [pytest.param(False, id="in-a-transaction"), pytest.param(True, id="two-round-trips")],
+    [pytest.param(False, id="in-a-transaction"), pytest.param(True, id="committed")],
 )
 def test_the_append_guards_roll_back(request, transactional, monkeypatch) -> None:
     """A replay that slipped past the pre-check hits the database's unique constraint, and a
