@@ -77,7 +77,10 @@ js: ## Build frontend/ into static/ (when frontend/ exists)
 # --- Running the app -------------------------------------------------------------
 
 run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a Celery worker
-	@$(PY) manage.py migrate --noinput
+	@# Links in e-mails and seed_demo's output point at this server unless PNYX_BASE_URL says.
+	link_host=$(HOST); [[ $$link_host == 0.0.0.0 ]] && link_host=127.0.0.1
+	export PNYX_BASE_URL="$${PNYX_BASE_URL:-http://$$link_host:$(PORT)}"
+	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	if $(PY) manage.py help seed_demo >/dev/null 2>&1; then
 	  $(PY) manage.py seed_demo
@@ -88,7 +91,7 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	if [[ -z "$${CELERY_BROKER_URL:-}" ]]; then
 	  if ! $(PY) -c 'import redis; from config.settings import REDIS_URL; redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()' 2>/dev/null; then
 	    echo "make run: no Redis answers at REDIS_URL ($${REDIS_URL:-default redis://127.0.0.1:6379/0});"
-	    echo "make run: falling back to the embedded filesystem broker (var/celery/)."
+	    echo "make run: falling back to the embedded filesystem broker ($${PNYX_VAR_DIR:-var}/celery/)."
 	    export CELERY_BROKER_URL=filesystem://
 	  fi
 	fi
@@ -96,7 +99,8 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	# The worker consumes every queue declared in config/celery.py (celery, tally).
 	pids=()
 	stop() { trap - INT TERM EXIT; kill -TERM "$${pids[@]}" 2>/dev/null || true; wait || true; }
-	trap stop INT TERM EXIT
+	trap 'stop; exit 0' INT TERM  # Ctrl-C is the normal way to stop: not an error
+	trap stop EXIT
 	$(VENV)/bin/celery -A config worker --concurrency 2 --loglevel INFO &
 	pids+=($$!)
 	# DEMO ONLY: the demo election's three trustees, one worker for their queues, with the key
@@ -112,7 +116,8 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	  $(PY) manage.py runserver $(HOST):$(PORT) &
 	else
 	  $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
-	    --graceful-timeout 5 --access-logfile - &
+	    --graceful-timeout 5 --access-logfile - \
+	    --control-socket "$${PNYX_VAR_DIR:-var}/gunicorn.ctl" &
 	fi
 	pids+=($$!)
 	echo "make run: serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the workers)"

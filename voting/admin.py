@@ -239,11 +239,15 @@ ACTIONS: dict[str, ElectionAction] = {
     ),
     "close": ElectionAction(
         title=_("Close the election"),
-        explanation=_("No ballot is accepted after this. This cannot be undone."),
+        explanation=_(
+            "No ballot is accepted after this. This cannot be undone. The tally starts at once: "
+            "the workers add up the ballots, then the trustees are asked for their partial "
+            "decryptions."
+        ),
         button=_("Yes, close the election"),
         run=election_close,
         blockers=_blockers_close,
-        done=_("The election is closed."),
+        done=_("The election is closed and its tally has started: follow it on the dashboard."),
     ),
 }
 

@@ -105,6 +105,21 @@ def board_last_entry(*, election: Election, kind: str) -> dict | None:
     return parse_json(line) if line is not None else None
 
 
+def board_close_entry(*, election: Election, before: int) -> dict | None:
+    """The ``state`` entry that closed the election (the last one to ``closed`` before seq
+    ``before``), parsed, or None: the tally covers every ballot before it."""
+    lines = (
+        BoardEntry.objects.filter(election=election, kind="state", seq__lt=before)
+        .order_by("-seq")
+        .values_list("line", flat=True)
+    )
+    for line in lines.iterator():
+        entry = parse_json(line)
+        if (entry.get("payload") or {}).get("to") == "closed":
+            return entry
+    return None
+
+
 def board_entry_summary(entry: dict) -> str:
     """A short, language-neutral description of an entry for the board's table."""
     payload = entry.get("payload") or {}
@@ -295,6 +310,7 @@ class ElectionResult:
     trustees: list[dict]  #: [{"index", "name"}] whose partial decryptions were combined
     entry: dict  #: the result entry: seq, hash, time
     tally: dict | None  #: the tally entry: seq, hash, counted, superseded
+    closed: dict | None = None  #: the entry that closed voting: seq, hash, time
 
 
 class ResultMismatch(Exception):
@@ -358,6 +374,7 @@ def election_result(*, election: Election, manifest: dict | None) -> ElectionRes
         )
     names = {t["index"]: t["name"] for t in manifest.get("trustees", [])}
     tally = board_last_entry(election=election, kind="tally")
+    closed = board_close_entry(election=election, before=entry["seq"])
     return ElectionResult(
         questions=results,
         counted=int(payload.get("counted") or 0),
@@ -372,6 +389,9 @@ def election_result(*, election: Election, manifest: dict | None) -> ElectionRes
             "counted": tally["payload"].get("counted"),
             "superseded": tally["payload"].get("superseded"),
         },
+        closed=None
+        if closed is None
+        else {"seq": closed["seq"], "hash": closed["hash"], "time": closed["time"]},
     )
 
 
@@ -413,16 +433,31 @@ def ceremony_progress(*, election: Election, kinds: dict[str, int]) -> Progress:
     return Progress(done=done, total=total, steps=steps)
 
 
-def tally_progress(*, election: Election, kinds: dict[str, int]) -> Progress:
-    """Tally progress from the board: the encrypted tally, t valid partial decryptions, the
-    result."""
+def tally_progress(
+    *, election: Election, kinds: dict[str, int], detail: dict | None = None
+) -> Progress:
+    """Tally progress: the ballots added up (the tally app's run, ``detail`` from
+    tally.selectors.tally_status), the encrypted tally on the board, t valid partial decryptions,
+    the result. Each of these 3 + t stages weighs the same on the bar; the adding-up moves it as
+    the chunks finish. Values are hundredths of a stage (integers: no decimal comma in HTML)."""
     t = election.threshold or 1
     valid = max(kinds.get("partial-decryption", 0) - kinds.get("decryption-rejected", 0), 0)
+    if detail and detail.get("decryptions") is not None:
+        valid = len(detail["decryptions"]["valid"])
+    published = min(kinds.get("tally", 0), 1)
+    total_ballots = (detail or {}).get("ballots_total")
+    if published:
+        added = 1.0
+    elif total_ballots:
+        added = min((detail or {}).get("ballots_aggregated") or 0, total_ballots) / total_ballots
+    else:
+        added = 0.0
     steps = [
-        ("tally", min(kinds.get("tally", 0), 1), 1),
+        ("tally", published, 1),
         ("partial-decryption", min(valid, t), t),
         ("result", min(kinds.get("result", 0), 1), 1),
     ]
+    done = added + sum(d for _, d, _ in steps)
     return Progress(
-        done=sum(d for _, d, _ in steps), total=sum(n for _, _, n in steps), steps=steps
+        done=round(100 * done), total=100 * (1 + sum(n for _, _, n in steps)), steps=steps
     )

@@ -27,8 +27,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.test import Client
 
 from identity.sessions import SESSION_KEY
+from tests.e2e.elections import trustee_election_factory  # noqa: F401
 from tests.voting.factories import open_election, open_election_factory  # noqa: F401
 
 ROOT = Path(settings.BASE_DIR)
@@ -178,3 +180,34 @@ def voter_session_cookie(context, base_url: str, voter) -> None:
     context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": base_url}]
     )
+
+
+def admin_session_cookie(context, base_url: str, user) -> None:
+    """Log the browser context in to the admin as ``user`` (an official)."""
+    client = Client()
+    client.force_login(user)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base_url,
+            }
+        ]
+    )
+
+
+def results_shown(page) -> list[list[int]]:
+    """The per-option vote counts of every question on the results page (blank rows left out)."""
+    return [
+        [
+            int(n)
+            for n in section.locator("tbody tr:not(.blank) td.num:nth-of-type(1)").all_inner_texts()
+        ]
+        for section in page.locator(".result-question").all()
+    ]
+
+
+def funded_shown(page) -> list[str]:
+    """The titles of the options the results page marks funded."""
+    return page.locator(".result-question tr.funded th").all_inner_texts()

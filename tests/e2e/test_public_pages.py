@@ -4,11 +4,15 @@ the booth in French, and the officials' dashboard."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
-from tests.e2e.conftest import DESKTOP, PHONE, voter_session_cookie
-from tests.e2e.tally import close_and_tally
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    admin_session_cookie,
+    results_shown,
+    voter_session_cookie,
+)
 from tests.voting.factories import EVERY_KIND, login, post_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -21,15 +25,20 @@ def cast(opened, voter: int, choices) -> str:
     return ballot.tracker()
 
 
+#: voter 0's ballot and voter 1's revote (voter 2, of weight 2, abstains)
+TALLY = [[1, 0], [1, 1, 0], [1, 0, 1, 1], [1, 0, 0, 1]]
+
+
 @pytest.fixture
-def tallied(open_election_factory):
-    opened = open_election_factory(questions=EVERY_KIND, voters=3, weights=[1, 1, 2])
+def tallied(trustee_election_factory, celery_worker_real):
+    """Tallied through the tally app: real key ceremony, Celery tally, trustees 1 and 2."""
+    opened = trustee_election_factory(questions=EVERY_KIND, weights=[1, 1, 2])
     trackers = [
         cast(opened, 0, [[1, 0], [1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1]]),
         cast(opened, 1, [[0, 1], [0, 0, 1], [0, 1, 1, 0], [0, 1, 1, 0]]),
         cast(opened, 1, [[0, 0], [0, 1, 0], [0, 0, 1, 1], [0, 0, 0, 0]]),  # a revote
     ]
-    close_and_tally(opened)
+    opened.close_and_tally()
     opened.trackers = trackers
     return opened
 
@@ -55,6 +64,8 @@ def test_public_pages_are_accessible(tour, tallied, viewport) -> None:
     for step, path in pages:
         visit.goto(path)
         visit.check(step)
+        if step == "results":  # the tally app's result, as the board has it
+            assert results_shown(visit.page) == tallied.result()["counts"] == TALLY
         width = visit.page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"{step}: the page scrolls sideways ({width} px)"
     assert len(visit.audited) == len(pages)
@@ -100,19 +111,9 @@ def test_booth_in_french(tour, open_election_factory) -> None:
 
 
 def test_officials_dashboard(tour, tallied, admin_user) -> None:
-    client = Client()
-    client.force_login(admin_user)
     visit = tour("dashboard")
     page = visit.page
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": visit.base_url,
-            }
-        ]
-    )
+    admin_session_cookie(page.context, visit.base_url, admin_user)
     visit.goto(f"/admin/voting/election/{tallied.election.pk}/dashboard/")
     assert page.locator("#tally-progress").evaluate("p => p.value === p.max")
     assert "Tallied" in page.locator(".pnyx-dashboard").inner_text()

@@ -3,8 +3,11 @@ election page → booth (credential from the e-mailed link's fragment) → login
 answers with live validation → encrypt → audit (checked in Python: the posted randomness opens the
 posted ballot to the voter's choices) → encrypt afresh → cast (the posted ballot verifies in
 Python) → receipt (downloaded, its signature checked) → the tracker on the board and on "check my
-ballot" → revote, which supersedes → tally → results page → the exported board passes
-pnyx-verify. Every step is screenshotted and audited by axe-core under the app's strict CSP.
+ballot" → revote, which supersedes → the official closes the election from the admin dashboard →
+the Celery worker publishes the encrypted tally, the dashboard waits for the trustees → two of the
+three trustees (real key ceremony, offline, their own key stores) upload partial decryptions → the
+result task → results page → the exported board passes pnyx-verify. Every step is screenshotted
+and audited by axe-core under the app's strict CSP.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from django.test import Client
 
 from crypto.ballot import Ballot, BallotSecrets, ballot_audit, ballot_verify
 from crypto.credentials import format_code
-from tests.e2e.conftest import login_code
-from tests.e2e.tally import close_and_tally
+from tests.e2e.conftest import admin_session_cookie, funded_shown, login_code, results_shown
+from tests.tally.helpers import expected_counts
 from tests.voting.factories import EVERY_KIND, login, post_json
 from verifier.cli import main as pnyx_verify
 from voting.models import BoardEntry
@@ -48,9 +51,15 @@ def answer(tour, picks: set[str]) -> None:
 
 
 def test_vote_audit_cast_revote_and_verify(
-    tour, live_server, celery_worker_real, open_election_factory, tmp_path: Path, capsys
+    tour,
+    live_server,
+    celery_worker_real,
+    trustee_election_factory,
+    admin_user,
+    tmp_path: Path,
+    capsys,
 ) -> None:
-    opened = open_election_factory(questions=EVERY_KIND, voters=2)
+    opened = trustee_election_factory(questions=EVERY_KIND, weights=[1, 1])
     election = opened.election
     voter = opened.voters[0]
     spec = opened.spec
@@ -220,14 +229,44 @@ def test_vote_audit_cast_revote_and_verify(
     page.locator("#receipt-result").get_by_text("a later ballot with the same").wait_for()
     visit.check("superseded ballot")
 
-    # --- Tally, results, and the whole board through pnyx-verify ---------------------------------
-    counts = close_and_tally(opened)
-    assert counts == [
-        [a + b for a, b in zip(mine, theirs, strict=True)]
-        for mine, theirs in zip(REVOTE_CHOICES, OTHER_CHOICES, strict=True)
-    ]
+    # --- The official closes the election from the dashboard; the tally runs ------------------
+    official = tour("official")
+    admin_page = official.page
+    admin_session_cookie(admin_page.context, official.base_url, admin_user)
+    dashboard = f"/admin/voting/election/{election.pk}/dashboard/"
+    official.goto(dashboard)
+    assert "Open" in official.text("#dash-state + p")
+    official.check("dashboard open")
+    admin_page.get_by_role("link", name="Close the election").click()
+    official.check("close confirmation")
+    admin_page.get_by_role("button", name="Yes, close the election").click()
+    assert "The election is closed" in official.text(".messagelist")
+    opened.wait_until_tallying()  # the worker added the ballots up and published the tally
+    official.goto(dashboard)
+    assert "Waiting for trustees" in official.text("#tally-waiting")
+    progress = admin_page.locator("#tally-progress")
+    assert progress.evaluate("p => 0 < p.value && p.value < p.max")
+    official.check("dashboard waiting for trustees")
+    opened.decrypt(trustees=(1, 3))  # two of the three trustees, offline
+    opened.wait_for_result()
+    official.goto(dashboard)
+    assert progress.evaluate("p => p.value === p.max")
+    assert "Tallied" in official.text("#dash-state + p")
+    official.check("dashboard tallied")
+
+    # --- The result, and the whole board through pnyx-verify -----------------------------------
+    result = opened.result()
+    assert result["counts"] == expected_counts(
+        opened.ce.manifest, {0: (1, REVOTE_CHOICES), 1: (1, OTHER_CHOICES)}
+    )
+    assert result["trustees"] == [1, 3]
     visit.goto(f"/e/{slug}/results")
     assert "2 ballots counted" in visit.text("main")
+    assert results_shown(page) == result["counts"]
+    titles = {
+        o["id"]: o["title"] for q in opened.ce.manifest.data["questions"] for o in q["options"]
+    }
+    assert funded_shown(page) == [titles[i] for i in result["funded"][3]]
     result_entry = BoardEntry.objects.get(election=election, kind="result")
     assert result_entry.hash in visit.text(".verified-by")
     visit.check("results")

@@ -14,11 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crypto.hashing import digest_json
-from tests.e2e.tally import close_and_tally
-from tests.voting.factories import EVERY_KIND, login, make_election, post_json
+from tests.voting.factories import EVERY_KIND, SINGLE5, login, make_election, post_json
 from voting.services.elections import election_close
 
 pytestmark = pytest.mark.django_db
+
+#: for the tests whose election is tallied through the tally app: its Celery tasks run by a real
+#: worker, which sees only committed data
+committed = pytest.mark.django_db(transaction=True)
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 
@@ -171,16 +174,19 @@ def test_manifest_download_is_the_fingerprinted_manifest(client, open_election) 
     assert digest_json(json.loads(response.content)) == election.fingerprint
 
 
-def test_results_before_and_after_the_tally(client, open_election_factory) -> None:
-    opened = open_election_factory(questions=EVERY_KIND, voters=3, weights=[1, 2, 1])
+@committed
+@pytest.mark.slow
+@pytest.mark.usefixtures("celery_worker_real")
+def test_results_before_and_after_the_tally(client, trustee_election_factory) -> None:
+    opened = trustee_election_factory(questions=EVERY_KIND, weights=[1, 2, 1])
     cast(opened, 0, [[1, 0], [0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]])
     cast(opened, 1, [[0, 0], [0, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0]])
     html = page(client, "results", opened.election)
     assert "Not tallied yet." in html
     assert "2 of 3 voters have voted" in html
 
-    counts = close_and_tally(opened)
-    assert counts == [[1, 0], [0, 3, 0], [1, 3, 2, 0], [1, 2, 2, 1]]
+    result = opened.close_and_tally()
+    assert result["counts"] == [[1, 0], [0, 3, 0], [1, 3, 2, 0], [1, 2, 2, 1]]
     html = page(client, "results", opened.election)
     assert "Not tallied yet." not in html
     assert "2 ballots counted" in html and "total weight 3" in html
@@ -190,15 +196,20 @@ def test_results_before_and_after_the_tally(client, open_election_factory) -> No
     result_seq = opened.election.board_entries.get(kind="result").seq
     assert f'href="/e/{opened.election.slug}/board/{result_seq}"' in html
     assert "pnyx-verify http://testserver/api/elections/" in html
+    close_seq = opened.election.board_entries.get(kind="tally").seq - 1  # state → closed
+    assert f'href="/e/{opened.election.slug}/board/{close_seq}">#{close_seq}</a>' in html
     assert 'role="img"' in html  # the turnout chart
 
 
-def test_results_in_french_keep_svg_numbers_valid(open_election_factory) -> None:
-    opened = open_election_factory(voters=3)
+@committed
+@pytest.mark.slow
+@pytest.mark.usefixtures("celery_worker_real")
+def test_results_in_french_keep_svg_numbers_valid(trustee_election_factory) -> None:
+    opened = trustee_election_factory(questions=SINGLE5, weights=[1, 1, 1])
     cast(opened, 0, [[1, 0, 0, 0, 0]])
     cast(opened, 1, [[1, 0, 0, 0, 0]])
     cast(opened, 2, [[0, 1, 0, 0, 0]])
-    close_and_tally(opened)
+    opened.close_and_tally()
     html = page(Client(HTTP_ACCEPT_LANGUAGE="fr"), "results", opened.election)
     widths = re.findall(r'class="bar-value" x="0" y="0" width="([^"]+)"', html)
     assert widths == ["100.0", "50.0", "0.0", "0.0", "0.0"]
@@ -219,8 +230,11 @@ def test_dashboard_needs_an_official(client, open_election) -> None:
     assert client.get(url).status_code == 200
 
 
-def test_dashboard_shows_turnout_ceremony_and_tally(admin_client, open_election_factory) -> None:
-    opened = open_election_factory(voters=4)
+@committed
+@pytest.mark.slow
+@pytest.mark.usefixtures("celery_worker_real")
+def test_dashboard_shows_turnout_ceremony_and_tally(admin_client, trustee_election_factory) -> None:
+    opened = trustee_election_factory(questions=SINGLE5, weights=[1, 1, 1, 1])
     cast(opened, 0, [[1, 0, 0, 0, 0]])
     cast(opened, 0, [[0, 1, 0, 0, 0]])
     url = reverse("pages:dashboard", kwargs={"election_id": opened.election.pk})
@@ -228,11 +242,40 @@ def test_dashboard_shows_turnout_ceremony_and_tally(admin_client, open_election_
     assert_no_inline_code(html.split('<div id="content-main"', 1)[1])
     assert "1 / 4" in html  # one voter of four voted (twice)
     assert re.search(r"Revotes \(replaced ballots\)</th><td>1<", html)
-    assert 'id="tally-progress" value="0" max="4"' in html  # tally, 2 decryptions, result
-    assert "election key installed" in html  # the factory installs the key directly
+    # adding up, the encrypted tally, 2 decryptions, the result: 5 stages of 100
+    assert 'id="tally-progress" value="0" max="500"' in html
+    assert 'id="ceremony-progress" value="10" max="10"' in html  # 3 × 3 messages, the result
     assert reverse("admin:voting_election_action", args=[opened.election.pk, "close"]) in html
 
-    close_and_tally(opened)
+    election_close(election=opened.election, acting_user=None)
+    opened.wait_until_tallying()  # the ballots added up, the encrypted tally published
     html = admin_client.get(url).content.decode()
-    assert 'id="tally-progress" value="4" max="4"' in html
-    assert "Tallied" in html
+    assert 'id="tally-progress" value="200" max="500"' in html
+    assert "Waiting for partial decryptions" in html and "Waiting for trustees" in html
+    assert "Ballots added up</th><td>2 / 2<" in html
+    opened.decrypt(trustees=[2])
+    html = admin_client.get(url).content.decode()
+    assert 'id="tally-progress" value="300" max="500"' in html
+    assert "1 (2 needed)" in html
+    opened.decrypt(trustees=[3])
+    opened.wait_for_result()
+    html = admin_client.get(url).content.decode()
+    assert 'id="tally-progress" value="500" max="500"' in html
+    assert "Tallied" in html and "Result published" in html
+
+
+def test_election_admin_page_offers_the_next_step(admin_client, open_election) -> None:
+    """The election's admin page: its object tools name the life-cycle step in full ("Close the
+    election", not a bare "Close" next to "History"), then the tally, and link the results."""
+    election = open_election.election
+    url = reverse("admin:voting_election_change", args=[election.pk])
+    html = admin_client.get(url).content.decode()
+    close = reverse("admin:voting_election_action", args=[election.pk, "close"])
+    tally = reverse("admin:voting_election_action", args=[election.pk, "tally"])
+    results = reverse("pages:results", kwargs={"slug": election.slug})
+    assert f'<a href="{close}">Close the election</a>' in html
+    assert tally not in html and f'href="{results}"' in html
+    election_close(election=election, acting_user=None)
+    html = admin_client.get(url).content.decode()
+    assert close not in html
+    assert f'<a href="{tally}">Start or resume the tally</a>' in html

@@ -14,8 +14,10 @@ var/demo/ so that anyone can try the booth; real codes exist only in the e-mails
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -133,6 +135,21 @@ def demo_trustees(election: Election, demo_dir: Path) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _quiet(*names: str):
+    """Only warnings from these loggers meanwhile: the eager ceremony's dozens of task-result
+    lines (public messages, but noise in ``make run``'s output)."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def demo_key_ceremony(election: Election, env: dict[str, str]) -> None:
     """DEMO ONLY: run the key ceremony with the trustees' own task code, in this process (Celery
     eager mode: each step runs here with the key stores named by ``env``)."""
@@ -142,7 +159,8 @@ def demo_key_ceremony(election: Election, env: dict[str, str]) -> None:
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     try:
-        election_start_ceremony(election=election, acting_user=None)
+        with _quiet("celery.app.trace", "pnyx.tally"):
+            election_start_ceremony(election=election, acting_user=None)
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved_conf
         for key, value in saved_env.items():
@@ -155,19 +173,52 @@ def demo_key_ceremony(election: Election, env: dict[str, str]) -> None:
         raise RuntimeError(f"the demo key ceremony did not finish (election {election.state})")
 
 
+def _links(election: Election) -> str:
+    base = settings.PNYX_BASE_URL
+    lines = [
+        f"  Election page   {base}/e/{election.slug}/",
+        f"  Voting booth    {base}/e/{election.slug}/vote",
+        f"  Results         {base}/e/{election.slug}/results",
+        f"  Officials       {base}/admin/voting/election/{election.pk}/dashboard/",
+    ]
+    return "\n".join(lines)
+
+
+def _admin_hint() -> str:
+    var = os.environ.get("PNYX_VAR_DIR")
+    prefix = f"PNYX_VAR_DIR={var} " if var else ""
+    same_db = " (with make run's DATABASE_URL)" if os.environ.get("DATABASE_URL") else ""
+    return (
+        f"  An official's account for the admin (once){same_db}:\n"
+        f"    {prefix}.venv/bin/python manage.py createsuperuser"
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Create and open a demo election (demo only: its trustees' key stores are under var/demo/)."
     )
 
     def handle(self, *args, **options) -> None:
+        demo_dir = Path(settings.VAR_DIR) / "demo"
+        codes_file = demo_dir / f"{SLUG}-credentials.csv"
         existing = Election.objects.filter(slug=SLUG).first()
         if existing is not None:
             self.stdout.write(
-                f"seed_demo: the demo election exists ({existing.state}); nothing to do."
+                f"seed_demo: the demo election exists ({existing.get_state_display().lower()});"
+                " nothing to do."
             )
+            self.stdout.write(_links(existing))
+            if codes_file.exists():
+                self.stdout.write(f"  DEMO voters' credentials: {codes_file}")
+            self.stdout.write(_admin_hint())
+            database = Path(str(settings.DATABASES["default"]["NAME"]))
+            if database.parent == Path(settings.VAR_DIR):
+                self.stdout.write(
+                    f"  To start the demo over: stop make run, delete {database} and"
+                    f" {demo_dir}/, run make run again."
+                )
             return
-        demo_dir = Path(settings.VAR_DIR) / "demo"
         now = timezone.now()
         with transaction.atomic():
             election = election_create(
@@ -209,7 +260,6 @@ class Command(BaseCommand):
                 "# DEMO ONLY: the demo trustees' worker (make run starts it with these)\n"
                 + "".join(f"{k}={v}\n" for k, v in worker_env.items())
             )
-        codes_file = demo_dir / f"{SLUG}-credentials.csv"
         with _private_file(codes_file) as out:
             writer = csv.writer(out)
             writer.writerow(["identifier", "email", "weight", "credential"])
@@ -220,13 +270,15 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"seed_demo: opened “{election.title}” ({election.pk})")
         )
         self.stdout.write(f"  fingerprint {election.fingerprint}")
+        self.stdout.write(_links(election))
         self.stdout.write(f"  DEMO voters and their credentials (also in {codes_file}):")
         for item in issued:
             self.stdout.write(f"    {item.identifier:<6} {item.email:<20} {format_code(item.code)}")
         self.stdout.write(
-            f"  Login codes are e-mailed to {settings.EMAIL_FILE_PATH}/ (file e-mail backend).\n"
-            f"  DEMO trustees (2 of 3, key stores in {demo_dir / 'trustees'}): their worker "
-            f"consumes {worker_env['PNYX_TRUSTEE_QUEUES']} ({env_file}).\n"
-            "  Close and tally from the admin: the trustees' worker decrypts the result.\n"
-            "  Admin: create an account with `.venv/bin/python manage.py createsuperuser`."
+            "  To vote: open the booth, log in with a voter's e-mail; the one-time login code is\n"
+            f"  written as an e-mail file under {settings.EMAIL_FILE_PATH}/ (newest file).\n"
+            f"  DEMO trustees {', '.join(TRUSTEES)} ({THRESHOLD} of {len(TRUSTEES)}): their key"
+            f" stores are in {demo_dir / 'trustees'}; make run starts their worker\n"
+            f"  ({env_file}), which decrypts the tally when an official closes the election\n"
+            "  (dashboard → Close the election).\n" + _admin_hint()
         )
