@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         help="re-check proofs only after this previously verified head hash",
     )
     p.add_argument(
-        "--follow", action="store_true", help="keep polling a live board URL and verify new entries"
+        "--follow",
+        action="store_true",
+        help="keep polling a live board URL and verify new entries as they arrive; stops with "
+        "exit 0 once the election is tallied and its result verified (1 at the first failure)",
     )
     p.add_argument(
         "--interval",
