@@ -70,6 +70,8 @@ def messages_url(election: Election, index: int) -> str:
 class TestTrustee:
     """A trustee as the test plays it: its own key store file, the trustee-side code."""
 
+    __test__ = False  # not a test class (pytest collects names starting with "Test")
+
     election: Election
     index: int
     store_path: Path

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from crypto.hashing import parse_json
 from tally.models import CeremonyPhase
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
 from tests.tally.helpers import (
@@ -36,4 +37,29 @@ def test_every_question_kind_tallied_in_process_verifies(tmp_path) -> None:
     tally_combine(run_id=run.pk)
     ce.refresh()
     assert ce.election.state == "tallied"
+    assert pnyx_verify(ce.election, tmp_path) == 0
+
+
+def test_an_election_without_ballots_is_tallied_to_zero(tmp_path) -> None:
+    """No ballot cast: no chunk, an encrypted tally of identities, partial decryptions of
+    identities, every count 0 (budget: nothing funded), and the board verifies."""
+    client = Client()
+    ce = setup_ceremony(tmp_path, questions=EVERY_KIND)
+    run_offline_ceremony(ce, tmp_path, client)
+    add_voters_and_open(ce, [1, 2])
+    election_close(election=ce.election, acting_user=None)
+    run = ce.election.tally_run
+    assert tally_plan(run_id=run.pk) == []
+    tally_publish(run_id=run.pk, results=[])
+    for t in ce.trustees[1:]:
+        r = t.send(client, "decrypt", tmp_path)
+        assert r.status_code == 202 and r.json()["status"] == "accepted", r.content
+    tally_combine(run_id=run.pk)
+    ce.refresh()
+    assert ce.election.state == "tallied"
+    run.refresh_from_db()
+    assert (run.counted, run.superseded, run.weight) == (0, 0, 0)
+    result = parse_json(run.result_entry.line)["payload"]
+    assert result["counts"] == [[0] * q.options for q in ce.manifest.questions]
+    assert result["funded"] == [None, None, None, []] and result["trustees"] == [2, 3]
     assert pnyx_verify(ce.election, tmp_path) == 0

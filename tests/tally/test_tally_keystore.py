@@ -106,3 +106,43 @@ def test_environment(tmp_path) -> None:
     assert [p.name for p in paths] == ["a.json", "b.json"]
     with pytest.raises(KeyStoreError, match="PNYX_TRUSTEE_KEYSTORE"):
         keystore.keystore_paths_from_environment({})
+
+
+def test_the_trustee_task_returns_public_messages_only(tmp_path, monkeypatch) -> None:
+    """``tally.trustee_step`` as a trustee's worker runs it: a key store it cannot unlock gives an
+    error report naming neither the passphrase nor anything secret; unlocked, it returns the signed
+    commitment, which holds no secret of the key store (its result is kept by the broker)."""
+    from crypto.group import Point
+    from crypto.threshold import Ceremony, TrusteePublicKey
+    from tally.tasks import trustee_step
+    from tally.trustee_steps import CeremonyParams
+
+    stores = [
+        keygen(tmp_path / f"t{i}.json", election=ELECTION, index=i, passphrase=RIGHT)[0]
+        for i in (1, 2)
+    ]
+    keys = tuple(TrusteePublicKey(s.index, Point.from_hex(s.public_key), None) for s in stores)
+    params = CeremonyParams(
+        ELECTION,
+        2,
+        tuple((s.index, f"T{s.index}", s.public_key) for s in stores),
+        Ceremony(ELECTION, 2, keys).context,
+    )
+    monkeypatch.setenv("PNYX_TRUSTEE_KEYSTORE", os.pathsep.join(str(s.path) for s in stores))
+    wrong = "not the passphrase at all"
+    monkeypatch.setenv("PNYX_TRUSTEE_PASSPHRASE", wrong)
+    failed = trustee_step.run("commit", params.to_json(), 2, {})
+    assert set(failed) == {"error", "step", "trustee"} and "cannot unlock" in failed["error"]
+    assert wrong not in json.dumps(failed) and stores[1].secrets["y"] not in json.dumps(failed)
+
+    monkeypatch.setenv("PNYX_TRUSTEE_PASSPHRASE", RIGHT)
+    answer = trustee_step.run("commit", params.to_json(), 2, {})
+    assert answer["kind"] == "commitment" and answer["trustee"] == 2
+    after = keystore.unlock(stores[1].path, RIGHT)
+    secrets = [after.secrets["y"], *after.secrets["ceremony"]["polynomial"]]
+    text = json.dumps(answer)
+    assert len(secrets) == 3 and not any(s in text for s in secrets) and RIGHT not in text
+    # every task of the tally is acknowledged once done, and given back if its worker dies
+    tasks = [t for name, t in trustee_step.app.tasks.items() if name.startswith("tally.")]
+    assert len(tasks) >= 7
+    assert all(t.acks_late and t.reject_on_worker_lost for t in tasks)
