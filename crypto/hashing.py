@@ -46,6 +46,7 @@ class Tag:
     BUDGET_BIT = "budget-bit"  # one bit of a budget range proof encrypts 0 or 1
     SIGNATURE = "credential-signature"  # a voter credential signs a ballot
     TRUSTEE_SIGNATURE = "trustee-signature"  # a trustee signs a key-ceremony message
+    DECRYPTION_SIGNATURE = "decryption-signature"  # a trustee signs its partial decryption
 
 
 def canonical_json(value: Any) -> bytes:

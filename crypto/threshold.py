@@ -91,6 +91,8 @@ __all__ = [
     "dkg_check_confirmation",
     "partial_decrypt",
     "verify_partial_decryption",
+    "decryption_sign",
+    "decryption_check_signature",
     "lagrange_coefficients",
     "combine_partial_decryptions",
 ]
@@ -769,6 +771,39 @@ def verify_partial_decryption(
         )
     if own_batch:
         batch.verify()
+
+
+def decryption_sign(secret: TrusteeSecret, decryption: dict, *, fingerprint: str) -> dict:
+    """The ``partial-decryption`` board payload ``{"decryption": d, "signature": σ}``: σ is a
+    Schnorr signature (tag ``decryption-signature``, context the manifest fingerprint ``F``) by
+    the trustee's registered key on ``digest(d)``, so that the decryption — a rejected one in
+    particular — is attributable to its trustee (docs/protocol.md §8.9, §12.4)."""
+    if not isinstance(decryption, dict) or "signature" in decryption:
+        raise CryptoError("a partial decryption object is signed, not a signed payload")
+    signature = sign(
+        SigningKey(secret.y),
+        digest_json(decryption),
+        context=check_digest_hex(fingerprint, "fingerprint"),
+        tag=Tag.DECRYPTION_SIGNATURE,
+    )
+    return {"decryption": decryption, "signature": signature.to_json()}
+
+
+def decryption_check_signature(payload: Any, public: Point, *, fingerprint: str) -> dict:
+    """Check a ``partial-decryption`` payload's signature by ``public`` (trustee ``j``'s
+    registered key ``Yⱼ``); return the decryption object (still to be decoded and verified)."""
+    obj = expect_object(payload, ("decryption", "signature"), "partial-decryption payload")
+    if not isinstance(obj["decryption"], dict):
+        raise InvalidEncoding("partial-decryption payload.decryption must be an object")
+    verify_signature(
+        Signature.from_json(obj["signature"], "partial-decryption payload.signature"),
+        public=public,
+        message=digest_json(obj["decryption"]),
+        context=check_digest_hex(fingerprint, "fingerprint"),
+        tag=Tag.DECRYPTION_SIGNATURE,
+        label="partial decryption: signature",
+    )
+    return obj["decryption"]
 
 
 def lagrange_coefficients(indices: Iterable[int]) -> dict[int, Scalar]:

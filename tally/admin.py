@@ -187,7 +187,9 @@ CEREMONY_ACTIONS: dict[str, CeremonyAction] = {
         explanation=_(
             "Stop waiting for deals: every trustee that has not dealt is disqualified as a "
             "dealer (it stays a key holder), and the trustees check their shares of the "
-            "others' deals. This is published on the board and cannot be undone."
+            "others' deals. Nothing is written on the board now: the ceremony result, "
+            "published at the end of the ceremony, lists these dealers as disqualified. "
+            "This cannot be undone."
         ),
         button=_("Yes, close the deal phase"),
         run=ceremony_close_deals,
@@ -331,6 +333,8 @@ class TallyRunAdmin(ReadOnlyAdmin):
         "published_at",
         "finished_at",
         "dispatches",
+        "last_error",
+        "last_error_at",
     )
     readonly_fields = fields
 

@@ -85,10 +85,13 @@ class TrusteeMessageApi(PublicApiView):
             "registration carries the one-time enrolment token e-mailed to the trustee; every "
             "other message is an envelope signed by the trustee's registered key. Answers 202 "
             "when accepted (`rejected`: a partial decryption whose proof failed, published with "
-            "its rejection), 200 for a message received before (`duplicate`) or a partial "
-            "decryption after the result (`late`). Errors: `enrolment_refused` (403), "
-            "`invalid_trustee_signature` (403), `invalid_trustee_message` (400), `wrong_phase`, "
-            "`already_registered` (409), `unknown_trustee` (404)."
+            "its rejection; the trustee may send a corrected one), 200 for a message received "
+            "before (`duplicate`) or a partial decryption after the result (`late`). Errors: "
+            "`enrolment_refused` (403), `invalid_trustee_signature` (403), "
+            "`invalid_trustee_message` (400; e.g. a commitment, deal, confirmation or partial "
+            "decryption whose own signature, §8.9, fails), `wrong_phase`, `already_registered`, "
+            "`decryption_attempts_exhausted` (409: 3 rejected partial decryptions), "
+            "`unknown_trustee` (404)."
         ),
         examples=[
             OpenApiExample(
@@ -192,13 +195,23 @@ class TallyStatusApi(PublicApiView):
         ballots_aggregated = serializers.IntegerField(required=False)
         chunks_total = serializers.IntegerField(required=False)
         chunks_done = serializers.IntegerField(required=False)
+        failure = serializers.JSONField(
+            required=False,
+            allow_null=True,
+            help_text='{"error", "at"}: the aggregation\'s last attempt failed (which chunk, '
+            "why); the tally stays unpublished until an official resumes it",
+        )
+        chunks_failed = serializers.JSONField(
+            required=False,
+            help_text='[{"number", "error", "at"}]: chunks whose last attempt failed',
+        )
         counted = serializers.IntegerField(required=False, allow_null=True)
         superseded = serializers.IntegerField(required=False, allow_null=True)
         weight = serializers.IntegerField(required=False, allow_null=True)
         tally_seq = serializers.IntegerField(required=False, allow_null=True)
         decryptions = serializers.JSONField(
             required=False,
-            help_text='{"valid": [j…], "rejected": [{"trustee", "reason"}], "late": [j…], '
+            help_text='{"valid": [j…], "rejected": [{"trustee", "reason", "at"}], "late": [j…], '
             '"needed": int, "missing": [{"index", "name", "mode", "last_error"}]}',
         )
         waiting_for_trustees = serializers.BooleanField(required=False)

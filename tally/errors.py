@@ -71,3 +71,9 @@ class TallyNotPossible(ApplicationError):
     code = "tally_not_possible"
     status = status.HTTP_409_CONFLICT
     message = "The tally cannot run for this election now."
+
+
+class DecryptionAttemptsExhausted(ApplicationError):
+    code = "decryption_attempts_exhausted"
+    status = status.HTTP_409_CONFLICT
+    message = "This trustee's partial decryptions were rejected too many times: no more are taken."

@@ -206,6 +206,9 @@ class TallyRun(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     dispatches = models.PositiveIntegerField(default=0)  #: aggregation runs started (resumes)
+    #: the last aggregation failure (which chunk, what; public data only), cleared on publication
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -229,6 +232,9 @@ class TallyChunk(models.Model):
     done = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)  #: who ran (or runs) it last
+    #: why its last attempt failed (cleared when an attempt succeeds)
+    error = models.CharField(max_length=500, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "number"]
@@ -240,6 +246,10 @@ class TallyChunk(models.Model):
         return f"chunk {self.number} [{self.first_seq}, {self.last_seq}]"
 
 
+#: a trustee whose partial decryptions were rejected this many times may send no more
+MAX_DECRYPTION_ATTEMPTS = 3
+
+
 class DecryptionStatus(models.TextChoices):
     VALID = "valid", _("Valid")
     REJECTED = "rejected", _("Rejected (proof failed)")
@@ -247,7 +257,9 @@ class DecryptionStatus(models.TextChoices):
 
 
 class PartialDecryptionRecord(models.Model):
-    """A trustee's partial decryption of the tally (one per trustee; the first one counts)."""
+    """A partial decryption of the tally received from a trustee: at most one valid one per
+    trustee; after a rejected one the trustee may send another, up to
+    ``MAX_DECRYPTION_ATTEMPTS`` rejected ones (docs/protocol.md §12.4)."""
 
     run = models.ForeignKey(TallyRun, on_delete=models.PROTECT, related_name="decryptions")
     trustee = models.ForeignKey(Trustee, on_delete=models.PROTECT, related_name="decryptions")
@@ -265,7 +277,11 @@ class PartialDecryptionRecord(models.Model):
     class Meta:
         ordering = ["run_id", "received_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "trustee"], name="decryption_once"),
+            models.UniqueConstraint(
+                fields=["run", "trustee"],
+                condition=Q(status="valid"),
+                name="decryption_valid_once",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=DecryptionStatus.values), name="decryption_status_valid"
             ),

@@ -6,10 +6,12 @@ their e-mail address.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from crypto.hashing import parse_json
 from tally.models import (
+    MAX_DECRYPTION_ATTEMPTS,
     CeremonyMessage,
     CeremonyPhase,
     DecryptionStatus,
@@ -99,6 +101,18 @@ def ceremony_status(*, election: Election) -> dict | None:
     }
 
 
+def decryption_answered(records) -> set[int]:
+    """Trustee ids (``Trustee.pk``) that need send no more partial decryptions: a valid (or late)
+    one is in, or their rejected ones reached ``MAX_DECRYPTION_ATTEMPTS``."""
+    done, rejected = set(), Counter()
+    for trustee_id, status in records:
+        if status == DecryptionStatus.REJECTED:
+            rejected[trustee_id] += 1
+        else:
+            done.add(trustee_id)
+    return done | {t for t, n in rejected.items() if n >= MAX_DECRYPTION_ATTEMPTS}
+
+
 def tally_run_get(*, election: Election) -> TallyRun | None:
     return TallyRun.objects.filter(election=election).select_related("result_entry").first()
 
@@ -123,7 +137,7 @@ def tally_status(*, election: Election) -> dict[str, Any]:
         .order_by("trustee__index")
     )
     valid = [r.trustee.index for r in records if r.status == DecryptionStatus.VALID]
-    answered = {r.trustee_id for r in records}
+    answered = decryption_answered((r.trustee_id, r.status) for r in records)
     trustees = list(ceremony.trustees.order_by("index")) if ceremony else []
     missing = [
         {
@@ -148,6 +162,13 @@ def tally_status(*, election: Election) -> dict[str, Any]:
             "ballots_aggregated": run.ballots_aggregated,
             "chunks_total": run.chunks_total,
             "chunks_done": run.chunks_done,
+            "failure": None
+            if not run.last_error
+            else {"error": run.last_error, "at": _iso(run.last_error_at)},
+            "chunks_failed": [
+                {"number": c.number, "error": c.error, "at": _iso(c.failed_at)}
+                for c in run.chunks.exclude(error="").order_by("number")
+            ],
             "counted": run.counted,
             "superseded": run.superseded,
             "weight": run.weight,
@@ -155,7 +176,7 @@ def tally_status(*, election: Election) -> dict[str, Any]:
             "decryptions": {
                 "valid": valid,
                 "rejected": [
-                    {"trustee": r.trustee.index, "reason": r.reason}
+                    {"trustee": r.trustee.index, "reason": r.reason, "at": _iso(r.received_at)}
                     for r in records
                     if r.status == DecryptionStatus.REJECTED
                 ],

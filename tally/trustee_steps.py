@@ -9,12 +9,15 @@ Every step returns an **envelope**, the public message the server receives::
      "signature": <trustee-signature by Yⱼ, context C, on digest(envelope without signature)>}
 
 ``kind`` is ``commitment``, ``deal``, ``check``, ``confirmation`` or ``decryption``; ``message``
-is the board payload of docs/protocol.md §12 (commitments and deals carry their own signature
-as well, §8.9), or for ``check`` ``{"version": 1, "complaints": [<§8.6 complaint>…]}`` (possibly
-empty: "I checked my shares"). The envelope's signature lets the server attribute a message — in
-particular an invalid partial decryption — to the trustee that sent it, whoever carried it
-(broker or upload API). Registration (before the ceremony context exists) is a
-``registration`` envelope without signature; the enrolment token authenticates it.
+is the board payload of docs/protocol.md §12 (commitments, deals and confirmations carry their
+own signature as well, §8.9; a decryption is ``{"decryption": <§9.1>, "signature": …}``, signed
+with the tag ``decryption-signature`` and the manifest fingerprint, §12.4), or for ``check``
+``{"version": 1, "complaints": [<§8.6 complaint>…]}`` (possibly empty: "I checked my shares").
+The envelope's signature lets the server attribute a message to the trustee that sent it,
+whoever carried it (broker or upload API); the inner signatures make the published entries — an
+invalid partial decryption in particular — attributable to it too, on the board itself.
+Registration (before the ceremony context exists) is a ``registration`` envelope without
+signature; the enrolment token authenticates it.
 
 Nothing here returns, logs or raises anything that contains a secret.
 """
@@ -42,6 +45,7 @@ from crypto.threshold import (
     DkgDeal,
     TrusteePublicKey,
     TrusteeSecret,
+    decryption_sign,
     dkg_check_deal,
     dkg_combine_shares,
     dkg_complain,
@@ -329,8 +333,9 @@ def decryption_share(
 
 
 def step_confirm(store: KeyStore, params: CeremonyParams, qualified_deals: Sequence[dict]) -> dict:
-    """Confirm ``Xⱼ`` with a proof of knowledge of ``xⱼ`` (§8.8); the polynomial is then erased
-    from the key store (the prepared deal, public by now, is kept so that repeats answer alike)."""
+    """Confirm ``Xⱼ`` with a proof of knowledge of ``xⱼ`` (§8.8), signed (§8.9); the polynomial is
+    then erased from the key store (the prepared deal, public by now, is kept so that repeats
+    answer alike)."""
     secret, ceremony = _check_store(store, params)
     share, qualified = decryption_share(store, params, qualified_deals)
     confirmation = dkg_confirm(share, store.index, qualified, ceremony)
@@ -338,7 +343,8 @@ def step_confirm(store: KeyStore, params: CeremonyParams, qualified_deals: Seque
     if state is not None and state.get("polynomial") is not None:
         state["polynomial"] = None
         store.save()
-    return envelope(store, params, "confirmation", confirmation.to_json(), secret)
+    signed = trustee_sign(secret, confirmation.to_json(), ceremony)
+    return envelope(store, params, "confirmation", signed, secret)
 
 
 # --- Tally -------------------------------------------------------------------------------------
@@ -353,7 +359,8 @@ def step_decrypt(
     ciphertexts: Sequence[dict],
     verification_key: str | None = None,
 ) -> dict:
-    """The partial decryption (§9.1) of the tally's ciphertexts, in position order."""
+    """The partial decryption (§9.1) of the tally's ciphertexts, in position order, signed: the
+    ``partial-decryption`` board payload of §12.4."""
     secret, _ = _check_store(store, params)
     share, _ = decryption_share(store, params, qualified_deals)
     if verification_key is not None and base_mul(share).to_hex() != verification_key:
@@ -367,8 +374,12 @@ def step_decrypt(
         raise TrusteeError(f"the tally ciphertexts are malformed: {exc}") from exc
     if not cts:
         raise TrusteeError("no ciphertext to decrypt")
-    partial = partial_decrypt(share, store.index, cts, context=fingerprint)
-    return envelope(store, params, "decryption", partial.to_json(), secret)
+    try:
+        partial = partial_decrypt(share, store.index, cts, context=fingerprint)
+        payload = decryption_sign(secret, partial.to_json(), fingerprint=fingerprint)
+    except CryptoError as exc:
+        raise TrusteeError(f"cannot decrypt: {exc}") from exc
+    return envelope(store, params, "decryption", payload, secret)
 
 
 # --- Reading a board export --------------------------------------------------------------------

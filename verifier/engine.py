@@ -45,6 +45,7 @@ from crypto.threshold import (
     PartialDecryption,
     TrusteePublicKey,
     combine_partial_decryptions,
+    decryption_check_signature,
     dkg_check_confirmation,
     dkg_check_deal,
     dkg_election_key,
@@ -93,7 +94,7 @@ PAYLOAD_FIELDS = {
     "manifest": ("manifest", "fingerprint"),
     "audit": ("ballot", "randomness", "tracker"),
     "tally": ("counted", "superseded", "weight", "ciphertexts"),
-    "partial-decryption": ("decryption",),
+    "partial-decryption": ("decryption", "signature"),
     "decryption-rejected": ("trustee", "reason"),
     "result": ("counts", "funded", "trustees", "counted", "weight"),
 }
@@ -413,7 +414,7 @@ class Verifier:
         # tally
         self.tally_cts = None
         self.partials: dict[int, PartialDecryption] = {}
-        self.bad_partials: set[int] = set()
+        self.bad_partials: dict[int, int] = {}  # trustee → invalid decryptions not yet rejected
         self.result_seen = False
 
     # --- errors
@@ -709,7 +710,11 @@ class Verifier:
 
     def on_dkg_confirmation(self, entry: BoardEntry, offset: int) -> None:
         ceremony = self._need_ceremony(entry)
-        confirmation = DkgConfirmation.from_json(entry.payload)
+        try:
+            message = trustee_check_signature(entry.payload, entry.payload.get("trustee"), ceremony)
+        except CryptoError as exc:
+            self.fail(entry.seq, entry.kind, "signature", str(exc))
+        confirmation = DkgConfirmation.from_json(message)
         try:
             dkg_check_confirmation(confirmation, self._qualified(), ceremony)
         except CryptoError as exc:
@@ -907,34 +912,46 @@ class Verifier:
     def on_partial_decryption(self, entry: BoardEntry, offset: int) -> None:
         if self.tally_cts is None:
             self.fail(entry.seq, entry.kind, "decryption", "a partial decryption before the tally")
+        manifest = self.manifest
+        j = entry.payload["decryption"].get("trustee")
+        if type(j) is not int or not 1 <= j <= len(manifest.trustee_keys):
+            self.fail(entry.seq, entry.kind, "decryption", f"trustee {j!r} does not exist")
+        try:  # signed by trustee j's registered key (§12.4): attributable to j
+            decryption_check_signature(
+                entry.payload, manifest.trustee_keys[j - 1], fingerprint=manifest.fingerprint
+            )
+        except CryptoError as exc:
+            self.fail(entry.seq, entry.kind, "signature", f"trustee {j}: {exc}")
         partial = PartialDecryption.from_json(entry.payload["decryption"])
-        j = partial.trustee
-        if not 1 <= j <= len(self.manifest.verification_keys):
-            self.fail(entry.seq, entry.kind, "decryption", f"trustee {j} does not exist")
         if j in self.partials:
-            self.fail(entry.seq, entry.kind, "decryption", f"trustee {j} decrypted twice")
+            self.fail(
+                entry.seq, entry.kind, "decryption", f"trustee {j} has a valid decryption already"
+            )
+        if any(self.bad_partials.values()):
+            self.fail(entry.seq, entry.kind, "decryption", "an invalid decryption was not rejected")
         try:
             verify_partial_decryption(
                 partial,
-                verification_key=self.manifest.verification_keys[j - 1],
+                verification_key=manifest.verification_keys[j - 1],
                 ciphertexts=self.tally_cts,
-                context=self.manifest.fingerprint,
+                context=manifest.fingerprint,
             )
         except CryptoError:
-            self.bad_partials.add(j)
+            self.bad_partials[j] = self.bad_partials.get(j, 0) + 1
             return
         self.partials[j] = partial
         self.report.decryptions_valid.append(j)
 
     def on_decryption_rejected(self, entry: BoardEntry, offset: int) -> None:
         j = entry.payload.get("trustee")
-        if j not in self.bad_partials:
+        if type(j) is not int or not self.bad_partials.get(j):
             self.fail(
                 entry.seq,
                 entry.kind,
                 "decryption",
                 f"trustee {j}'s decryption was rejected but is valid or absent",
             )
+        self.bad_partials[j] -= 1
         self.report.decryptions_rejected.append(j)
 
     def on_result(self, entry: BoardEntry, offset: int) -> None:
@@ -942,6 +959,8 @@ class Verifier:
             self.fail(
                 entry.seq, entry.kind, "result", "a result without a tally, or a second result"
             )
+        if any(self.bad_partials.values()):
+            self.fail(entry.seq, entry.kind, "decryption", "an invalid decryption was not rejected")
         manifest = self.manifest
         payload = entry.payload
         used = payload["trustees"]
@@ -1006,6 +1025,8 @@ class Verifier:
             self.fail(None, None, "since", f"no entry with hash {self.since} on this board")
         if self.state == "tallied" and not self.result_seen:
             self.fail(None, None, "result", "the election is tallied but has no result")
+        if any(self.bad_partials.values()):
+            self.fail(None, None, "decryption", "an invalid decryption was not rejected")
         self.report.state = self.state
 
 

@@ -439,8 +439,10 @@ def ceremony_message_receive(
     return {"status": "accepted", "kind": kind, "entries": seqs, "phase": ceremony.phase}
 
 
-def _signed_by(message: Any, trustee: Trustee, crypto: Ceremony, what: str) -> dict:
-    if not isinstance(message, dict) or message.get("dealer") != trustee.index:
+def _signed_by(
+    message: Any, trustee: Trustee, crypto: Ceremony, what: str, field: str = "dealer"
+) -> dict:
+    if not isinstance(message, dict) or message.get(field) != trustee.index:
         raise InvalidTrusteeMessage(f"The {what} is not trustee {trustee.index}'s.")
     try:
         return trustee_check_signature(message, trustee.index, crypto)
@@ -577,8 +579,9 @@ def _enter_confirm(ceremony: KeyCeremony) -> None:
 
 
 def _on_confirmation(election, ceremony, trustees, trustee, crypto, message, via) -> list[int]:
+    inner = _signed_by(message, trustee, crypto, "confirmation", field="trustee")
     try:
-        confirmation = DkgConfirmation.from_json(message)
+        confirmation = DkgConfirmation.from_json(inner)
     except CryptoError as exc:
         raise InvalidTrusteeMessage(f"The confirmation is malformed: {exc}") from exc
     if confirmation.trustee != trustee.index:

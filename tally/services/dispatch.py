@@ -28,6 +28,7 @@ from tally.models import (
     TrusteeDispatch,
     TrusteeMode,
 )
+from tally.selectors import decryption_answered
 from tally.services.common import ceremony_params_json, entry_payload, logger, trustees_of
 
 _STEP_OF_PHASE = {
@@ -97,7 +98,8 @@ def ceremony_dispatch(*, ceremony_id: int) -> int:
 
 
 def tally_dispatch_decryptions(*, run_id: int) -> int:
-    """Ask every worker trustee without a partial decryption on record to decrypt the tally."""
+    """Ask every worker trustee that still owes a partial decryption (none valid on record, fewer
+    than the maximum rejected) to decrypt the tally."""
     from tally.services.ceremony import qualified_deals
 
     run = TallyRun.objects.select_related("election", "tally_entry").get(pk=run_id)
@@ -106,8 +108,8 @@ def tally_dispatch_decryptions(*, run_id: int) -> int:
     election = run.election
     ceremony = election.key_ceremony
     trustees = trustees_of(ceremony)
-    answered = set(
-        PartialDecryptionRecord.objects.filter(run=run).values_list("trustee_id", flat=True)
+    answered = decryption_answered(
+        PartialDecryptionRecord.objects.filter(run=run).values_list("trustee_id", "status")
     )
     waiting = [t for t in trustees if t.mode == TrusteeMode.WORKER and t.pk not in answered]
     if not waiting:

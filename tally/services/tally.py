@@ -11,8 +11,9 @@ combine, publish the result.
    ballot JSON is decoded.
 3. **Publish** the ``tally`` entry and move to ``tallying``; ask the worker trustees to decrypt
    (offline trustees upload).
-4. **Receive** partial decryptions: each is verified on arrival; an invalid one is published with
-   a ``decryption-rejected`` entry and never used.
+4. **Receive** partial decryptions, each signed by its trustee (§12.4; a bad signature is
+   refused): each is verified on arrival; an invalid one is published with a
+   ``decryption-rejected`` entry and never used, and its trustee may send a corrected one.
 5. **Combine** as soon as t valid ones exist: Lagrange at 0 over the t smallest indices, bounded
    discrete logarithm (bound = counted weight + 1), funded projects
    (``crypto.tally.funded_projects``), the ``result`` entry, state ``tallied``.
@@ -45,10 +46,17 @@ from crypto.tally import Aggregator, funded_projects, tally_from_json, tally_to_
 from crypto.threshold import (
     PartialDecryption,
     combine_partial_decryptions,
+    decryption_check_signature,
     verify_partial_decryption,
 )
-from tally.errors import InvalidTrusteeMessage, TallyNotPossible, WrongPhase
+from tally.errors import (
+    DecryptionAttemptsExhausted,
+    InvalidTrusteeMessage,
+    TallyNotPossible,
+    WrongPhase,
+)
 from tally.models import (
+    MAX_DECRYPTION_ATTEMPTS,
     CeremonyPhase,
     DecryptionStatus,
     KeyCeremony,
@@ -221,6 +229,7 @@ def tally_plan(*, run_id: int) -> list[int]:
         run.chunks_done = 0
         run.ballots_aggregated = 0
         run.dispatches += 1
+        run.last_error, run.last_error_at = "", None  # a new attempt (chunks keep their error)
         run.save(
             update_fields=[
                 "ballots_total",
@@ -228,15 +237,29 @@ def tally_plan(*, run_id: int) -> list[int]:
                 "chunks_done",
                 "ballots_aggregated",
                 "dispatches",
+                "last_error",
+                "last_error_at",
             ]
         )
         return [c.pk for c in chunks]
 
 
-def _decode_points(data: bytes, count: int) -> list[Point]:
+def _decode_points(data: bytes, count: int, seq: int) -> list[Point]:
+    """A ballot's stored points (its ciphertexts' α, β in order), each checked to be a point of
+    the curve: a corrupt row is refused, never added up."""
     if len(data) != count * POINT_BYTES:
-        raise CryptoError("a ballot's stored points do not fit this election")
-    return [Point.from_bytes(data[i : i + POINT_BYTES]) for i in range(0, len(data), POINT_BYTES)]
+        raise CryptoError(
+            f"the ballot at board position {seq} has {len(data)} bytes of stored points, "
+            f"{count * POINT_BYTES} expected"
+        )
+    try:
+        return [
+            Point.from_bytes(data[i : i + POINT_BYTES]) for i in range(0, len(data), POINT_BYTES)
+        ]
+    except CryptoError as exc:
+        raise CryptoError(
+            f"the ballot at board position {seq} has an invalid stored point: {exc}"
+        ) from exc
 
 
 def _aggregate_range(election: Election, spec, first_seq: int, last_seq: int) -> Aggregator:
@@ -246,17 +269,22 @@ def _aggregate_range(election: Election, spec, first_seq: int, last_seq: int) ->
     rows = (
         ballots_counted(election=election)
         .filter(seq__gte=first_seq, seq__lte=last_seq)
-        .values_list("points", "weight", "entry_id")
+        .values_list("points", "weight", "entry_id", "seq")
     )
     legacy = []
-    for points, weight, entry_id in rows.iterator(chunk_size=2000):
+    for points, weight, entry_id, seq in rows.iterator(chunk_size=2000):
         if points is None:  # cast before points were stored: read the board entry
-            legacy.append((entry_id, weight))
+            legacy.append((entry_id, weight, seq))
             continue
-        aggregator.add_points(_decode_points(bytes(points), listed), weight)
-    for entry_id, weight in legacy:
+        aggregator.add_points(_decode_points(bytes(points), listed, seq), weight)
+    for entry_id, weight, seq in legacy:
         line = BoardEntry.objects.filter(pk=entry_id).values_list("line", flat=True).get()
-        ballot = CryptoBallot.from_json(parse_json(line)["payload"]["ballot"])
+        try:
+            ballot = CryptoBallot.from_json(parse_json(line)["payload"]["ballot"])
+        except CryptoError as exc:
+            raise CryptoError(
+                f"the ballot entry at board position {seq} is invalid: {exc}"
+            ) from exc
         aggregator.add(ballot, weight)
     return aggregator
 
@@ -277,15 +305,61 @@ def _absorb(aggregator: Aggregator, exported: Iterable) -> None:
     )
 
 
+def _failure_text(exc: BaseException) -> str:
+    """What officials see of a failed aggregation step. The aggregation reads only public data
+    (stored ciphertext points, board entries), so the error holds no secret."""
+    return (str(exc) or type(exc).__name__)[:480]
+
+
+def tally_aggregation_failed(*, run_id: int, error: str, chunk_id: int | None = None) -> None:
+    """Record that a chunk (or the merge, ``chunk_id=None``) failed: on the chunk, on the run
+    (``last_error``, shown by the admin and ``GET …/tally/``) and in the audit log. The run stays
+    ``aggregating``; *Start or resume the tally* runs the aggregation again."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = TallyRun.objects.select_for_update().select_related("election").get(pk=run_id)
+        where = _("the merge of the chunks")
+        if chunk_id is not None:
+            chunk = TallyChunk.objects.get(pk=chunk_id)
+            TallyChunk.objects.filter(pk=chunk_id).update(error=error[:500], failed_at=now)
+            where = _("chunk %(n)d (board positions %(a)d–%(b)d)") % {
+                "n": chunk.number,
+                "a": chunk.first_seq,
+                "b": chunk.last_seq,
+            }
+        run.last_error = f"{where}: {error}"[:500]
+        run.last_error_at = now
+        run.save(update_fields=["last_error", "last_error_at"])
+        audit(run.election, "tally:failed", None, run=run.pk, chunk=chunk_id, error=error[:500])
+    logger.error("tally %s: %s", run_id, run.last_error)
+
+
+def _record_failure(run_id: int, exc: BaseException, chunk_id: int | None = None) -> None:
+    """Record ``exc`` as the aggregation's failure; if even that fails (the database is down),
+    log it: the caller re-raises the original error either way."""
+    try:
+        tally_aggregation_failed(run_id=run_id, chunk_id=chunk_id, error=_failure_text(exc))
+    except Exception:
+        logger.exception("tally %s: the failure could not be recorded", run_id)
+
+
 def tally_aggregate_chunk(*, chunk_id: int, worker: str = "") -> dict:
-    """Add up one chunk's counted ballots; return ``{"chunk": number, "export": …}`` (public)."""
+    """Add up one chunk's counted ballots; return ``{"chunk": number, "export": …}`` (public).
+    A failure is recorded (:func:`tally_aggregation_failed`) and raised: the chord stops, the
+    tally stays unpublished until the aggregation is resumed."""
     chunk = TallyChunk.objects.select_related("run__election").get(pk=chunk_id)
     TallyChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1, worker=worker[:200])
     run = chunk.run
     election = run.election
-    spec = _manifest(election).spec
-    aggregator = _aggregate_range(election, spec, chunk.first_seq, chunk.last_seq)
-    if TallyChunk.objects.filter(pk=chunk_id, done=False).update(done=True):
+    try:
+        spec = _manifest(election).spec
+        aggregator = _aggregate_range(election, spec, chunk.first_seq, chunk.last_seq)
+    except Exception as exc:
+        _record_failure(run.pk, exc, chunk_id)
+        raise
+    if TallyChunk.objects.filter(pk=chunk_id, done=False).update(
+        done=True, error="", failed_at=None
+    ):
         TallyRun.objects.filter(pk=run.pk).update(
             chunks_done=F("chunks_done") + 1,
             ballots_aggregated=F("ballots_aggregated") + chunk.ballots,
@@ -296,7 +370,18 @@ def tally_aggregate_chunk(*, chunk_id: int, worker: str = "") -> dict:
 def tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
     """Merge the chunks' sums, publish the ``tally`` entry (§12.3), move to ``tallying``, and ask
     the worker trustees to decrypt. A chunk missing from ``results`` (a lost or duplicated
-    delivery) is added up here. Does nothing if the tally is on the board already."""
+    delivery) is added up here. Does nothing if the tally is on the board already. A failure is
+    recorded on the run (:func:`tally_aggregation_failed`) and raised."""
+    try:
+        return _tally_publish(run_id=run_id, results=results)
+    except TallyRun.DoesNotExist:
+        raise
+    except Exception as exc:
+        _record_failure(run_id, exc)
+        raise
+
+
+def _tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
     run = TallyRun.objects.select_related("election").get(pk=run_id)
     election = run.election
     spec = _manifest(election).spec
@@ -349,6 +434,7 @@ def tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
         run.status = TallyStatus.DECRYPTING
         run.chunks_done = run.chunks_total
         run.ballots_aggregated = run.ballots_total
+        run.last_error, run.last_error_at = "", None
         run.save()
         election_start_tally(election=election, acting_user=None)
         from tally.services.dispatch import tally_dispatch_decryptions
@@ -387,9 +473,11 @@ def _queue_combine(run_id: int) -> None:
 
 @transaction.atomic
 def decryption_receive(*, election: Election, index: int, envelope: Any, via: str) -> dict:
-    """A trustee's partial decryption (§9.1), signed in its envelope: verified at once; a valid
-    one is published, an invalid one is published with a ``decryption-rejected`` entry and
-    excluded. Once t valid ones exist, the result is computed (a task, after commit)."""
+    """A trustee's signed partial decryption (§9.1, §12.4), in its signed envelope: one whose
+    signature fails is refused; else it is verified at once — a valid one is published, an
+    invalid one is published with a ``decryption-rejected`` entry and excluded, and the trustee
+    may send another (up to ``MAX_DECRYPTION_ATTEMPTS`` rejections). Once t valid ones exist, the
+    result is computed (a task, after commit)."""
     election = lock_election(election.pk)
     run = (
         TallyRun.objects.select_for_update(of=("self",))
@@ -405,25 +493,42 @@ def decryption_receive(*, election: Election, index: int, envelope: Any, via: st
         from tally.errors import UnknownTrustee
 
         raise UnknownTrustee()
+    crypto = crypto_ceremony(ceremony)
     kind, message = open_envelope(
-        envelope=envelope, election=election, trustee=trustee, ceremony=crypto_ceremony(ceremony)
+        envelope=envelope, election=election, trustee=trustee, ceremony=crypto
     )
     if kind != "decryption":
         raise InvalidTrusteeMessage(f"Expected a decryption, got {kind!r}.")
+    manifest = _manifest(election)
     try:
-        partial = PartialDecryption.from_json(message)
+        decryption = decryption_check_signature(
+            message, crypto.key_of(index), fingerprint=manifest.fingerprint
+        )
+    except CryptoError as exc:
+        raise InvalidTrusteeMessage(
+            "A decryption is {decryption, signature} signed by the trustee's registered key "
+            f"(protocol §12.4): {exc}"
+        ) from exc
+    try:
+        partial = PartialDecryption.from_json(decryption)
     except CryptoError as exc:
         raise InvalidTrusteeMessage(f"The partial decryption is malformed: {exc}") from exc
     if partial.trustee != trustee.index:
         raise InvalidTrusteeMessage(f"The partial decryption is trustee {partial.trustee}'s.")
-    if PartialDecryptionRecord.objects.filter(run=run, trustee=trustee).exists():
+    earlier = PartialDecryptionRecord.objects.filter(run=run, trustee=trustee)
+    if earlier.filter(status__in=(DecryptionStatus.VALID, DecryptionStatus.LATE)).exists():
         return {"status": "duplicate", "kind": "decryption"}
     if run.result_entry_id is not None or election.state != S.TALLYING:
         PartialDecryptionRecord.objects.create(
             run=run, trustee=trustee, status=DecryptionStatus.LATE, via=via
         )
         return {"status": "late", "kind": "decryption"}
-    manifest = _manifest(election)
+    rejected = earlier.filter(status=DecryptionStatus.REJECTED).count()
+    if rejected >= MAX_DECRYPTION_ATTEMPTS:
+        raise DecryptionAttemptsExhausted(
+            f"Trustee {index}'s partial decryptions were rejected {rejected} times (the limit): "
+            "no more are taken. The tally needs the threshold among the other trustees."
+        )
     reason = ""
     try:
         verify_partial_decryption(
@@ -434,9 +539,7 @@ def decryption_receive(*, election: Election, index: int, envelope: Any, via: st
         )
     except CryptoError as exc:
         reason = str(exc)[:480] or "invalid proof"
-    entry = board_append(
-        election=election, kind="partial-decryption", payload={"decryption": message}
-    )
+    entry = board_append(election=election, kind="partial-decryption", payload=message)
     record = PartialDecryptionRecord(
         run=run,
         trustee=trustee,

@@ -295,7 +295,7 @@ def test_hash_to_scalar_depends_on_tag_and_every_part():
 
 def test_tags_are_distinct():
     tags = [v for k, v in vars(Tag).items() if k.isupper()]
-    assert len(tags) == len(set(tags)) == 7
+    assert len(tags) == len(set(tags)) == 8
     assert set(tags) == {
         "pok",
         "dleq",
@@ -304,4 +304,5 @@ def test_tags_are_distinct():
         "budget-bit",
         "credential-signature",
         "trustee-signature",
+        "decryption-signature",
     }

@@ -46,6 +46,8 @@ from crypto.threshold import (
     _coefficient_binding,
     _share_aad,
     combine_partial_decryptions,
+    decryption_check_signature,
+    decryption_sign,
     dkg_check_confirmation,
     dkg_check_deal,
     dkg_complain,
@@ -497,6 +499,53 @@ def test_partial_decryptions_verify(decryption):
         assert PartialDecryption.from_json(partial.to_json()) == partial
         assert partial.shares == tuple(ct.alpha * dkg.shares[j] for ct in cts)
     batch.verify()
+
+
+def test_signed_partial_decryption(decryption):
+    dkg, _, partials = decryption
+    if dkg.n < 2:
+        pytest.skip("needs two trustees")
+    message = partials[2].to_json()
+    payload = decryption_sign(dkg.secrets[2], message, fingerprint=FINGERPRINT)
+    assert set(payload) == {"decryption", "signature"} and payload["decryption"] == message
+    key = dkg.ceremony.key_of(2)
+    assert decryption_check_signature(payload, key, fingerprint=FINGERPRINT) == message
+    # a signature on digest(d) with the decryption tag and the fingerprint as context
+    verify_signature(
+        Signature.from_json(payload["signature"]),
+        public=key,
+        message=digest_json(message),
+        context=FINGERPRINT,
+        tag=Tag.DECRYPTION_SIGNATURE,
+    )
+    for path in [p for p, v in json_leaves(payload) if is_point_hex(v) or is_64_hex(v)]:
+        bad = json_set(payload, path, altered_leaf(json_get(payload, path)))
+        with pytest.raises(InvalidSignature):
+            decryption_check_signature(bad, key, fingerprint=FINGERPRINT)
+    other = partials[1].to_json()
+    for bad, public, fingerprint in (
+        ({**payload, "decryption": {**message, "trustee": 1}}, key, FINGERPRINT),
+        ({**payload, "decryption": other}, key, FINGERPRINT),  # another trustee's decryption
+        (payload, dkg.ceremony.key_of(1), FINGERPRINT),  # claimed for trustee 1
+        (payload, key, "ab" * 32),  # another election
+        (decryption_sign(dkg.secrets[1], message, fingerprint=FINGERPRINT), key, FINGERPRINT),
+    ):
+        with pytest.raises(InvalidSignature):
+            decryption_check_signature(bad, public, fingerprint=fingerprint)
+    # the ceremony-message signature (other tag, other context) does not pass for it
+    as_ceremony = trustee_sign(dkg.secrets[2], message, dkg.ceremony)
+    forged = {"decryption": message, "signature": as_ceremony["signature"]}
+    with pytest.raises(InvalidSignature):
+        decryption_check_signature(forged, key, fingerprint=FINGERPRINT)
+    for malformed in (
+        message,
+        {**payload, "extra": 1},
+        {"decryption": [], "signature": payload["signature"]},
+    ):
+        with pytest.raises(CryptoError):
+            decryption_check_signature(malformed, key, fingerprint=FINGERPRINT)
+    with pytest.raises(CryptoError):
+        decryption_sign(dkg.secrets[2], payload, fingerprint=FINGERPRINT)
 
 
 @given(data=st.data())

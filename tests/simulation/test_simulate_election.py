@@ -140,7 +140,7 @@ def test_tampered_simulated_boards_are_rejected(simulated, tmp_path) -> None:
         "changed count": (*_mutated(entries, "result", count), "result"),
         "wrong partial decryption": (
             *_mutated(entries, "partial-decryption", wrong_partial),
-            "valid partial decryptions",  # no rejection entry for it: the result cannot stand
+            "signature",  # altered: no longer what its trustee signed (§12.4)
         ),
     }
     dropped = next(i for i, e in enumerate(entries) if e.kind == "ballot")

@@ -90,7 +90,12 @@ def test_officials_name_the_trustees_and_run_the_ceremony_actions(admin_client, 
     assert len(mail.outbox) == 3
     # an action that is not possible now says why, and does nothing
     close = reverse("admin:tally_keyceremony_action", args=[ceremony.pk, "close-deals"])
-    assert "not waiting for deals" in admin_client.get(close).content.decode()
+    html = admin_client.get(close).content.decode()
+    assert "not waiting for deals" in html
+    # closing writes nothing on the board itself: the ceremony result shows it later
+    assert "Nothing is written on the board now" in html and "is published on the" not in html
+    french = admin_client.get(close, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Rien n’est écrit sur le tableau maintenant" in french
     response = admin_client.post(close)
     assert any("not waiting for deals" in m for m in messages_of(response))
     for name in ("changelist",):

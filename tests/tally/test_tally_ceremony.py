@@ -12,7 +12,13 @@ from django.test import Client
 
 from crypto.group import Scalar
 from crypto.hashing import parse_json
-from crypto.threshold import DkgDeal, Polynomial, dkg_deal, trustee_sign
+from crypto.threshold import (
+    DkgDeal,
+    Polynomial,
+    dkg_deal,
+    trustee_check_signature,
+    trustee_sign,
+)
 from tally.models import CeremonyMessage, CeremonyPhase, Trustee, TrusteeState
 from tally.services.ceremony import (
     ceremony_close_checks,
@@ -215,6 +221,36 @@ def test_messages_are_authenticated_by_the_trustees_signature(tmp_path) -> None:
     assert post_json(client, messages_url(election, 1), early).status_code == 202
     assert kinds(election).count("dkg-deal") == 1
     assert CeremonyMessage.objects.filter(kind="commitment").count() == 3
+
+
+def test_confirmations_are_signed_by_their_trustee(tmp_path) -> None:
+    """A confirmation's proof shows knowledge of xⱼ, which t trustees together could compute: it
+    is accepted only signed by trustee j's registered key (§8.9), and so it stands on the board."""
+    client = Client()
+    ce = setup_ceremony(tmp_path, questions=SINGLE5)
+    election = ce.election
+    election_start_ceremony(election=election, acting_user=None)
+    for step in ("commit", "deal", "check"):
+        for trustee in ce.trustees:
+            assert trustee.send(client, step, tmp_path).status_code == 202
+    one, two = ce.trustees[:2]
+    params = one.view(tmp_path).params()
+    real = one.message("confirm", tmp_path)
+    inner = {k: v for k, v in real["message"].items() if k != "signature"}
+    for message in (inner, trustee_sign(_secret(two.store()), inner, params.ceremony())):
+        body = envelope(one.store(), params, "confirmation", message)
+        response = post_json(client, messages_url(election, 1), body)
+        assert response.status_code == 400, response.content
+        assert "signature (§8.9) fails" in response.json()["error"]["message"]
+    assert "dkg-confirmation" not in kinds(election)
+    for trustee in ce.trustees:
+        assert trustee.send(client, "confirm", tmp_path).status_code == 202
+    confirmations = payloads(election, "dkg-confirmation")
+    assert [c["trustee"] for c in confirmations] == [1, 2, 3]
+    for confirmation in confirmations:
+        trustee_check_signature(confirmation, confirmation["trustee"], params.ceremony())
+    assert election.__class__.objects.get(pk=election.pk).state == "ready"
+    assert pnyx_verify(election, tmp_path) == 0
 
 
 def test_officials_close_the_deal_and_check_phases(tmp_path) -> None:

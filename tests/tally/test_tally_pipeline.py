@@ -5,27 +5,39 @@
   matches the voters' plaintext choices (weights and revotes included, a budget question with its
   funded projects), the board passes pnyx-verify, and no trustee secret reaches the database,
   the broker, the results or the logs.
-* A wrong partial decryption is detected, published with its rejection, excluded.
+* A wrong partial decryption is detected, published with its rejection, excluded; its trustee
+  may correct it (up to the limit); decryptions not signed by their trustee are refused.
 * With fewer than t valid partial decryptions the tally waits, says who is missing, and completes
   when a trustee's worker comes back (no duplicate entry).
 * A server worker killed (SIGKILL) in the middle of an aggregation chunk: restarted, the result
   is the same and nothing is published twice.
+* A chunk that fails (a corrupt stored ballot): nothing is published, the failure shows to the
+  officials, resuming retries it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.urls import reverse
 
 from crypto.group import Scalar
 from crypto.tally import funded_projects
-from crypto.threshold import partial_decrypt
+from crypto.threshold import (
+    TrusteeSecret,
+    decryption_check_signature,
+    decryption_sign,
+    partial_decrypt,
+)
 from tally.models import (
+    MAX_DECRYPTION_ATTEMPTS,
     CeremonyPhase,
     DecryptionStatus,
     KeyCeremony,
@@ -49,7 +61,7 @@ from tests.tally.helpers import (
     worker_env,
 )
 from tests.voting.factories import EVERY_KIND, SINGLE5, post_json
-from voting.models import BoardEntry, Election
+from voting.models import AuditEvent, Ballot, BoardEntry, Election
 from voting.services.elections import election_close, election_start_ceremony
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]
@@ -254,36 +266,96 @@ def test_a_wrong_partial_decryption_is_rejected_and_excluded(tmp_path, celery_wo
     wait_for(lambda: state_of(ce.election) == "tallying", what="the encrypted tally")
     run = TallyRun.objects.get(election=ce.election)
 
-    # trustee 1 signs a partial decryption made with a wrong share
-    cheat = ce.trustees[0]
-    store = cheat.store()
-    view = cheat.view(tmp_path)
-    wrong = partial_decrypt(
-        Scalar.random(), 1, tally_ciphertexts(run), context=ce.election.fingerprint
-    )
-    bad = envelope(store, view.params(), "decryption", wrong.to_json())
-    response = post_json(client, messages_url(ce.election, 1), bad)
+    fingerprint = ce.election.fingerprint
+    cts = tally_ciphertexts(run)
+
+    def secret_of(trustee):
+        return TrusteeSecret(Scalar.from_hex(trustee.store().secrets["y"]))
+
+    def wrong_decryption(trustee, index: int, signer=None) -> dict:
+        """A partial decryption with a wrong share, signed (by ``signer``, default its own
+        trustee) and in the trustee's own signed envelope."""
+        wrong = partial_decrypt(Scalar.random(), index, cts, context=fingerprint)
+        payload = decryption_sign(
+            secret_of(signer or trustee), wrong.to_json(), fingerprint=fingerprint
+        )
+        return envelope(trustee.store(), trustee.view(tmp_path).params(), "decryption", payload)
+
+    def board_length() -> int:
+        return BoardEntry.objects.filter(election=ce.election).count()
+
+    # not attributable to trustee 1 → refused, never published: without the inner signature,
+    # signed by trustee 2's key, or with its signature altered
+    cheat, other = ce.trustees[0], ce.trustees[1]
+    before = board_length()
+    wrong = partial_decrypt(Scalar.random(), 1, cts, context=fingerprint)
+    params = cheat.view(tmp_path).params()
+    unsigned = envelope(cheat.store(), params, "decryption", {"decryption": wrong.to_json()})
+    altered = wrong_decryption(cheat, 1)["message"]
+    altered["signature"]["response"] = Scalar.random().to_hex()
+    for body in (
+        unsigned,
+        wrong_decryption(cheat, 1, signer=other),
+        envelope(cheat.store(), params, "decryption", altered),
+    ):
+        response = post_json(client, messages_url(ce.election, 1), body)
+        assert response.status_code == 400, response.content
+        assert "signed by the trustee" in response.json()["error"]["message"]
+    assert board_length() == before
+
+    # trustee 1's own wrong decryption: published with its rejection, attributable to it
+    response = post_json(client, messages_url(ce.election, 1), wrong_decryption(cheat, 1))
     assert response.status_code == 202 and response.json()["status"] == "rejected"
     assert kinds(ce.election)[-2:] == ["partial-decryption", "decryption-rejected"]
-    # resending it changes nothing; a correct one from trustee 1 is not taken either
-    assert post_json(client, messages_url(ce.election, 1), bad).json()["status"] == "duplicate"
-    good_one = cheat.message("decrypt", tmp_path)
-    assert post_json(client, messages_url(ce.election, 1), good_one).json()["status"] == "duplicate"
     status = client.get(f"/api/elections/{ce.election.pk}/tally/").json()
     assert status["decryptions"]["rejected"][0]["trustee"] == 1
     assert status["decryptions"]["needed"] == 2 and status["waiting_for_trustees"]
+    assert 1 in [m["index"] for m in status["decryptions"]["missing"]]  # may still send one
+    # ... then a corrected one: accepted; after it, any other is a duplicate
+    good_one = cheat.message("decrypt", tmp_path)
+    response = post_json(client, messages_url(ce.election, 1), good_one)
+    assert response.status_code == 202 and response.json()["status"] == "accepted"
+    assert post_json(client, messages_url(ce.election, 1), good_one).json()["status"] == "duplicate"
+    again = post_json(client, messages_url(ce.election, 1), wrong_decryption(cheat, 1))
+    assert again.json()["status"] == "duplicate"
 
-    for trustee in ce.trustees[1:]:
-        response = trustee.send(client, "decrypt", tmp_path)
-        assert response.status_code == 202 and response.json()["status"] == "accepted"
+    # trustee 3 is rejected three times; a fourth decryption, even a correct one, is refused
+    third = ce.trustees[2]
+    for _ in range(MAX_DECRYPTION_ATTEMPTS):
+        response = post_json(client, messages_url(ce.election, 3), wrong_decryption(third, 3))
+        assert response.json()["status"] == "rejected"
+    before = board_length()
+    response = post_json(client, messages_url(ce.election, 3), third.message("decrypt", tmp_path))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "decryption_attempts_exhausted"
+    assert board_length() == before
+    status = client.get(f"/api/elections/{ce.election.pk}/tally/").json()
+    assert [m["index"] for m in status["decryptions"]["missing"]] == [2]
+    assert [r["trustee"] for r in status["decryptions"]["rejected"]] == [1, 3, 3, 3]
+
+    response = other.send(client, "decrypt", tmp_path)
+    assert response.status_code == 202 and response.json()["status"] == "accepted"
     wait_for(lambda: state_of(ce.election) == "tallied", what="the result")
     result = result_payload(ce.election)
-    assert result["trustees"] == [2, 3]
+    assert result["trustees"] == [1, 2]
     assert result["counts"] == expected_counts(ce.refresh().manifest, last)
     assert result["counts"] == [[0, 3, 0, 0, 1]]
-    rejected = PartialDecryptionRecord.objects.get(run=run, trustee__index=1)
-    assert rejected.status == DecryptionStatus.REJECTED
-    assert "verification equation does not hold" in rejected.reason
+    records = PartialDecryptionRecord.objects.filter(run=run, trustee__index=1)
+    assert [r.status for r in records] == [DecryptionStatus.REJECTED, DecryptionStatus.VALID]
+    assert "verification equation does not hold" in records[0].reason
+    # every partial decryption on the board is signed by the key of the trustee it names
+    payloads = [
+        json.loads(line)["payload"]
+        for line in BoardEntry.objects.filter(election=ce.election, kind="partial-decryption")
+        .order_by("seq")
+        .values_list("line", flat=True)
+    ]
+    assert [p["decryption"]["trustee"] for p in payloads] == [1, 1, 3, 3, 3, 2]
+    for p in payloads:
+        j = p["decryption"]["trustee"]
+        decryption_check_signature(
+            p, ce.refresh().manifest.trustee_keys[j - 1], fingerprint=fingerprint
+        )
     assert pnyx_verify(ce.election, tmp_path) == 0
 
 
@@ -345,6 +417,93 @@ def test_the_tally_waits_for_missing_trustees_and_completes_when_they_return(
     assert response.status_code == 200 and response.json()["status"] == "late"
     assert kinds(ce.election).count("partial-decryption") == 2
     assert kinds(ce.election).count("result") == 1
+    assert pnyx_verify(ce.election, tmp_path) == 0
+
+
+# --- A failing aggregation chunk ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def append_only_lifted():
+    """What only a database owner can do: lift the append-only trigger of the ballots table (to
+    corrupt a stored row, or to repair it). The application never does this."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE voting_ballot DISABLE TRIGGER voting_ballot_append_only")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("ALTER TABLE voting_ballot ENABLE TRIGGER voting_ballot_append_only")
+
+
+def test_a_corrupt_stored_ballot_stops_its_chunk_visibly(
+    tmp_path, celery_worker_real, admin_client, settings
+) -> None:
+    """A ballot's stored points corrupted in the database (one coordinate byte changed: not a
+    point of the curve) make its chunk fail for real: nothing wrong is added up, no tally is
+    published, the failure (which chunk, which ballot, when) shows in the API, on the tally run's
+    page and on the dashboard, and resuming retries it (failing again while the row is corrupt).
+    Once the row is repaired, resuming completes the tally, and the board verifies."""
+    settings.PNYX_TALLY_CHUNK_BALLOTS = 2
+    client = Client()
+    ce = setup_ceremony(tmp_path, questions=SINGLE5)
+    run_offline_ceremony(ce, tmp_path, client)
+    add_voters_and_open(ce, [1, 2, 1, 1, 3])
+    last = vote(ce, [(v, [[0] * v + [1] + [0] * (4 - v)]) for v in range(5)])
+    victim = Ballot.objects.filter(election=ce.election).order_by("seq")[2]
+    good = bytes(victim.points)
+    corrupt = bytearray(good)
+    corrupt[64] ^= 1  # the last byte of the first point's y: off the curve
+    with append_only_lifted() as cursor:
+        cursor.execute(
+            "UPDATE voting_ballot SET points = %s WHERE id = %s", [bytes(corrupt), victim.pk]
+        )
+
+    election_close(election=ce.election, acting_user=None)
+    run = TallyRun.objects.get(election=ce.election)
+    wait_for(lambda: TallyRun.objects.get(pk=run.pk).last_error != "", what="the failure")
+    run.refresh_from_db()
+    chunk = TallyChunk.objects.get(run=run, first_seq__lte=victim.seq, last_seq__gte=victim.seq)
+    assert chunk.error and chunk.failed_at is not None and not chunk.done
+    assert f"board position {victim.seq}" in chunk.error and "invalid stored point" in chunk.error
+    assert run.last_error.startswith(f"chunk {chunk.number} (board positions")
+    assert run.status == "aggregating" and run.tally_entry_id is None
+    assert state_of(ce.election) == "closed" and "tally" not in kinds(ce.election)
+    status = client.get(f"/api/elections/{ce.election.pk}/tally/").json()
+    assert status["status"] == "aggregating"
+    assert status["failure"]["error"] == run.last_error and status["failure"]["at"]
+    assert status["chunks_failed"] == [
+        {"number": chunk.number, "error": chunk.error, "at": status["chunks_failed"][0]["at"]}
+    ]
+    page = admin_client.get(f"/admin/tally/tallyrun/{run.pk}/change/").content.decode()
+    assert "Adding up the ballots failed" in page and f"board position {victim.seq}" in page
+    dashboard = admin_client.get(f"/admin/voting/election/{ce.election.pk}/dashboard/")
+    assert f"board position {victim.seq}" in dashboard.content.decode()
+    assert AuditEvent.objects.filter(election=ce.election, action="tally:failed").exists()
+
+    # "Start or resume the tally" retries: the row is still corrupt, so the chunk fails again
+    resume = reverse("admin:tally_tallyrun_resume", args=[run.pk])
+    assert admin_client.post(resume).status_code == 302
+    wait_for(
+        lambda: (
+            TallyChunk.objects.get(pk=chunk.pk).attempts >= 2
+            and TallyRun.objects.get(pk=run.pk).last_error != ""
+        ),
+        what="the second failure",
+    )
+    assert "tally" not in kinds(ce.election)
+
+    # the database owner restores the row from the board entry; resuming completes the tally
+    with append_only_lifted() as cursor:
+        cursor.execute("UPDATE voting_ballot SET points = %s WHERE id = %s", [good, victim.pk])
+    assert admin_client.post(resume).status_code == 302
+    wait_for(lambda: state_of(ce.election) == "tallying", what="the encrypted tally")
+    run.refresh_from_db()
+    assert run.last_error == "" and not TallyChunk.objects.filter(run=run).exclude(error="")
+    assert client.get(f"/api/elections/{ce.election.pk}/tally/").json()["failure"] is None
+    for trustee in ce.trustees[:2]:
+        assert trustee.send(client, "decrypt", tmp_path).status_code == 202
+    wait_for(lambda: state_of(ce.election) == "tallied", what="the result")
+    assert result_payload(ce.election)["counts"] == expected_counts(ce.refresh().manifest, last)
     assert pnyx_verify(ce.election, tmp_path) == 0
 
 

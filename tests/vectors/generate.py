@@ -448,6 +448,7 @@ def threshold_vectors() -> dict:
         "context": FINGERPRINT,
         "ciphertexts": [c.to_json(allow_identity=True) for c in cts],
         "partial_decryptions": {str(j): p.to_json() for j, p in partials.items()},
+        "signed_decryption_3": _signed_decryption(trustees[2][0], partials[3].to_json()),
         "plaintext_points": [p.to_hex_allow_identity() for p in points],
         "plaintexts": [0, 7, 123, 0],
     }
@@ -467,6 +468,23 @@ def _signed(secret, message, ceremony) -> dict:
         _random=random_bytes,
     )
     return {**message, "signature": signature.to_json()}
+
+
+def _signed_decryption(secret, decryption) -> dict:
+    """The ``partial-decryption`` board payload (§12.4): the decryption and its signature (tag
+    decryption-signature, context F), the hedged nonce's random bytes fixed for the vector."""
+    from crypto.hashing import Tag
+    from crypto.signatures import SigningKey, sign
+
+    random_bytes = bytes.fromhex(digest_json({"decryption-signature": decryption["trustee"]}))
+    signature = sign(
+        SigningKey(secret.y),
+        digest_json(decryption),
+        context=FINGERPRINT,
+        tag=Tag.DECRYPTION_SIGNATURE,
+        _random=random_bytes,
+    )
+    return {"decryption": decryption, "signature": signature.to_json()}
 
 
 def dlog_vectors() -> dict:

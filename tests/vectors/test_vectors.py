@@ -36,6 +36,7 @@ from crypto.threshold import (
     TrusteePublicKey,
     TrusteeSecret,
     combine_partial_decryptions,
+    decryption_check_signature,
     dkg_check_confirmation,
     dkg_check_deal,
     dkg_election_key,
@@ -208,6 +209,16 @@ def test_threshold_vector():
     assert dkg_election_key(deals).to_json() == v["election_key"]
     cts = [Ciphertext.from_json(c, allow_identity=True) for c in v["ciphertexts"]]
     partials = {int(j): PartialDecryption.from_json(p) for j, p in v["partial_decryptions"].items()}
+    signed = v["signed_decryption_3"]
+    key_3 = ceremony.key_of(3)
+    assert (
+        decryption_check_signature(signed, key_3, fingerprint=v["context"])
+        == (v["partial_decryptions"]["3"])
+    )
+    with pytest.raises(InvalidSignature):  # signed by trustee 3, claimed for trustee 1
+        decryption_check_signature(signed, ceremony.key_of(1), fingerprint=v["context"])
+    with pytest.raises(InvalidSignature):  # another election
+        decryption_check_signature(signed, key_3, fingerprint="0" * 64)
     for j, p in partials.items():
         verify_partial_decryption(
             p,

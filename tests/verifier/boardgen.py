@@ -23,8 +23,10 @@ from crypto.tally import Aggregator, funded_projects, tally_to_json
 from crypto.threshold import (
     Ceremony,
     DkgDeal,
+    PartialDecryption,
     Polynomial,
     combine_partial_decryptions,
+    decryption_sign,
     dkg_combine_shares,
     dkg_complain,
     dkg_confirm,
@@ -207,9 +209,10 @@ class BoardBuilder:
             for j in range(1, n + 1)
         }
         for j in range(1, n + 1):
+            confirmation = dkg_confirm(self.shares[j], j, [d.dealer for d in qualified], ceremony)
             self.append(
                 "dkg-confirmation",
-                dkg_confirm(self.shares[j], j, [d.dealer for d in qualified], ceremony).to_json(),
+                trustee_sign(self.trustee_secrets[j], confirmation.to_json(), ceremony),
             )
         self.key = dkg_election_key(qualified)
         self.verification_keys = [dkg_verification_key(qualified, j) for j in range(1, n + 1)]
@@ -356,17 +359,31 @@ class BoardBuilder:
         )
         self.transition("tallying")
 
-    def decrypt(self, trustees=(1, 2), *, bad: int | None = None) -> None:
+    def signed_decryption(self, j: int, share: Scalar | None = None) -> dict:
+        """The ``partial-decryption`` payload of trustee ``j`` (§12.4), signed by ``j``; with a
+        wrong ``share`` its proofs fail (an invalid decryption, still ``j``'s)."""
         fp = self.manifest.fingerprint
+        partial = partial_decrypt(
+            self.shares[j] if share is None else share, j, self.tally, context=fp
+        )
+        return decryption_sign(self.trustee_secrets[j], partial.to_json(), fingerprint=fp)
+
+    def decrypt(
+        self, trustees=(1, 2), *, bad: int | None = None, bad_times: int = 1, retry: bool = False
+    ) -> None:
+        """Partial decryptions by ``trustees``; ``bad`` sends ``bad_times`` invalid ones first
+        (each followed by its rejection), then with ``retry`` a valid one."""
         partials = {}
         for j in sorted(set(trustees) | ({bad} if bad else set())):
-            share = self.shares[j] if j != bad else Scalar.random()
-            partial = partial_decrypt(share, j, self.tally, context=fp)
-            self.append("partial-decryption", {"decryption": partial.to_json()})
             if j == bad:
-                self.append("decryption-rejected", {"trustee": j, "reason": "invalid proof"})
-            else:
-                partials[j] = partial
+                for _ in range(bad_times):
+                    self.append("partial-decryption", self.signed_decryption(j, Scalar.random()))
+                    self.append("decryption-rejected", {"trustee": j, "reason": "invalid proof"})
+                if not retry:
+                    continue
+            payload = self.signed_decryption(j)
+            self.append("partial-decryption", payload)
+            partials[j] = PartialDecryption.from_json(payload["decryption"])
         used = sorted(partials)[: self.threshold]
         points = combine_partial_decryptions(
             self.tally, {j: partials[j] for j in used}, self.threshold
@@ -441,6 +458,7 @@ def full_election(
     weights=None,
     bad_dealer=None,
     bad_trustee=None,
+    retry=False,
     rng=None,
 ):
     """A small complete election exercising every entry kind; returns the builder."""
@@ -459,7 +477,7 @@ def full_election(
         b.audit(0, random_choices(b.manifest, rng))
     b.close_and_tally()
     trustees = (1, 2) if bad_dealer != 1 else (2, 3)
-    b.decrypt(trustees, bad=bad_trustee)
+    b.decrypt(trustees, bad=bad_trustee, retry=retry)
     return b
 
 

@@ -14,6 +14,7 @@ import pytest
 from crypto.board import BoardEntry
 from crypto.group import Scalar, base_mul
 from crypto.signatures import SigningKey
+from crypto.threshold import decryption_sign
 from tests.verifier.boardgen import SINGLE5, BoardBuilder, full_election, random_choices
 from verifier.cli import main
 from verifier.engine import verify_board
@@ -95,6 +96,45 @@ def test_valid_election_verifies_with_expected_totals(election, tmp_path):
     assert len(report["audits"]) == 1
     counts = [list(q["counts"].values()) for q in report["result"]["questions"]]
     assert counts == election.expected_counts() == election.counts
+
+
+def test_corrected_decryptions_after_rejections_verify(tmp_path):
+    """A trustee rejected (three times here) may send a corrected decryption (§12.4): it counts,
+    signed like the others; a second valid one from the same trustee does not."""
+    import random
+
+    b = BoardBuilder(questions=[SINGLE5])
+    b.run_ceremony(3, 2)
+    b.publish_credentials(4)
+    b.open()
+    rng = random.Random(11)
+    for v in range(4):
+        b.cast(v, random_choices(b.manifest, rng))
+    b.close_and_tally()
+    b.decrypt((2,), bad=1, bad_times=3, retry=True)
+    kinds = [x.kind for x in b.entries[index_of(b.entries, "tally") :]]
+    assert kinds[2:] == [
+        *["partial-decryption", "decryption-rejected"] * 3,
+        "partial-decryption",
+        "partial-decryption",
+        "result",
+        "state",
+    ]
+    code, out = run_cli(write(tmp_path, b.entries), "--json")
+    report = json.loads(out)
+    assert code == 0, report["failure"]
+    assert report["decryptions_rejected"] == [1, 1, 1] and report["result"] is not None
+    assert b.entries[-2].payload["trustees"] == [1, 2]
+    assert [list(q["counts"].values()) for q in report["result"]["questions"]] == b.counts
+    # a second valid decryption by trustee 1 (re-signed: its own) is refused by the verifier
+    second = index_of(b.entries, "partial-decryption", 3)
+    extra = BoardEntry(
+        b.election, 0, "partial-decryption", b.entries[second].time, "", b.signed_decryption(1), ""
+    )
+    entries = rechain([*b.entries[: second + 1], extra, *b.entries[second + 1 :]], second + 1)
+    code, out = run_cli(write(tmp_path, entries, "twice.jsonl"), "--json")
+    failure = json.loads(out)["failure"]
+    assert code == 1 and failure["check"] == "decryption" and "already" in failure["reason"]
 
 
 @pytest.mark.parametrize("jobs", ["2"])
@@ -211,6 +251,43 @@ def mutations(election):
     def wrong_partial(p):
         d = p["decryption"]
         d["shares"][0] = _other_point()
+        # signed by its trustee all the same: its own wrong decryption, not a forgery
+        p["signature"] = decryption_sign(
+            election.trustee_secrets[d["trustee"]], d, fingerprint=election.manifest.fingerprint
+        )["signature"]
+
+    def partial_signature(p):
+        p["signature"]["response"] = _flip_scalar(p["signature"]["response"])
+
+    def confirmation_signature(p):
+        p["signature"]["response"] = _flip_scalar(p["signature"]["response"])
+
+    def unsigned_confirmation(p):
+        del p["signature"]
+
+    bad_partial = next(
+        i
+        for i, x in enumerate(e)
+        if x.kind == "partial-decryption" and x.payload["decryption"]["trustee"] == 3
+    )
+
+    def swapped_to_trustee_1(entries):
+        """Trustee 3's invalid decryption published in trustee 1's name, with the rejection."""
+        entries = list(entries)
+        for i, j in ((bad_partial, 1), (bad_partial + 1, 1)):
+            x = entries[i]
+            payload = copy.deepcopy(x.payload)
+            if x.kind == "partial-decryption":
+                payload["decryption"]["trustee"] = j
+            else:
+                payload["trustee"] = j
+            entries[i] = BoardEntry(x.election, x.seq, x.kind, x.time, x.prev, payload, x.hash)
+        # trustee 1's own valid one goes, so that only the signature can tell
+        del entries[partial_ok]
+        return rechain(entries, partial_ok)
+
+    def rejection_dropped(entries):
+        return rechain(entries[: bad_partial + 1] + entries[bad_partial + 2 :], bad_partial + 1)
 
     def result_trustees(p):
         p["trustees"] = [1, 3]
@@ -303,7 +380,7 @@ def mutations(election):
         "changed count": (p(result, count), "result"),
         "changed funded projects": (p(result, funded), "result"),
         "changed encrypted tally": (p(tally, tally_ct), "tally"),
-        "wrong partial decryption used": (p(partial_ok, wrong_partial), "result"),
+        "wrong partial decryption used": (p(partial_ok, wrong_partial), "decryption"),
         "result with a rejected trustee": (p(result, result_trustees), "result"),
         "forged manifest": (p(manifest, forged_manifest), "ballot"),
         "forged election key": (p(cres, ceremony_key), "ceremony"),
@@ -317,6 +394,17 @@ def mutations(election):
         "time goes backwards": (time_backwards, "time"),
         "edited without re-chaining": (edited_not_rechained, "chain"),
         "valid decryption marked rejected": (rejected_valid, "decryption"),
+        "partial decryption signature altered": (p(partial_ok, partial_signature), "signature"),
+        "decryption swapped to another trustee's name": (swapped_to_trustee_1, "signature"),
+        "invalid decryption not rejected": (rejection_dropped, "decryption"),
+        "confirmation signature altered": (
+            p(index_of(e, "dkg-confirmation", 1), confirmation_signature),
+            "signature",
+        ),
+        "confirmation without signature": (
+            p(index_of(e, "dkg-confirmation", 0), unsigned_confirmation),
+            "signature",
+        ),
     }
 
 
