@@ -288,7 +288,8 @@ def machine_busy() -> tuple[float, float]:
 
 
 def start_py_spy(path: str, pid: int) -> subprocess.Popen:
-    """py-spy (``pip install py-spy``) sampling every worker of the gunicorn master ``pid``."""
+    """py-spy (``pip install py-spy``) sampling every worker of the gunicorn master ``pid``
+    (``PY_SPY_ARGS``: more options, e.g. ``--gil`` to see only what holds the GIL)."""
     spy = subprocess.Popen(  # noqa: S603
         [
             os.environ.get("PY_SPY", "py-spy"),
@@ -303,6 +304,7 @@ def start_py_spy(path: str, pid: int) -> subprocess.Popen:
             "raw",
             "--output",
             path,
+            *os.environ.get("PY_SPY_ARGS", "").split(),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -392,6 +394,14 @@ def fire(port: int, requests: list[bytes], clients: int, procs: int) -> dict:
     }
 
 
+_T0 = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """Set-up progress on stderr (stdout carries the JSON only)."""
+    print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ballots", type=int, default=6000)
@@ -414,10 +424,13 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    progress("database migrated")
     total = args.ballots + args.warmup
     election, codes, manifest_json = build_election(total)
+    progress(f"election open with {total} voters")
     sessions = make_sessions(election)
     bodies = make_ballots(manifest_json, codes)
+    progress(f"{total} sessions and ballots made")
     verify_us = verify_microbench(manifest_json, bodies)
     from django.db import connections
 
@@ -433,6 +446,7 @@ def main() -> None:
             request_bytes(port, election_id, body, session)
             for body, session in zip(bodies, sessions, strict=True)
         ]
+        progress("server up; warming up")
         warm = fire(port, requests[: args.warmup], min(args.clients, args.warmup), 1)
         bad = [s for s in warm["statuses"] if s[0] != "201"]
         if bad:
@@ -446,7 +460,9 @@ def main() -> None:
         server_cpu0 = sum(process_cpu_seconds(p) for p in worker_pids)
         pg_cpu0 = postgres_cpu_seconds()
         spy = start_py_spy(args.py_spy, server.pid) if args.py_spy else None
+        progress(f"casting {args.ballots} ballots")
         run = fire(port, requests[args.warmup :], args.clients, args.client_procs)
+        progress("cast")
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -457,6 +473,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+        progress("server stopped")
 
     bad = [s for s in run["statuses"] if s[0] != "201"]
     if bad:

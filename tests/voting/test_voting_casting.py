@@ -464,3 +464,110 @@ def test_the_append_guards_roll_back(request, transactional, monkeypatch) -> Non
     assert Ballot.objects.filter(election=election.election).count() == 1
     # The connection is clean afterwards.
     assert client.get(f"{election.url}/board/head").json()["seq"] == closed[0]
+
+
+# --- The single-statement append (PostgreSQL) ------------------------------------------------
+
+
+def test_appended_lines_are_the_canonical_entries(client, open_election_factory) -> None:
+    """The entry the database builds and hashes (pnyx_append_ballot on PostgreSQL) is, byte for
+    byte, crypto.board's canonical entry, and a revote supersedes the earlier ballot."""
+    from crypto.board import BoardEntry as ChainEntry
+    from voting.models import BoardEntry, BoardHead
+
+    election = open_election_factory(voters=2)
+    first, revote = election.ballot(0), election.ballot(0, [[0, 0, 0, 0, 1]])
+    other = election.ballot(1)
+    receipts = []
+    for voter, ballot in ((0, first), (1, other), (0, revote)):
+        response = cast(login(Client(), election.voters[voter]), election, ballot)
+        assert response.status_code == 201, response.content
+        receipts.append(response.json())
+    rows = BoardEntry.objects.filter(election=election.election, kind="ballot").order_by("seq")
+    assert [row.tracker for row in rows] == [b.tracker() for b in (first, other, revote)]
+    for row, ballot, receipt in zip(rows, (first, other, revote), receipts, strict=True):
+        expected = ChainEntry.create(
+            election=str(election.election.pk),
+            seq=row.seq,
+            kind="ballot",
+            time=row.time,
+            prev=row.prev,
+            payload={"ballot": ballot.to_json(), "tracker": ballot.tracker()},
+        )
+        assert row.line.encode() == canonical_json(expected.to_json())
+        assert ChainEntry.from_canonical_line(row.line.encode() + b"\n") == expected
+        assert (
+            (row.hash, row.seq)
+            == (expected.hash, receipt["seq"])
+            == (
+                receipt["entry_hash"],
+                receipt["seq"],
+            )
+        )
+    head = BoardHead.objects.get(election=election.election)
+    assert (head.seq, head.hash, head.time) == (rows[2].seq, rows[2].hash, rows[2].time)
+    assert [row.prev for row in rows[1:]] == [row.hash for row in rows[:2]]
+    ballots = {b.tracker: b for b in Ballot.objects.filter(election=election.election)}
+    assert ballots[revote.tracker()].supersedes == ballots[first.tracker()]
+    assert ballots[other.tracker()].supersedes is None
+    assert ballots[first.tracker()].points == bytes(
+        b"".join(
+            ct.alpha.to_bytes() + ct.beta.to_bytes() for a in first.answers for ct in a.choices
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_close_committed_while_waiting_for_the_lock_is_seen(request) -> None:
+    """A ballot that waits for the board lock while the election is being closed is refused
+    once the close commits: the election is read after the lock is granted."""
+    import threading
+
+    import psycopg
+    from django.db import connection, transaction
+
+    from voting.services.board import board_lock
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent PostgreSQL transactions")
+    election = build_election(voters=1)
+    client = login(Client(), election.voters[0])
+    ballot = election.ballot(0)
+    answer: list = []
+
+    def voter() -> None:
+        try:
+            answer.append(cast(client, election, ballot))
+        finally:
+            connection.close()
+
+    settings_dict = connection.settings_dict
+    watcher = psycopg.connect(
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        user=settings_dict["USER"] or None,
+        password=settings_dict["PASSWORD"] or None,
+        dbname=settings_dict["NAME"],
+        autocommit=True,
+    )
+    request.addfinalizer(watcher.close)
+    thread = threading.Thread(target=voter)
+    with transaction.atomic():
+        board_lock(election_id=election.election.pk)  # hold the lock, as a close does
+        thread.start()
+        for _ in range(500):  # until the voter's append waits for the lock
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%%pnyx_append_ballot%%'"
+            ).fetchone()[0]
+            if waiting:
+                break
+            threading.Event().wait(0.02)
+        else:
+            pytest.fail("the voter never waited for the board lock")
+        election_close(election=election.election, acting_user=None)
+    thread.join(timeout=60)
+    response = answer[0]
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "election_not_open"
+    assert not Ballot.objects.filter(election=election.election).exists()

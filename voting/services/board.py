@@ -49,21 +49,29 @@ def board_lock(*, election_id: Any) -> BoardHead:
     """Lock and return the head of the election's board, with ``head.election`` holding the
     election's state and voting window as they are now (read, not locked).
 
-    Plain SQL: every ballot takes this lock, and the ORM's query building cost more than the
-    query itself (docs/performance-cast.md).
+    Two statements: the election is read after the lock is granted, so it includes what the
+    lock's previous holder committed (e.g. a close). (In one ``SELECT … JOIN … FOR UPDATE OF``,
+    PostgreSQL re-reads only the locked row after waiting; the joined election row would be the
+    one of the statement's snapshot, taken before the wait.) Plain SQL: the ORM's query building
+    cost more than the queries themselves (docs/performance-cast.md).
     """
     _require_transaction()
-    lock = " FOR UPDATE OF h" if connection.features.has_select_for_update_of else ""
-    sql = (
-        "SELECT h.seq, h.hash, h.time, e.state, e.opens_at, e.closes_at"  # noqa: S608
-        f" FROM {BoardHead._meta.db_table} h JOIN {Election._meta.db_table} e"
-        " ON e.id = h.election_id WHERE h.election_id = %s" + lock
-    )
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    key = election_db_key(election_id)
     with hot_cursor() as cursor:
-        row = cursor.execute(sql, [election_db_key(election_id)]).fetchone()
-    if row is None:
-        raise BoardHead.DoesNotExist(f"no board for election {election_id}")
-    seq, hash_, time, state, opens_at, closes_at = row
+        head_row = cursor.execute(
+            f"SELECT seq, hash, time FROM {BoardHead._meta.db_table}"  # noqa: S608
+            " WHERE election_id = %s" + lock,
+            [key],
+        ).fetchone()
+        if head_row is None:
+            raise BoardHead.DoesNotExist(f"no board for election {election_id}")
+        state, opens_at, closes_at = cursor.execute(
+            f"SELECT state, opens_at, closes_at FROM {Election._meta.db_table}"  # noqa: S608
+            " WHERE id = %s",
+            [key],
+        ).fetchone()
+    seq, hash_, time = head_row
     head = BoardHead(election_id=election_id, seq=seq, hash=hash_, time=time)
     head.election = Election(
         id=election_id,

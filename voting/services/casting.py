@@ -5,15 +5,21 @@ inside its window, body size, JSON, fingerprint, credential published, not alrea
 structure, signature, proofs. (A replay is recognised by its tracker, the hash of the canonical
 ballot, before the costly verification: it is byte for byte a ballot that passed every check.)
 
-Everything expensive happens before the board lock. The transaction that appends the ``ballot``
-entry is short: lock the head (re-checking state and window), hash the entry, then one prepared
-statement that appends it, advances the head, records the ballot and marks the voter, and the
-commit (docs/performance-cast.md).
+Everything expensive happens before the board lock. On PostgreSQL the append is then one
+prepared statement, ``pnyx_append_ballot`` (voting/migrations/0004_append_ballot_function.py), its
+own transaction: lock the head, re-check the election's state and that the entry's board time is
+before the close, hash the entry, append it, advance the head, record the ballot (and the one it
+supersedes), mark the voter, commit. The head is locked for that statement and its commit only,
+with no round trip to the application in between (docs/performance-cast.md). Other databases
+take the same steps in a Django transaction.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +31,10 @@ from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.ballot import BallotSecrets, ballot_audit, ballot_check_shape, ballot_verify
 from crypto.board import format_time
+from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
 from crypto.hashing import canonical_json, parse_json, sha256_hex
 from crypto.signatures import verify_signature
-from identity.models import Voter
 from identity.services.voters import voted_day, voter_audit_count, voter_mark_voted
 from voting.errors import (
     BallotWasAudited,
@@ -92,8 +98,11 @@ def _read_json(*, limit: int, content_length: int | None, read_body: BodyReader)
         raise InvalidBallotData(f"The body is not valid JSON: {exc}") from exc
 
 
-def _verified_ballot(*, frozen: FrozenManifest, election: Election, raw: Any) -> CryptoBallot:
-    """Fingerprint, credential, replay, structure, signature, proofs — in that order.
+def _verified_ballot(
+    *, frozen: FrozenManifest, election: Election, raw: Any
+) -> tuple[CryptoBallot, bytes]:
+    """Fingerprint, credential, replay, structure, signature, proofs — in that order. Returns the
+    ballot and its canonical JSON.
 
     A replay is recognised by its tracker, the hash of the canonical ballot, before the expensive
     verification: a ballot with the tracker of one on the board is byte for byte that ballot,
@@ -135,7 +144,7 @@ def _verified_ballot(*, frozen: FrozenManifest, election: Election, raw: Any) ->
         except InvalidSignature as sig:
             raise InvalidBallotSignature() from sig
         raise InvalidBallotProof(f"The ballot's proofs do not verify: {exc}") from exc
-    return ballot
+    return ballot, canonical
 
 
 def _refuse_replay(kind: str | None) -> None:
@@ -149,16 +158,16 @@ def _refuse_if_on_board(*, election_id: Any, tracker: str) -> None:
     _refuse_replay(board_tracker_kind(election_id=election_id, tracker=tracker))
 
 
-def _receipt(*, election: Election, entry: BoardEntry, kind: str) -> dict:
+def _receipt(*, election: Election, seq: int, entry_hash: str, tracker: str, kind: str) -> dict:
     return receipt_sign(
         {
             "election": str(election.pk),
             "kind": kind,
-            "tracker": entry.tracker,
-            "seq": entry.seq,
-            "entry_hash": entry.hash,
+            "tracker": tracker,
+            "seq": seq,
+            "entry_hash": entry_hash,
             # The entry is the head when the transaction commits (appends are serialised).
-            "head": {"seq": entry.seq, "hash": entry.hash},
+            "head": {"seq": seq, "hash": entry_hash},
         }
     )
 
@@ -176,26 +185,38 @@ def ballot_cast(
     raw = _read_json(
         limit=frozen.ballot_max_bytes, content_length=content_length, read_body=read_body
     )
-    ballot = _verified_ballot(frozen=frozen, election=election, raw=raw)
+    ballot, canonical = _verified_ballot(frozen=frozen, election=election, raw=raw)
     tracker = ballot.tracker()
-    payload = {"ballot": raw, "tracker": tracker}
     points = ballot_points(ballot)
     try:
-        with transaction.atomic():
-            head = board_lock(election_id=election.pk)
-            entry = _ballot_entry(head=head, payload=payload)
-            _append_ballot(
-                head=head,
-                entry=entry,
+        if _single_statement():
+            entry = _append_ballot_statement(
+                election=election,
+                canonical=canonical,
+                tracker=tracker,
                 credential=raw["credential"],
                 voter_id=voter_id,
                 points=points,
             )
+        else:
+            payload = {"ballot": raw, "tracker": tracker}
+            with transaction.atomic():
+                head = board_lock(election_id=election.pk)
+                entry = _ballot_entry(head=head, payload=payload)
+                _append_ballot(
+                    head=head,
+                    entry=entry,
+                    credential=raw["credential"],
+                    voter_id=voter_id,
+                    points=points,
+                )
     except IntegrityError:
         # A concurrent request put the same ballot on the board first.
         _refuse_if_on_board(election_id=election.pk, tracker=tracker)
         raise
-    return _receipt(election=election, entry=entry, kind="ballot")
+    return _receipt(
+        election=election, seq=entry.seq, entry_hash=entry.hash, tracker=tracker, kind="ballot"
+    )
 
 
 def ballot_points(ballot: CryptoBallot) -> bytes:
@@ -220,8 +241,72 @@ def _ballot_entry(*, head: BoardHead, payload: dict) -> BoardEntry:
 
 
 def _single_statement() -> bool:
-    """PostgreSQL appends a ballot in one statement (data-modifying CTEs)."""
+    """PostgreSQL appends a ballot in one statement (``pnyx_append_ballot``)."""
     return connection.vendor == "postgresql"
+
+
+@dataclass(frozen=True)
+class AppendedBallot:
+    seq: int
+    hash: str
+
+
+# Its own transaction in autocommit mode (the head is locked while it runs and commits), part of
+# the caller's otherwise. voting/migrations/0004_append_ballot_function.py.
+_APPEND_BALLOT_CALL = (
+    "SELECT status, seq, hash, time FROM pnyx_append_ballot(%s::uuid, %s::text, %s::integer,"
+    " %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::bigint, %s::timestamptz, %s::bytea)"
+)
+
+
+def _append_ballot_statement(
+    *,
+    election: Election,
+    canonical: bytes,
+    tracker: str,
+    credential: str,
+    voter_id: int,
+    points: bytes,
+) -> AppendedBallot:
+    """PostgreSQL: append the ballot's entry, advance the head, record the ballot (and the
+    earlier ballot of its credential it supersedes) and mark the voter, in one statement.
+
+    The statement locks the head, re-checks the election's state and that the entry's board time
+    (now, or the head's if later) is before the close, and hashes the entry. Here the canonical
+    entry is prepared up to its ``prev`` (keys sorted: election, kind, payload come first; the
+    payload's keys ballot, tracker); the ballot is in it byte for byte as verified, and a tracker
+    is hex, so the JSON needs no escaping.
+    """
+    now = timezone.now()
+    _check_open(election, now)
+    election_text = str(uuid.UUID(str(election.pk)))
+    prefix = (
+        f'{{"election":"{election_text}","kind":"ballot","payload":{{"ballot":'
+        f'{canonical.decode("utf-8")},"tracker":"{tracker}"}},"prev":"'
+    )
+    params = [
+        election_text,
+        prefix,
+        PROTOCOL_VERSION,
+        format_time(now),
+        format_time(election.closes_at),
+        tracker,
+        credential,
+        voter_id,
+        voted_day(now),
+        points,
+    ]
+    # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with hot_cursor() as cursor:
+            status, seq, hash_, time = cursor.execute(_APPEND_BALLOT_CALL, params).fetchone()
+    if status == "closed":
+        _check_open(Election(state=hash_), now)
+    elif status == "window":
+        _check_open(election, now, time)
+    elif status != "ok":  # pragma: no cover - the function returns one of the three
+        raise RuntimeError(f"pnyx_append_ballot: unexpected status {status!r}")
+    return AppendedBallot(seq=seq, hash=hash_)
 
 
 def _append_ballot(
@@ -232,16 +317,9 @@ def _append_ballot(
     voter_id: int,
     points: bytes | None = None,
 ) -> None:
-    """Inside the caller's transaction, under the board lock: append the entry, advance the head,
-    record the ballot (and which earlier ballot of its credential it supersedes) and mark the
-    voter as voted. One statement on PostgreSQL, four elsewhere."""
-    if _single_statement():
-        sql, params = _append_ballot_query(entry, credential, voter_id, points)
-        with hot_cursor() as cursor:
-            (entry.pk,) = cursor.execute(sql, params).fetchone()
-        entry._state.adding = False
-        head.seq, head.hash, head.time = entry.seq, entry.hash, entry.time
-        return
+    """Other databases than PostgreSQL: inside the caller's transaction, under the board lock,
+    append the entry, advance the head, record the ballot (and which earlier ballot of its
+    credential it supersedes) and mark the voter as voted."""
     entry.save()
     board_head_advance(head, entry)
     previous = (
@@ -261,60 +339,6 @@ def _append_ballot(
     voter_mark_voted(voter_id=voter_id, election_id=entry.election_id, now=timezone.now())
 
 
-# PostgreSQL: the entry INSERT, the head UPDATE, the voter UPDATE and the ballot INSERT in one
-# statement (data-modifying CTEs). Every part sees the tables as they were before it, so the
-# supersedes subquery finds the credential's previous ballot, not this one.
-_APPEND_BALLOT_SQL = """
-    WITH entry AS (
-        INSERT INTO {entries} (election_id, seq, kind, time, prev, hash, tracker, line)
-        VALUES (%(election)s::uuid, %(seq)s::bigint, 'ballot', %(time)s::varchar,
-                %(prev)s::varchar, %(hash)s::varchar, %(tracker)s::varchar, %(line)s::text)
-        RETURNING id
-    ), head AS (
-        UPDATE {heads} SET seq = %(seq)s::bigint, hash = %(hash)s::varchar,
-                           time = %(time)s::varchar
-        WHERE election_id = %(election)s::uuid
-    ), voted AS (
-        UPDATE {voters} SET voted_at = %(day)s::timestamptz
-        WHERE id = %(voter)s::bigint AND election_id = %(election)s::uuid
-          AND voted_at IS NULL
-    )
-    INSERT INTO {ballots} (election_id, entry_id, tracker, credential, seq, supersedes_id, points)
-    SELECT %(election)s::uuid, entry.id, %(tracker)s::varchar, %(credential)s::varchar,
-           %(seq)s::bigint,
-           (SELECT id FROM {ballots}
-            WHERE election_id = %(election)s::uuid AND credential = %(credential)s::varchar
-            ORDER BY seq DESC LIMIT 1),
-           %(points)s::bytea
-    FROM entry
-    RETURNING entry_id
-"""
-
-
-def _append_ballot_query(
-    entry: BoardEntry, credential: str, voter_id: int, points: bytes | None = None
-) -> tuple[str, dict]:
-    sql = _APPEND_BALLOT_SQL.format(
-        entries=BoardEntry._meta.db_table,
-        heads=BoardHead._meta.db_table,
-        voters=Voter._meta.db_table,
-        ballots=Ballot._meta.db_table,
-    )
-    return sql, {
-        "election": entry.election_id,
-        "seq": entry.seq,
-        "time": entry.time,
-        "prev": entry.prev,
-        "hash": entry.hash,
-        "tracker": entry.tracker,
-        "line": entry.line,
-        "credential": credential,
-        "voter": voter_id,
-        "day": voted_day(timezone.now()),
-        "points": points,
-    }
-
-
 def ballot_audit_submit(
     *,
     election: Election,
@@ -331,7 +355,7 @@ def ballot_audit_submit(
     )
     if not isinstance(raw, dict) or set(raw) != {"ballot", "randomness"}:
         raise InvalidBallotData('An audit is a JSON object {"ballot": …, "randomness": …}.')
-    ballot = _verified_ballot(frozen=frozen, election=election, raw=raw["ballot"])
+    ballot, _ = _verified_ballot(frozen=frozen, election=election, raw=raw["ballot"])
     try:
         secrets = BallotSecrets.from_json(raw["randomness"])
         plaintexts = ballot_audit(ballot, frozen.manifest.spec, secrets)
@@ -359,7 +383,9 @@ def ballot_audit_submit(
     except IntegrityError:
         _refuse_if_on_board(election_id=election.pk, tracker=tracker)
         raise
-    receipt = _receipt(election=election, entry=entry, kind="audit")
+    receipt = _receipt(
+        election=election, seq=entry.seq, entry_hash=entry.hash, tracker=tracker, kind="audit"
+    )
     questions = frozen.manifest.data["questions"]
     return {
         "receipt": receipt,
