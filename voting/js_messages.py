@@ -170,6 +170,9 @@ ERRORS = {
     ),
     "ceremony_step_not_allowed": gettext_noop("This step of the key ceremony is not possible now."),
     "tally_not_possible": gettext_noop("The tally cannot run for this election now."),
+    "decryption_attempts_exhausted": gettext_noop(
+        "This trustee's partial decryption was rejected too many times; no further one is accepted."
+    ),
     # Voters and credentials (identity/errors.py)
     "invalid_login_code": gettext_noop(
         "This login code is wrong, has expired or was already used. Check it, or ask for a new one."
