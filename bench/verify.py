@@ -3,7 +3,8 @@
 
 Boards of 10,000 and 100,000 ballots (one single-choice question of 5 options, a 2-of-3 key
 ceremony, full tally and result) are generated once with the crypto core and cached under
-var/bench/. Each measurement runs ``pnyx-verify`` in a fresh process on the whole board; ballots per
+var/bench/ (keyed by a digest of the generator and the crypto core, so a format change
+rebuilds them). Each measurement runs ``pnyx-verify`` in a fresh process on the whole board; ballots per
 second is ballots ÷ wall time of that run (everything included: chain, ceremony, every ballot's
 proofs and signature, tally recomputation, decryption and result checks); peak RSS is the child's
 maximum resident set size. Goal: ≥ 2,000 ballots/s with 2 jobs on the 2-core reference machine and a
@@ -27,8 +28,23 @@ sys.path.insert(0, str(ROOT))
 CACHE = ROOT / "var" / "bench"
 
 
+def _generator_key() -> str:
+    """A digest of the code that writes the boards: a cached board is rebuilt when the generator
+    or the crypto core (hence the board format) changes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    sources = [
+        ROOT / "tests" / "verifier" / "boardgen.py",
+        *sorted((ROOT / "crypto").rglob("*.py")),
+    ]
+    for source in sources:
+        digest.update(source.relative_to(ROOT).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def board_path(ballots: int) -> Path:
-    return CACHE / f"board-{ballots}.jsonl"
+    return CACHE / f"board-{ballots}-{_generator_key()}.jsonl"
 
 
 def build_board(ballots: int) -> Path:
@@ -38,6 +54,8 @@ def build_board(ballots: int) -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE.glob(f"board-{ballots}*.jsonl"):
+        stale.unlink()  # written by an older generator
     tmp = path.with_suffix(".tmp")
     rng = random.Random(ballots)
     started = time.perf_counter()
