@@ -14,9 +14,6 @@ Every action calls a tally service; the admin never writes a board entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -45,7 +42,7 @@ from tally.services.ceremony import (
     ceremony_setup_recorded,
 )
 from tally.services.tally import tally_start, tally_start_problems
-from voting.admin import ACTIONS, ElectionAction, ReadOnlyAdmin
+from voting.admin import ACTIONS, EditableWhileInline, ElectionAction, ReadOnlyAdmin
 from voting.models import Election, ElectionState
 
 # --- The election page's tally action ----------------------------------------------------------
@@ -98,7 +95,7 @@ class TrusteeInlineFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(problems)
 
 
-class TrusteeInline(admin.TabularInline):
+class TrusteeInline(EditableWhileInline):
     model = Trustee
     formset = TrusteeInlineFormSet
     fields = ("index", "name", "email", "mode", "state", "public_key_short", "disqualified")
@@ -115,15 +112,6 @@ class TrusteeInline(admin.TabularInline):
 
     def get_extra(self, request, obj=None, **kwargs) -> int:
         return 3 if obj is None else 0
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
 class KeyCeremonyForm(forms.ModelForm):
@@ -148,14 +136,7 @@ class KeyCeremonyForm(forms.ModelForm):
         return data
 
 
-@dataclass(frozen=True)
-class CeremonyAction:
-    title: str
-    explanation: str
-    button: str
-    run: Callable[..., object]
-    blockers: Callable[[Election], list[str]]
-    done: str
+CeremonyAction = ElectionAction
 
 
 CEREMONY_ACTIONS: dict[str, CeremonyAction] = {

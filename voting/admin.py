@@ -53,14 +53,12 @@ def _draft(election: Election | None) -> bool:
 # --- Questions and options ---------------------------------------------------------------------
 
 
-class OptionInline(admin.TabularInline):
-    model = Option
-    fields = ("position", "title", "description", "cost")
-    extra = 0
-    ordering = ("position", "id")
+class EditableWhileInline(admin.TabularInline):
+    """An inline whose rows can be added, changed or deleted only while ``_editable(parent)``
+    (e.g. questions while the election is a draft); read-only afterwards."""
 
-    def _editable(self, obj: Question | None) -> bool:
-        return obj is None or _draft(obj.election)
+    def _editable(self, obj) -> bool:
+        raise NotImplementedError
 
     def has_add_permission(self, request, obj=None) -> bool:
         return self._editable(obj) and super().has_add_permission(request, obj)
@@ -72,7 +70,17 @@ class OptionInline(admin.TabularInline):
         return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
-class QuestionInline(admin.TabularInline):
+class OptionInline(EditableWhileInline):
+    model = Option
+    fields = ("position", "title", "description", "cost")
+    extra = 0
+    ordering = ("position", "id")
+
+    def _editable(self, obj: Question | None) -> bool:
+        return obj is None or _draft(obj.election)
+
+
+class QuestionInline(EditableWhileInline):
     model = Question
     fields = (
         "position",
@@ -96,14 +104,8 @@ class QuestionInline(admin.TabularInline):
         count = question.options.count()
         return _("%(n)d (edit with the link)") % {"n": count}
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return _draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return _draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return _draft(obj) and super().has_delete_permission(request, obj)
+    def _editable(self, obj: Election | None) -> bool:
+        return _draft(obj)
 
 
 @admin.register(Question)
@@ -151,6 +153,9 @@ class QuestionAdmin(admin.ModelAdmin):
 
 @dataclass(frozen=True)
 class ElectionAction:
+    """An official's action on an election (or its key ceremony): a confirmation page, then the
+    service call; ``blockers`` say why it is not possible now."""
+
     title: str
     explanation: str
     button: str
