@@ -7,7 +7,7 @@ trustee's signature on its envelope): the upload endpoint takes no session and n
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,25 +17,13 @@ from crypto.hashing import parse_json
 from tally.errors import InvalidTrusteeMessage, NoCeremony
 from tally.selectors import ceremony_status, tally_status
 from tally.services.messages import trustee_message_receive
-from voting.api import DeferredJsonParser, PublicApiView
+from voting.api import DeferredJsonParser, PublicApiView, request_content_length, require_json
 from voting.selectors import election_get
 
 TAGS = ["trustees and tally"]
 #: room for a partial decryption of the largest tally (≈ 700 bytes per option) and then some
 BYTES_PER_POSITION = 800
 MIN_BODY = 1024 * 1024
-
-
-def _content_length(request: Request) -> int | None:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-
-
-def _require_json(request: Request) -> None:
-    if request.content_type.split(";")[0].strip().lower() != "application/json":
-        raise exceptions.UnsupportedMediaType(request.content_type)
 
 
 def _body_limit(election) -> int:
@@ -104,9 +92,9 @@ class TrusteeMessageApi(PublicApiView):
     )
     def post(self, request: Request, election_id, index: int) -> Response:
         election = election_get(election_id=election_id)
-        _require_json(request)
+        require_json(request)
         limit = _body_limit(election)
-        length = _content_length(request)
+        length = request_content_length(request)
         if length is not None and length > limit:
             return _too_large(limit)
         body = request._request.read(limit + 1)

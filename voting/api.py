@@ -396,14 +396,17 @@ class DeferredJsonParser(parsers.BaseParser):
         return {}
 
 
-def _content_length(request: Request) -> int | None:
+def request_content_length(request: Request) -> int | None:
+    """The declared body length (0 when absent, None when not a number): checked against the
+    limit before the body is read."""
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
 
 
-def _require_json(request: Request) -> None:
+def require_json(request: Request) -> None:
+    """Refuse (415) a body that is not declared as JSON."""
     if request.content_type.split(";")[0].strip().lower() != "application/json":
         raise exceptions.UnsupportedMediaType(request.content_type)
 
@@ -448,12 +451,12 @@ class BallotCastApi(APIView):
     )
     def post(self, request: Request, election_id) -> Response:
         election = election_get_for_casting(election_id=election_id)
-        _require_json(request)
+        require_json(request)
         django_request = request._request
         receipt = ballot_cast(
             election=election,
             voter_id=request.user.voter_id(election.pk),
-            content_length=_content_length(request),
+            content_length=request_content_length(request),
             read_body=lambda limit: django_request.read(limit + 1),
         )
         # The receipt is plain JSON already (ReceiptOutput documents it): the hot path skips a
@@ -495,12 +498,12 @@ class AuditApi(APIView):
     )
     def post(self, request: Request, election_id) -> Response:
         election = election_get_for_casting(election_id=election_id)
-        _require_json(request)
+        require_json(request)
         django_request = request._request
         result = ballot_audit_submit(
             election=election,
             voter_id=request.user.voter_id(election.pk),
-            content_length=_content_length(request),
+            content_length=request_content_length(request),
             read_body=lambda limit: django_request.read(limit + 1),
         )
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
