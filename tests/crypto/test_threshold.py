@@ -473,13 +473,23 @@ def test_confirmation_tamper(dkg32):
 # --- Partial decryption and combination ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def decryption(dkg):
+def _decryption(dkg):
     cts = [encrypt(dkg.key, m)[0] for m in PLAINTEXTS]
     partials = {
         j: partial_decrypt(dkg.shares[j], j, cts, context=FINGERPRINT) for j in range(1, dkg.n + 1)
     }
     return dkg, cts, partials
+
+
+@pytest.fixture(scope="module")
+def decryption(dkg):
+    return _decryption(dkg)
+
+
+@pytest.fixture(scope="module")
+def decryption32(dkg32):
+    """Three trustees: a decryption can be claimed in another trustee's name."""
+    return _decryption(dkg32)
 
 
 def test_partial_decryptions_verify(decryption):
@@ -501,10 +511,8 @@ def test_partial_decryptions_verify(decryption):
     batch.verify()
 
 
-def test_signed_partial_decryption(decryption):
-    dkg, _, partials = decryption
-    if dkg.n < 2:
-        pytest.skip("needs two trustees")
+def test_signed_partial_decryption(decryption32):
+    dkg, _, partials = decryption32
     message = partials[2].to_json()
     payload = decryption_sign(dkg.secrets[2], message, fingerprint=FINGERPRINT)
     assert set(payload) == {"decryption", "signature"} and payload["decryption"] == message
