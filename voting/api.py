@@ -40,7 +40,7 @@ from voting.selectors import (
     election_list_public,
 )
 from voting.services.casting import ballot_audit_submit, ballot_cast
-from voting.services.manifest import election_questions, option_id, question_bounds, question_id
+from voting.services.manifest import questions_json
 
 BOARD_TAGS = ["board"]
 ELECTION_TAGS = ["elections"]
@@ -147,29 +147,7 @@ class ElectionDetailApi(PublicApiView):
     )
     def get(self, request: Request, election_id) -> Response:
         election = election_get(election_id=election_id)
-        questions = []
-        for qi, (question, options) in enumerate(election_questions(election)):
-            low, high = question_bounds(question, options)
-            questions.append(
-                {
-                    "id": question_id(qi),
-                    "kind": question.kind,
-                    "title": question.title,
-                    "description": question.description,
-                    "min": low,
-                    "max": high,
-                    "budget": question.budget,
-                    "options": [
-                        {
-                            "id": option_id(qi, oi),
-                            "title": option.title,
-                            "description": option.description,
-                            "cost": option.cost,
-                        }
-                        for oi, option in enumerate(options)
-                    ],
-                }
-            )
+        questions = questions_json(election)
         kwargs = {"election_id": election.pk}
         data = {
             **_election_summary(election),

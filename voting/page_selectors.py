@@ -18,7 +18,7 @@ from django.http import Http404
 from crypto.hashing import parse_json
 from voting.models import Ballot, BoardEntry, Election, ElectionState
 from voting.selectors import election_list_public
-from voting.services.manifest import election_questions, option_id, question_bounds, question_id
+from voting.services.manifest import questions_json
 
 # --- Elections ---------------------------------------------------------------------------------
 
@@ -42,30 +42,7 @@ def election_questions_public(*, election: Election) -> list[dict]:
     manifest = election_manifest_data(election=election)
     if manifest is not None:
         return manifest["questions"]
-    questions = []
-    for qi, (question, options) in enumerate(election_questions(election)):
-        low, high = question_bounds(question, options)
-        questions.append(
-            {
-                "id": question_id(qi),
-                "kind": question.kind,
-                "title": question.title,
-                "description": question.description,
-                "min": low,
-                "max": high,
-                "budget": question.budget,
-                "options": [
-                    {
-                        "id": option_id(qi, oi),
-                        "title": option.title,
-                        "description": option.description,
-                        "cost": option.cost,
-                    }
-                    for oi, option in enumerate(options)
-                ],
-            }
-        )
-    return questions
+    return questions_json(election)
 
 
 def election_voting_status(*, election: Election, now: datetime) -> str:

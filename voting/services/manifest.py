@@ -115,11 +115,14 @@ def election_question_problems(*, election: Election) -> list[str]:
     return problems
 
 
-def manifest_build(*, election: Election) -> dict:
-    """The manifest JSON of ``election`` (which has its key and its credentials)."""
+def questions_json(election: Election) -> list[dict]:
+    """The election's questions in the manifest's shape (docs/protocol.md §10), from its rows:
+    ids by position, selection bounds, and budget and costs for budget questions only (null
+    otherwise). The manifest, the election API and the public pages all show this."""
     questions = []
     for qi, (question, options) in enumerate(election_questions(election)):
         low, high = question_bounds(question, options)
+        budget = question.kind == QuestionKind.BUDGET
         questions.append(
             {
                 "id": question_id(qi),
@@ -131,15 +134,21 @@ def manifest_build(*, election: Election) -> dict:
                         "id": option_id(qi, oi),
                         "title": option.title,
                         "description": option.description,
-                        "cost": option.cost if question.kind == QuestionKind.BUDGET else None,
+                        "cost": option.cost if budget else None,
                     }
                     for oi, option in enumerate(options)
                 ],
                 "min": low,
                 "max": high,
-                "budget": question.budget if question.kind == QuestionKind.BUDGET else None,
+                "budget": question.budget if budget else None,
             }
         )
+    return questions
+
+
+def manifest_build(*, election: Election) -> dict:
+    """The manifest JSON of ``election`` (which has its key and its credentials)."""
+    questions = questions_json(election)
     return {
         "version": PROTOCOL_VERSION,
         "election": {
