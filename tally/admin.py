@@ -275,7 +275,7 @@ class KeyCeremonyAdmin(admin.ModelAdmin):
             return back
         return TemplateResponse(
             request,
-            "admin/tally/confirm_action.html",
+            "admin/confirm_action.html",
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
@@ -364,7 +364,7 @@ class TallyRunAdmin(ReadOnlyAdmin):
             return back
         return TemplateResponse(
             request,
-            "admin/tally/confirm_action.html",
+            "admin/confirm_action.html",
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,

@@ -416,9 +416,15 @@ class ElectionAdmin(admin.ModelAdmin):
             return self._back(election)
         return TemplateResponse(
             request,
-            "admin/voting/election/confirm_action.html",
+            "admin/confirm_action.html",
             self._context(
-                request, election, spec.title, action=spec, blockers=spec.blockers(election)
+                request,
+                election,
+                spec.title,
+                action=spec,
+                blockers=spec.blockers(election),
+                back_url=self._back(election).url,
+                back_label=_("Back to the election"),
             ),
         )
 
