@@ -41,11 +41,7 @@ from tally.trustee_steps import (
     TrusteeError,
     dump_json,
     keygen,
-    step_check,
-    step_commit,
-    step_confirm,
-    step_deal,
-    step_decrypt,
+    step_from_board,
 )
 
 MIN_PASSPHRASE = 12
@@ -119,18 +115,16 @@ def cmd_keygen(args) -> int:
 
 
 def cmd_commit(args) -> int:
-    _, params = _view_and_params(args)
+    view, _ = _view_and_params(args)
     store = _store(args)
     with keystore.locked(store.path):
-        _write(args, step_commit(store, params))
+        _write(args, step_from_board(store, view, "commit"))
     return 0
 
 
 def cmd_deal(args) -> int:
-    view, params = _view_and_params(args)
-    store = _store(args)
-    message = step_deal(store, params, committed=view.commitments(params).keys())
-    _write(args, message)
+    view, _ = _view_and_params(args)
+    _write(args, step_from_board(_store(args), view, "deal"))
     return 0
 
 
@@ -142,7 +136,7 @@ def cmd_check(args) -> int:
             f"note: {len(view.signed_deals())} of {params.n} deals are on the board so far",
             file=sys.stderr,
         )
-    message = step_check(store, params, view.signed_deals(), commitments=view.commitments(params))
+    message = step_from_board(store, view, "check")
     count = len(message["message"]["complaints"])
     print(f"{count} complaint(s)" if count else "every share checks: no complaint", file=sys.stderr)
     _write(args, message)
@@ -150,26 +144,18 @@ def cmd_check(args) -> int:
 
 
 def cmd_confirm(args) -> int:
-    view, params = _view_and_params(args)
+    view, _ = _view_and_params(args)
     store = _store(args)
     with keystore.locked(store.path):
-        _write(args, step_confirm(store, params, view.qualified_deals(params)))
+        _write(args, step_from_board(store, view, "confirm"))
     return 0
 
 
 def cmd_decrypt(args) -> int:
     if args.verify:
         _verify_board(args.board)
-    view, params = _view_and_params(args)
-    store = _store(args)
-    message = step_decrypt(
-        store,
-        params,
-        view.qualified_deals(params),
-        fingerprint=view.fingerprint(),
-        ciphertexts=view.tally_ciphertexts(),
-        verification_key=view.verification_key(store.index),
-    )
+    view, _ = _view_and_params(args)
+    message = step_from_board(_store(args), view, "decrypt")
     _write(args, message)
     return 0
 

@@ -530,6 +530,33 @@ class BoardView:
         return results[0]["verification_keys"][index - 1] if results else None
 
 
+BOARD_STEPS = ("commit", "deal", "check", "confirm", "decrypt")
+
+
+def step_from_board(store: KeyStore, view: BoardView, step: str) -> dict:
+    """One ceremony or decryption step for ``store``'s trustee with its inputs read from the
+    board (an offline trustee: ``pnyx-trustee``, the simulation, the tests)."""
+    params = view.params()
+    if step == "commit":
+        return step_commit(store, params)
+    if step == "deal":
+        return step_deal(store, params, committed=view.commitments(params).keys())
+    if step == "check":
+        return step_check(store, params, view.signed_deals(), commitments=view.commitments(params))
+    if step == "confirm":
+        return step_confirm(store, params, view.qualified_deals(params))
+    if step == "decrypt":
+        return step_decrypt(
+            store,
+            params,
+            view.qualified_deals(params),
+            fingerprint=view.fingerprint(),
+            ciphertexts=view.tally_ciphertexts(),
+            verification_key=view.verification_key(store.index),
+        )
+    raise TrusteeError(f"unknown step {step!r}")
+
+
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True) + "\n"
 

@@ -784,13 +784,7 @@ class Simulation:
     def _key_ceremony(self, election, workdir: Path) -> list[SimTrustee]:
         from tally import keystore
         from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
-        from tally.trustee_steps import (
-            keygen,
-            step_check,
-            step_commit,
-            step_confirm,
-            step_deal,
-        )
+        from tally.trustee_steps import keygen, step_from_board
         from voting.services.elections import election_start_ceremony
 
         self.http = self._http()
@@ -830,19 +824,9 @@ class Simulation:
         for step in ("commit", "deal", "check", "confirm"):
             self._wait(lambda s=step: self._ceremony_phase() == s, f"ceremony phase {step}")
             view = self._board_view(workdir)
-            params = view.params()
             for trustee in trustees:
                 store = keystore.unlock(trustee.store_path, trustee.passphrase)
-                if step == "commit":
-                    message = step_commit(store, params)
-                elif step == "deal":
-                    message = step_deal(store, params, committed=view.commitments(params).keys())
-                elif step == "check":
-                    message = step_check(
-                        store, params, view.signed_deals(), commitments=view.commitments(params)
-                    )
-                else:
-                    message = step_confirm(store, params, view.qualified_deals(params))
+                message = step_from_board(store, view, step)
                 self._expect(
                     self.http.post(self._messages(trustee), message),
                     (200, 202),
@@ -958,7 +942,7 @@ class Simulation:
 
     def _close_and_tally(self, election, trustees: list[SimTrustee], workdir: Path) -> dict:
         from tally import keystore
-        from tally.trustee_steps import step_decrypt
+        from tally.trustee_steps import step_from_board
         from voting.services.elections import election_close
 
         election_close(election=election, acting_user=None, reason="simulation")
@@ -969,20 +953,12 @@ class Simulation:
             "the encrypted tally (is a worker consuming the 'tally' queue?)",
         )
         view = self._board_view(workdir)
-        params = view.params()
         for trustee in trustees:
             if trustee.offline_at_tally:
                 self.say(f"trustee {trustee.index} stays away (no partial decryption)")
                 continue
             store = keystore.unlock(trustee.store_path, trustee.passphrase)
-            message = step_decrypt(
-                store,
-                params,
-                view.qualified_deals(params),
-                fingerprint=view.fingerprint(),
-                ciphertexts=view.tally_ciphertexts(),
-                verification_key=view.verification_key(trustee.index),
-            )
+            message = step_from_board(store, view, "decrypt")
             self._expect(
                 self.http.post(self._messages(trustee), message),
                 (200, 202),

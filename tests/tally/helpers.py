@@ -32,15 +32,7 @@ from identity.services.credentials import RollEntry, credentials_generate, crede
 from tally import keystore
 from tally.models import KeyCeremony, Trustee
 from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
-from tally.trustee_steps import (
-    BoardView,
-    keygen,
-    step_check,
-    step_commit,
-    step_confirm,
-    step_deal,
-    step_decrypt,
-)
+from tally.trustee_steps import BoardView, keygen, step_from_board
 from tests.voting.factories import RollVoter, login, make_election, post_json
 from verifier.cli import main as verify_main
 from voting.models import Election
@@ -97,29 +89,7 @@ class TestTrustee:
         return post_json(client, messages_url(self.election, self.index), registration)
 
     def message(self, step: str, tmp: Path, **kwargs) -> dict:
-        view = self.view(tmp)
-        params = view.params()
-        store = self.store()
-        if step == "commit":
-            return step_commit(store, params)
-        if step == "deal":
-            return step_deal(store, params, committed=view.commitments(params).keys())
-        if step == "check":
-            return step_check(
-                store, params, view.signed_deals(), commitments=view.commitments(params)
-            )
-        if step == "confirm":
-            return step_confirm(store, params, view.qualified_deals(params))
-        if step == "decrypt":
-            return step_decrypt(
-                store,
-                params,
-                view.qualified_deals(params),
-                fingerprint=view.fingerprint(),
-                ciphertexts=view.tally_ciphertexts(),
-                verification_key=view.verification_key(self.index),
-            )
-        raise ValueError(step)
+        return step_from_board(self.store(), self.view(tmp), step)
 
     def send(self, client: Client, step: str, tmp: Path):
         return post_json(client, messages_url(self.election, self.index), self.message(step, tmp))
