@@ -155,15 +155,37 @@ def recorded_head(store: KeyStore) -> tuple[int, str] | None:
     return None
 
 
+def _since(store: KeyStore) -> str | None:
+    """The hash given to the verifier as ``since``: the head, or once the tally is on the board
+    the entry right before it (nothing whose proofs need checking comes after the tally, and the
+    verifier then takes the tally entry with the entries that follow it, not with the ones before:
+    a board split there verifies the same, whatever its size)."""
+    head = store.secrets.get("board")
+    if isinstance(head, dict) and isinstance(head.get("since"), str):
+        return head["since"]
+    return head.get("hash") if isinstance(head, dict) else None
+
+
+def _hash_at(path: Path, seq: int) -> str | None:
+    """The declared hash of entry ``seq`` of a board file the verifier accepted (its lines are
+    entries 0, 1, 2, … in order, each line's hash checked)."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh):
+            if number == seq:
+                match = re.search(rb'"hash":"([0-9a-f]{64})"', line[:400])
+                return match.group(1).decode() if match else None
+    return None
+
+
 def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoard:
     """The board of ``store``'s election, verified, from ``location`` (a URL or an export file).
 
     The local copy (:func:`local_board`) ends at the head recorded in the key store; only what the
-    server appended since is fetched (``?after=<seq>``), and the whole is verified with
-    ``since=<that head>``: proofs are checked for the new entries only, the chain, the state
-    machine and the tally over everything, and a board that does not extend the head verified
-    before (a fork, a rewrite) fails. On success the copy and the recorded head move forward (the
-    key store is saved: hold ``keystore.locked``); on failure nothing changes and
+    server appended since is fetched (``?after=<seq>``), and the whole is verified with ``since``
+    (:func:`_since`): proofs are checked for the new entries only; the chain, the state machine,
+    the ceremony, the tally and the decryptions over everything. A board that does not extend the
+    head verified before (a fork, a rewrite) fails. On success the copy and the recorded head move
+    forward (the key store is saved: hold ``keystore.locked``); on failure nothing changes and
     :class:`BoardRefused` says why."""
     head = recorded_head(store)
     local = local_board(store.path)
@@ -191,19 +213,25 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
                 shutil.copyfile(location, work)
             except OSError as exc:
                 raise BoardRefused(f"cannot read {location}: {exc.strerror}") from exc
+        extends = ""
+        if head is not None:
+            extends = (
+                f" (this trustee verified the board up to entry #{head[0]} before: a board that "
+                "does not extend it is refused)"
+            )
         try:
-            board = verify_file(work, since=head[1] if head else None, jobs=jobs)
+            board = verify_file(work, since=_since(store), jobs=jobs)
         except BoardRefused as exc:
-            if head is None:
-                raise
-            raise BoardRefused(
-                f"{exc} (this trustee verified the board up to entry #{head[0]} before: a board "
-                "that does not extend it is refused)"
-            ) from exc
+            raise BoardRefused(f"{exc}{extends}") from exc
+        # read from the start (no local copy): the head verified before must be on it, unchanged
+        if head is not None and after is None and _hash_at(work, head[0]) != head[1]:
+            raise BoardRefused(f"the board does not verify: entry #{head[0]} differs{extends}")
         os.replace(work, local)
     finally:
         work.unlink(missing_ok=True)
-    new_head = {"seq": board.report.head_seq, "hash": board.report.head_hash}
+    report, view = board.report, board.view
+    new_head = {"seq": report.head_seq, "hash": report.head_hash}
+    new_head["since"] = view.tally_entry().prev if view.payloads("tally") else report.head_hash
     if store.secrets.get("board") != new_head:
         store.secrets["board"] = new_head
         store.save()
