@@ -425,7 +425,8 @@ class BoardView:
 
     The hash chain is checked over the whole board: every non-ballot entry is parsed and its
     hash recomputed; ballot and audit lines (most of a board) are only linked by their ``prev`` and
-    ``hash`` fields — checking them is ``pnyx-verify``'s job (``decrypt --verify`` runs it).
+    ``hash`` fields — checking them is the verifier's job: a trustee reads a board only after
+    the standalone verifier passed it (tally/trustee_board.py).
     """
 
     election: str | None = None
