@@ -108,6 +108,8 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	trustee_env="$${PNYX_VAR_DIR:-var}/demo/trustee-worker.env"
 	if [[ -f "$$trustee_env" ]]; then
 	  ( set -a; source "$$trustee_env"; set +a
+	    # the trustees read and verify the board of the server started below
+	    export PNYX_TRUSTEE_BOARD="$$PNYX_BASE_URL"
 	    exec $(VENV)/bin/celery -A config worker -Q "$$PNYX_TRUSTEE_QUEUES" --pool solo \
 	      --hostname demo-trustees@%h --loglevel INFO ) &
 	  pids+=($$!)

@@ -12,10 +12,15 @@ Set-up, done once and cached: a PostgreSQL database ``pnyx_bench_tally_seed`` (a
 one open election per size, whose key comes from a real key ceremony of three worker trustees
 (key stores under var/bench/tally/), with n voters and n ballots encrypted with
 ``crypto.ballot.ballot_encrypt`` (in parallel) and appended to the board directly through the
-models (chained entries, ``Ballot`` rows with their points, as casting stores them). Each run
-re-creates ``pnyx_bench_tally`` from that template (``PNYX_BENCH_TALLY_DATABASE_URL``), empties
-its Redis database (``PNYX_BENCH_REDIS_URL``, default db 11), starts the workers, and closes the
-election. The seed is rebuilt when the migrations change (or with ``--rebuild``).
+models (chained entries, ``Ballot`` rows with their points, as casting stores them). The trustees
+then verify that board up to its last ballot (as a worker trustee asked to look during voting
+would: tally/trustee_worker.py ``board_sync``), so that at the close each verifies only what
+follows — the chain and the tally over every ballot, no ballot proof again. Each run re-creates
+``pnyx_bench_tally`` from that template (``PNYX_BENCH_TALLY_DATABASE_URL``), restores the
+trustees' key stores and board copies as the seed left them, empties its Redis database
+(``PNYX_BENCH_REDIS_URL``, default db 11), starts the workers and a web server (gunicorn) from
+which the trustees read the board, and closes the election. The seed is rebuilt when the
+migrations change (or with ``--rebuild``).
 
     python bench/tally.py [--sizes 10000,100000] [--repeat 3] [--rebuild] [--keep-going]
 """
@@ -138,7 +143,6 @@ def seed_election(size: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from config.celery import app as celery_app
     from crypto.ballot import Ballot as CryptoBallot
     from crypto.group import Scalar
     from crypto.hashing import parse_json
@@ -152,7 +156,7 @@ def seed_election(size: int) -> dict:
     from voting.models import Ballot, BoardEntry, BoardHead, Option, Question
     from voting.services.board import board_entry_build, board_time
     from voting.services.casting import ballot_points
-    from voting.services.elections import election_create, election_open, election_start_ceremony
+    from voting.services.elections import election_create, election_open
 
     started = time.perf_counter()
     now = timezone.now()
@@ -188,13 +192,15 @@ def seed_election(size: int) -> dict:
             election=election, index=trustee.index, body={**registration, "token": token}, via="b"
         )
         stores.append(str(path))
-    # the trustees' own task code, run here (Celery eager mode) with their key stores
-    os.environ["PNYX_TRUSTEE_KEYSTORE"] = os.pathsep.join(stores)
-    os.environ["PNYX_TRUSTEE_PASSPHRASE"] = PASSPHRASE
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    election_start_ceremony(election=election, acting_user=None)
-    celery_app.conf.task_always_eager = False
+    # the trustees' own task code, run here (Celery eager mode) with their key stores, reading
+    # the board from an export written before each step
+    from voting.management.commands.seed_demo import demo_key_ceremony
+
+    demo_key_ceremony(
+        election,
+        {"PNYX_TRUSTEE_KEYSTORE": os.pathsep.join(stores), "PNYX_TRUSTEE_PASSPHRASE": PASSPHRASE},
+        CACHE / f"ceremony-board-{size}.jsonl",
+    )
     election.refresh_from_db()
     assert election.state == "ready", election.state
 
@@ -262,6 +268,7 @@ def seed_election(size: int) -> dict:
             )
             BoardHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev, time=time_)
     print(f"  {size} ballots appended in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    _trustees_follow(election, stores, size)
     counts = [0] * 5
     for i in range(size):
         counts[_pick(i)] += 1
@@ -271,6 +278,39 @@ def seed_election(size: int) -> dict:
         "queues": [t.queue for t in ceremony.trustees.order_by("index")],
         "counts": [counts],
     }
+
+
+def _trustees_follow(election, stores: list[str], size: int) -> None:
+    """Each trustee verifies the board up to the last ballot (its key store records the head, its
+    copy sits next to it); the seed's state of both is kept (``.seed``) and restored per run."""
+    import shutil
+
+    from tally import keystore
+    from tally.trustee_worker import board_sync, local_board
+    from voting.selectors import board_lines
+
+    export = CACHE / f"voting-board-{size}.jsonl"
+    with open(export, "w", encoding="utf-8") as out:
+        out.writelines(line + "\n" for line in board_lines(election=election))
+    started = time.perf_counter()
+    for path in map(Path, stores):
+        board_sync(keystore.unlock(path, PASSPHRASE), str(export), jobs=os.cpu_count() or 1)
+        for kept in (path, local_board(path)):
+            shutil.copyfile(kept, kept.with_name(kept.name + ".seed"))
+    print(
+        f"  the trustees verified {size} ballots in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+
+
+def _restore_trustees(stores: list[str]) -> None:
+    import shutil
+
+    from tally.trustee_worker import local_board
+
+    for path in map(Path, stores):
+        for kept in (path, local_board(path)):
+            shutil.copyfile(kept.with_name(kept.name + ".seed"), kept)
 
 
 def build_seed(sizes: list[int]) -> None:
@@ -355,6 +395,23 @@ def measure(size: int, marker: dict) -> float:
     connections.close_all()
     recreate(BENCH_URL, template=_db_parts(seed_url())[1])
     redis.Redis.from_url(REDIS_URL).flushdb()
+    _restore_trustees(info["keystores"])
+    port = 8731
+    web = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        env=env_for(BENCH_URL),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     server = Worker(
         [
             "-Q",
@@ -386,6 +443,7 @@ def measure(size: int, marker: dict) -> float:
             BENCH_URL,
             PNYX_TRUSTEE_KEYSTORE=os.pathsep.join(info["keystores"]),
             PNYX_TRUSTEE_PASSPHRASE=PASSPHRASE,
+            PNYX_TRUSTEE_BOARD=f"http://127.0.0.1:{port}",
             PNYX_LOG_LEVEL="INFO",
         ),
         "trustees",
@@ -417,6 +475,8 @@ def measure(size: int, marker: dict) -> float:
     finally:
         server.stop()
         trustees.stop()
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
         connections.close_all()
 
 

@@ -7,18 +7,29 @@ File format (JSON, version 1, mode 0600)::
 
     {"format": "pnyx-trustee-keystore", "version": 1,
      "election": "<uuid>", "index": i, "public_key": "<Yᵢ hex>",
-     "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "salt": "<16 bytes hex>"},
+     "kdf": {"name": "scrypt", "n": 131072, "r": 8, "p": 1, "salt": "<16 bytes hex>"},
      "cipher": "aes-256-gcm", "nonce": "<12 bytes hex>", "ciphertext": "<hex>"}
 
-The key is ``scrypt(passphrase, salt, n=2¹⁵, r=8, p=1)`` (32 bytes); the plaintext is encrypted
-with AES-256-GCM under a fresh nonce, with the canonical JSON of every other field as associated
-data, so the clear header (which election, which trustee, which public key: what a worker needs to
-pick the right store) cannot be altered either. Every save draws a new salt and nonce.
+The key is ``scrypt(passphrase, salt, n=2¹⁷, r=8, p=1)`` (32 bytes: ≈ 0.3 s and 128 MiB per
+derivation); the plaintext is encrypted with AES-256-GCM under a fresh nonce, with the canonical
+JSON of every other field as associated data, so the clear header (which election, which trustee,
+which public key: what a worker needs to pick the right store) cannot be altered either. The salt
+is drawn when the key is derived for writing (a new store, or a store re-saved at new cost
+parameters); every save draws a new nonce, and an unlocked store keeps its derived key in memory so
+that saving it again costs no second derivation.
+
+Stores written before the cost was raised (``n = 2¹⁵``) are still read; the next save re-derives the
+key at ``2¹⁷`` with a new salt (:attr:`KeyStore.outdated`, :func:`upgrade`). No other parameters are
+accepted: a file cannot lower its own cost. A new store needs a strong passphrase
+(:func:`passphrase_problems`: at least 12 characters and zxcvbn's top score, ≥ 10¹⁰ guesses).
 
 The plaintext holds the long-term secret ``yᵢ`` and, during the key ceremony, the secret polynomial
 with the deal prepared from it (the deal must be revealed exactly as committed); the polynomial is
 erased once the trustee has confirmed. The trustee's decryption share ``xⱼ`` is not stored: it is
-recomputed from the board (the qualified dealers' shares, decrypted with ``yⱼ``).
+recomputed from the board (the qualified dealers' shares, decrypted with ``yⱼ``). A worker trustee
+also keeps here, authenticated by the AEAD, the head of the board it last verified (``board``) and
+what it decrypted (``decryption``: the tally entry and its signed partial decryption), so that it
+decrypts at most one tally per election and key (tally/trustee_board.py).
 """
 
 from __future__ import annotations
@@ -35,10 +46,15 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from zxcvbn import zxcvbn
 
 FORMAT = "pnyx-trustee-keystore"
 VERSION = 1
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+#: read, and re-saved at SCRYPT_N: stores written before the cost was raised
+SCRYPT_N_OUTDATED = frozenset({2**15})
+MIN_PASSPHRASE = 12
+_ZXCVBN_MAX = 72  # zxcvbn refuses longer input; the first 72 characters are scored
 _SALT_BYTES, _NONCE_BYTES, _KEY_BYTES = 16, 12, 32
 _HEADER_FIELDS = ("format", "version", "election", "index", "public_key", "kdf", "cipher")
 _MAX_FILE = 16 * 1024 * 1024
@@ -61,13 +77,33 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=_KEY_BYTES, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
+def passphrase_problems(passphrase: str, *, hints: tuple[str, ...] = ()) -> list[str]:
+    """Why ``passphrase`` is too weak for a new key store (empty if it is strong enough).
+
+    Rule: at least :data:`MIN_PASSPHRASE` characters and zxcvbn's score 4 (an estimated 10¹⁰
+    guesses or more; ``hints`` — election id, trustee name… — count as known words). A stolen key
+    store can be attacked offline; at ≈ 0.3 s of scrypt per guess, 10¹⁰ guesses are ≈ 100 CPU-years.
+    """
+    problems = []
+    if len(passphrase) < MIN_PASSPHRASE:
+        problems.append(f"it has fewer than {MIN_PASSPHRASE} characters")
+    verdict = zxcvbn(passphrase[:_ZXCVBN_MAX], user_inputs=["pnyx", "trustee", *hints])
+    if verdict["score"] < 4:
+        feedback = verdict["feedback"]
+        reason = feedback.get("warning") or "it is too easy to guess"
+        problems.append(
+            " ".join([reason.rstrip(".") + ".", *feedback.get("suggestions", [])]).strip()
+        )
+    return problems
+
+
 class KeyStore:
     """An unlocked key store: the clear header and the secret content (``secrets``).
 
     ``secrets`` is a plain dict: ``{"y": hex, "ceremony": {...} | None}``. Never printed.
     """
 
-    __slots__ = ("path", "election", "index", "public_key", "secrets", "_passphrase")
+    __slots__ = ("path", "election", "index", "public_key", "secrets", "_passphrase", "_kdf")
 
     def __init__(
         self,
@@ -78,6 +114,7 @@ class KeyStore:
         public_key: str,
         secrets_: dict,
         passphrase: str,
+        kdf: tuple[int, bytes, bytes] | None = None,
     ) -> None:
         self.path = Path(path)
         self.election = election
@@ -85,12 +122,26 @@ class KeyStore:
         self.public_key = public_key
         self.secrets = secrets_
         self._passphrase = passphrase
+        self._kdf = kdf  #: (n, salt, derived key) of the file as last read or written
+
+    @property
+    def outdated(self) -> bool:
+        """The file was written with a lower scrypt cost than :data:`SCRYPT_N`: save it again."""
+        return self._kdf is not None and self._kdf[0] != SCRYPT_N
 
     def __repr__(self) -> str:
         return f"KeyStore({self.path}, election={self.election}, index={self.index}, <redacted>)"
 
     # --- writing
-    def header(self) -> dict:
+    def _key(self) -> tuple[bytes, bytes]:
+        """(salt, key) at the current cost: the one in memory, or a new salt and derivation."""
+        if self._kdf is None or self._kdf[0] != SCRYPT_N:
+            salt = secrets.token_bytes(_SALT_BYTES)
+            key = _derive(self._passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+            self._kdf = (SCRYPT_N, salt, key)
+        return self._kdf[1], self._kdf[2]
+
+    def header(self, salt: bytes) -> dict:
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -102,15 +153,14 @@ class KeyStore:
                 "n": SCRYPT_N,
                 "r": SCRYPT_R,
                 "p": SCRYPT_P,
-                "salt": secrets.token_bytes(_SALT_BYTES).hex(),
+                "salt": salt.hex(),
             },
             "cipher": "aes-256-gcm",
         }
 
     def encrypted(self) -> dict:
-        header = self.header()
-        kdf = header["kdf"]
-        key = _derive(self._passphrase, bytes.fromhex(kdf["salt"]), SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        salt, key = self._key()
+        header = self.header(salt)
         nonce = secrets.token_bytes(_NONCE_BYTES)
         ciphertext = AESGCM(key).encrypt(nonce, _canonical(self.secrets), _canonical(header))
         return {**header, "nonce": nonce.hex(), "ciphertext": ciphertext.hex()}
@@ -169,8 +219,11 @@ def read_header(path: Path | str) -> dict:
         or data["cipher"] != "aes-256-gcm"
     ):
         raise KeyStoreError(f"{path}: unsupported key derivation or cipher")
-    # the cost parameters are part of the format: a file cannot lower them
-    if (kdf["n"], kdf["r"], kdf["p"]) != (SCRYPT_N, SCRYPT_R, SCRYPT_P):
+    # the cost parameters are part of the format: a file cannot lower them (stores written at the
+    # earlier cost are read, and re-saved at SCRYPT_N)
+    if (kdf["r"], kdf["p"]) != (SCRYPT_R, SCRYPT_P) or (
+        kdf["n"] != SCRYPT_N and kdf["n"] not in SCRYPT_N_OUTDATED
+    ):
         raise KeyStoreError(f"{path}: unexpected scrypt parameters")
     if not isinstance(data["index"], int) or not isinstance(data["election"], str):
         raise KeyStoreError(f"{path}: malformed header")
@@ -189,7 +242,8 @@ def unlock(path: Path | str, passphrase: str) -> KeyStore:
         raise KeyStoreError(f"{path}: malformed hex field") from exc
     if len(salt) != _SALT_BYTES or len(nonce) != _NONCE_BYTES:
         raise KeyStoreError(f"{path}: malformed salt or nonce")
-    key = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    n = data["kdf"]["n"]
+    key = _derive(passphrase, salt, n, SCRYPT_R, SCRYPT_P)
     header = {k: data[k] for k in _HEADER_FIELDS}
     try:
         plaintext = AESGCM(key).decrypt(nonce, ciphertext, _canonical(header))
@@ -207,13 +261,27 @@ def unlock(path: Path | str, passphrase: str) -> KeyStore:
         public_key=data["public_key"],
         secrets_=content,
         passphrase=passphrase,
+        kdf=(n, salt, key),
     )
+
+
+def upgrade(store: KeyStore) -> bool:
+    """Save an :attr:`~KeyStore.outdated` store again at the current cost (new salt); True if it
+    was. Hold :func:`locked` around it when another process may write the same store."""
+    if not store.outdated:
+        return False
+    store.save()
+    return True
 
 
 def create(
     path: Path | str, *, election: str, index: int, public_key: str, y_hex: str, passphrase: str
 ) -> KeyStore:
-    """A new key store file holding ``y`` (refuses to overwrite an existing file)."""
+    """A new key store file holding ``y`` (refuses to overwrite an existing file, and a weak
+    passphrase: :func:`passphrase_problems`)."""
+    problems = passphrase_problems(passphrase, hints=(election, f"trustee{index}"))
+    if problems:
+        raise KeyStoreError("choose a stronger passphrase: " + " ".join(problems))
     store = KeyStore(
         Path(path),
         election=election,

@@ -6,9 +6,11 @@ public envelopes), are idempotent, acknowledged late, call one service and are e
 of ballots, merged by :func:`tally_publish`.
 
 Trustee side: :func:`trustee_step` runs on a trustee's own worker (``celery -A config worker -Q
-trustee.<id>`` with ``PNYX_TRUSTEE_KEYSTORE`` and ``PNYX_TRUSTEE_PASSPHRASE_FILE``), never on the
-server's: it touches no database, reads the key store, and returns only the signed public
-message — never anything secret (its result is stored by the result backend).
+trustee.<id>`` with ``PNYX_TRUSTEE_KEYSTORE``, ``PNYX_TRUSTEE_PASSPHRASE_FILE`` and
+``PNYX_TRUSTEE_BOARD``), never on the server's: it touches no database, takes nothing from the
+request but the election to look at (tally/trustee_worker.py), reads and verifies the public board
+itself, and returns only the signed public message — never anything secret (its result is stored
+by the result backend).
 """
 
 from __future__ import annotations
@@ -35,7 +37,15 @@ from tally.services.tally import (
 from tally.services.tally import (
     tally_publish as publish,
 )
-from tally.trustee_steps import TrusteeError, run_step, unlock_all
+from tally.trustee_board import BoardRefused, NothingToDo, StepRefused
+from tally.trustee_steps import DecryptionRefused, TrusteeError
+from tally.trustee_worker import (
+    TaskRefused,
+    board_location,
+    run_step,
+    task_request,
+    unlock_all,
+)
 
 logger = logging.getLogger("pnyx.tally")
 
@@ -116,18 +126,33 @@ def trustee_message(result: dict, trustee_id: int) -> str:
 
 
 @shared_task(name="tally.trustee_step")
-def trustee_step(step: str, params: dict, index: int, inputs: dict) -> dict:
-    """Runs on the trustee's own worker: one ceremony or decryption step with its key store.
+def trustee_step(*args, **kwargs) -> dict:
+    """Runs on the trustee's own worker. The request is ``election``, ``trustee`` (index) and
+    ``step`` (the step the server expects: a hint), nothing else; the worker verifies the board
+    and acts only if the verified board allows the step (tally/trustee_worker.py).
 
-    Returns the signed envelope, or ``{"error": …}`` when the step cannot be done here (no such
-    key store, wrong passphrase, inputs that do not check): the server shows it to the officials,
-    who can send the step again once it is fixed.
+    Returns the signed envelope; ``{"idle": …}`` when the board shows the step over (the ceremony
+    finished, the result published); or ``{"error": …}`` when the step cannot be done here (no such
+    key store, wrong passphrase, a board that does not verify, a step the board does not allow, a
+    request carrying inputs): the server shows it to the officials, who can send the step again.
+    Every refusal is logged as a warning (no secret in it).
     """
     try:
-        return run_step(step, params, index, inputs)
+        election, index, hint = task_request(args, kwargs)
+    except TaskRefused as exc:
+        logger.warning("trustee worker REFUSED a tally.trustee_step request: %s", exc)
+        return {"error": f"refused: {exc}"}
+    try:
+        return run_step(election=election, index=index, step=hint)
+    except NothingToDo as exc:
+        logger.info("trustee %d of election %s: nothing to do: %s", index, election, exc)
+        return {"idle": str(exc), "step": hint, "trustee": index}
+    except (BoardRefused, StepRefused, DecryptionRefused) as exc:
+        logger.warning("trustee %d of election %s REFUSED %s: %s", index, election, hint, exc)
+        return {"error": f"refused: {exc}", "step": hint, "trustee": index}
     except (TrusteeError, KeyStoreError, CryptoError) as exc:
-        logger.warning("trustee %s step %s failed: %s", index, step, exc)
-        return {"error": str(exc), "step": step, "trustee": index}
+        logger.warning("trustee %d of election %s: step %s failed: %s", index, election, hint, exc)
+        return {"error": str(exc), "step": hint, "trustee": index}
 
 
 @worker_init.connect
@@ -136,6 +161,10 @@ def trustee_worker_unlock(**kwargs) -> None:
     a wrong passphrase shows at once in its log, and no step waits for scrypt."""
     if not os.environ.get("PNYX_TRUSTEE_KEYSTORE"):
         return
+    logger.warning(
+        "trustee worker: reading the board from %s",
+        board_location("{election}"),
+    )
     try:
         for store in unlock_all():
             logger.warning(

@@ -1,18 +1,20 @@
 """``pnyx-trustee``: an offline trustee's commands (docs/trustees.md). Also ``manage.py trustee``.
 
-Framework-free: it imports crypto/, tally.keystore, tally.trustee_steps and the standard library
-only (and, for ``decrypt --verify``, the standalone verifier), so a trustee runs it on a machine
-without Django, database or broker. Each step reads what it needs from a board export (a
-``board.jsonl`` file or the election's ``…/board.jsonl`` URL) and writes a JSON message to upload
-(``pnyx-trustee upload``, or any HTTP client: ``POST …/api/elections/{id}/trustees/{index}/messages/``
-with the file as body).
+Framework-free: it imports crypto/, tally.keystore, tally.trustee_steps, tally.trustee_board, the
+standalone verifier and the standard library only, so a trustee runs it on a machine without
+Django, database or broker. Each step reads the board once (a ``board.jsonl`` file or the
+election's ``…/board.jsonl`` URL) into a temporary file, verifies those bytes with the standalone
+verifier, takes every input from them, does the step only if the verified board allows it, and
+writes a JSON message to upload (``pnyx-trustee upload``, or any HTTP client:
+``POST …/api/elections/{id}/trustees/{index}/messages/`` with the file as body). ``--no-verify``
+skips the verification, with a warning.
 
     pnyx-trustee keygen  --election UUID --index I --keystore FILE --token TOKEN --out registration.json
     pnyx-trustee commit  --keystore FILE --board BOARD --out commitment.json
     pnyx-trustee deal    --keystore FILE --board BOARD --out deal.json
     pnyx-trustee check   --keystore FILE --board BOARD --out check.json
     pnyx-trustee confirm --keystore FILE --board BOARD --out confirmation.json
-    pnyx-trustee decrypt --keystore FILE --board BOARD [--verify] --out decryption.json
+    pnyx-trustee decrypt --keystore FILE --board BOARD --out decryption.json
     pnyx-trustee upload  FILE --server https://vote.example.org [--token TOKEN]
     pnyx-trustee status  --board BOARD [--keystore FILE]
     pnyx-trustee info    --keystore FILE
@@ -36,15 +38,14 @@ from pathlib import Path
 
 from tally import keystore
 from tally.keystore import KeyStoreError
-from tally.trustee_steps import (
-    BoardView,
-    TrusteeError,
-    dump_json,
-    keygen,
-    step_from_board,
-)
+from tally.trustee_board import act, board_from
+from tally.trustee_steps import BoardView, TrusteeError, dump_json, keygen
 
-MIN_PASSPHRASE = 12
+NO_VERIFY_WARNING = (
+    "WARNING: --no-verify: this board is NOT verified. Every input of this step is taken from it\n"
+    "WARNING: as it is: a server that altered the board could make you deal, complain, confirm or\n"
+    "WARNING: decrypt something else than the real election's. Verify it (drop --no-verify)."
+)
 
 
 class UsageError(Exception):
@@ -65,8 +66,6 @@ def _passphrase(args, *, new: bool = False) -> str:
             raise UsageError("the passphrases differ")
     else:
         raise UsageError("no passphrase: use --passphrase-file or PNYX_TRUSTEE_PASSPHRASE_FILE")
-    if new and len(value) < MIN_PASSPHRASE:
-        raise UsageError(f"choose a passphrase of at least {MIN_PASSPHRASE} characters")
     return value
 
 
@@ -84,13 +83,38 @@ def _write(args, message: dict) -> None:
 
 
 def _store(args):
-    return keystore.unlock(args.keystore, _passphrase(args))
+    store = keystore.unlock(args.keystore, _passphrase(args))
+    if store.outdated:
+        with keystore.locked(store.path):
+            keystore.upgrade(store)
+        print(
+            f"key store {store.path} saved again with the current scrypt cost "
+            f"(n = 2^{keystore.SCRYPT_N.bit_length() - 1})",
+            file=sys.stderr,
+        )
+    return store
 
 
-def _view_and_params(args):
-    view = BoardView.read(args.board)
-    params = view.params()
-    return view, params
+def _step(args, step: str) -> dict:
+    """Read the board once, verify it (unless --no-verify), and do ``step`` from it."""
+    if args.no_verify:
+        print(NO_VERIFY_WARNING, file=sys.stderr)
+    store = _store(args)
+    with board_from(args.board, verify=not args.no_verify, jobs=os.cpu_count() or 1) as board:
+        if board.verified:
+            seq, _ = board.head
+            print(
+                f"board verified up to entry #{seq} (state {board.view.state()})",
+                file=sys.stderr,
+            )
+        with keystore.locked(store.path):
+            message = act(store, board, step)
+        if step == "check":
+            params = board.view.params()
+            dealt = len(board.view.signed_deals())
+            if dealt < params.n:
+                print(f"note: {dealt} of {params.n} deals are on the board so far", file=sys.stderr)
+    return message
 
 
 # --- Commands ------------------------------------------------------------------------------------
@@ -115,28 +139,17 @@ def cmd_keygen(args) -> int:
 
 
 def cmd_commit(args) -> int:
-    view, _ = _view_and_params(args)
-    store = _store(args)
-    with keystore.locked(store.path):
-        _write(args, step_from_board(store, view, "commit"))
+    _write(args, _step(args, "commit"))
     return 0
 
 
 def cmd_deal(args) -> int:
-    view, _ = _view_and_params(args)
-    _write(args, step_from_board(_store(args), view, "deal"))
+    _write(args, _step(args, "deal"))
     return 0
 
 
 def cmd_check(args) -> int:
-    view, params = _view_and_params(args)
-    store = _store(args)
-    if len(view.signed_deals()) < params.n:
-        print(
-            f"note: {len(view.signed_deals())} of {params.n} deals are on the board so far",
-            file=sys.stderr,
-        )
-    message = step_from_board(store, view, "check")
+    message = _step(args, "check")
     count = len(message["message"]["complaints"])
     print(f"{count} complaint(s)" if count else "every share checks: no complaint", file=sys.stderr)
     _write(args, message)
@@ -144,40 +157,13 @@ def cmd_check(args) -> int:
 
 
 def cmd_confirm(args) -> int:
-    view, _ = _view_and_params(args)
-    store = _store(args)
-    with keystore.locked(store.path):
-        _write(args, step_from_board(store, view, "confirm"))
+    _write(args, _step(args, "confirm"))
     return 0
 
 
 def cmd_decrypt(args) -> int:
-    if args.verify:
-        _verify_board(args.board)
-    view, _ = _view_and_params(args)
-    message = step_from_board(_store(args), view, "decrypt")
-    _write(args, message)
+    _write(args, _step(args, "decrypt"))
     return 0
-
-
-def _verify_board(source: str) -> None:
-    """Run the standalone verifier (crypto/ only) on the board before decrypting its tally."""
-    from verifier.engine import verify_board
-    from verifier.source import BoardSource, SourceError
-
-    try:
-        board = BoardSource(source)
-    except SourceError as exc:
-        raise TrusteeError(str(exc)) from exc
-    try:
-        report, _ = verify_board(board, jobs=os.cpu_count() or 1)
-    finally:
-        board.close()
-    if report.failure is not None:
-        raise TrusteeError(f"the board does not verify: {report.failure}")
-    if not report.tally_verified:
-        raise TrusteeError("the board has no verified encrypted tally")
-    print(f"board verified: {report.counted} ballots counted", file=sys.stderr)
 
 
 def cmd_upload(args) -> int:
@@ -284,6 +270,16 @@ def build_parser(prog: str = "pnyx-trustee") -> argparse.ArgumentParser:
             p.add_argument(
                 "--board", required=True, help="board.jsonl file or the election's board URL"
             )
+            p.add_argument(
+                "--no-verify",
+                action="store_true",
+                help="do NOT verify the board first (not recommended: prints a warning)",
+            )
+            p.add_argument(
+                "--verify",
+                action="store_true",
+                help="verify the board first (the default; kept for older scripts)",
+            )
         if out:
             p.add_argument("--out", help="message file to write (default: standard output)")
         return p
@@ -306,12 +302,6 @@ def build_parser(prog: str = "pnyx-trustee") -> argparse.ArgumentParser:
     ):
         p = with_store(sub.add_parser(name, help=text))
         p.set_defaults(func=func)
-        if name == "decrypt":
-            p.add_argument(
-                "--verify",
-                action="store_true",
-                help="verify the whole board with pnyx-verify first (recommended)",
-            )
 
     p = sub.add_parser("upload", help="send a message file to the server")
     p.add_argument("file")
@@ -333,6 +323,8 @@ def build_parser(prog: str = "pnyx-trustee") -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, prog: str = "pnyx-trustee") -> int:
     args = build_parser(prog).parse_args(argv)
     try:
+        if getattr(args, "verify", False) and getattr(args, "no_verify", False):
+            raise UsageError("--verify and --no-verify contradict each other")
         return args.func(args)
     except (TrusteeError, KeyStoreError) as exc:
         print(f"{prog} {args.command}: {exc}", file=sys.stderr)

@@ -19,6 +19,10 @@ invalid partial decryption in particular — attributable to it too, on the boar
 Registration (before the ceremony context exists) is a ``registration`` envelope without
 signature; the enrolment token authenticates it.
 
+Every input of a step comes from the board (:class:`BoardView`, :func:`step_from_board`), which the
+trustee verified first with the standalone verifier (tally/trustee_board.py): never from the
+server's request.
+
 Nothing here returns, logs or raises anything that contains a secret.
 """
 
@@ -38,6 +42,7 @@ from crypto.elgamal import Ciphertext
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidShare
 from crypto.group import Point, Scalar, base_mul
+from crypto.hashing import digest_json
 from crypto.threshold import (
     Ceremony,
     DkgCommitment,
@@ -67,6 +72,10 @@ ENVELOPE_KINDS = ("registration", "commitment", "deal", "check", "confirmation",
 
 class TrusteeError(Exception):
     """A step cannot be carried out (wrong key store, missing board entries…). No secrets inside."""
+
+
+class DecryptionRefused(TrusteeError):
+    """This key store already decrypted another tally of the election: it decrypts only once."""
 
 
 # --- The ceremony's public parameters ----------------------------------------------------------
@@ -416,7 +425,8 @@ class BoardView:
 
     The hash chain is checked over the whole board: every non-ballot entry is parsed and its
     hash recomputed; ballot and audit lines (most of a board) are only linked by their ``prev`` and
-    ``hash`` fields — checking them is ``pnyx-verify``'s job (``decrypt --verify`` runs it).
+    ``hash`` fields — checking them is the verifier's job: a trustee reads a board only after
+    the standalone verifier passed it (tally/trustee_board.py).
     """
 
     election: str | None = None
@@ -459,6 +469,11 @@ class BoardView:
 
     def payloads(self, kind: str) -> list[dict]:
         return [e.payload for e in self.entries.get(kind, [])]
+
+    def state(self) -> str:
+        """The election's state: the ``to`` of the last ``state`` entry (``draft`` before one)."""
+        states = self.payloads("state")
+        return states[-1]["to"] if states else "draft"
 
     def params(self) -> CeremonyParams:
         ceremonies = self.payloads("ceremony")
@@ -519,11 +534,14 @@ class BoardView:
             raise TrusteeError("the election has not opened on this board (no manifest)")
         return manifests[0]["fingerprint"]
 
-    def tally_ciphertexts(self) -> list[dict]:
-        tallies = self.payloads("tally")
+    def tally_entry(self) -> BoardEntry:
+        tallies = self.entries.get("tally", [])
         if not tallies:
             raise TrusteeError("no encrypted tally on this board yet")
-        return [ct for row in tallies[0]["ciphertexts"] for ct in row]
+        return tallies[0]
+
+    def tally_ciphertexts(self) -> list[dict]:
+        return [ct for row in self.tally_entry().payload["ciphertexts"] for ct in row]
 
     def verification_key(self, index: int) -> str | None:
         results = self.payloads("ceremony-result")
@@ -533,9 +551,58 @@ class BoardView:
 BOARD_STEPS = ("commit", "deal", "check", "confirm", "decrypt")
 
 
+def tally_record(view: BoardView) -> dict:
+    """What a decryption is of: the ``tally`` entry (seq, hash) and the digest of its ciphertexts."""
+    entry = view.tally_entry()
+    return {
+        "election": entry.election,
+        "tally_seq": entry.seq,
+        "tally_hash": entry.hash,
+        "ciphertexts": digest_json(entry.payload["ciphertexts"]),
+    }
+
+
+def decrypt_once(store: KeyStore, view: BoardView) -> dict:
+    """The partial decryption of the board's ``tally`` entry, at most once per election and key.
+
+    The first decryption is recorded in the key store (saved: hold :func:`keystore.locked`) with
+    the tally entry's hash, the digest of its ciphertexts and the signed message; a repeat for the
+    same tally returns that same message; any other tally is refused (:class:`DecryptionRefused`).
+    A trustee that decrypted two different tallies of one election with the same share would hand
+    out more than the result (e.g. one ballot's content, as a difference).
+    """
+    record = tally_record(view)
+    done = store.secrets.get("decryption")
+    if done is not None:
+        if (done.get("tally_hash"), done.get("ciphertexts")) == (
+            record["tally_hash"],
+            record["ciphertexts"],
+        ):
+            return done["envelope"]
+        raise DecryptionRefused(
+            f"trustee {store.index} of election {store.election} already decrypted the tally "
+            f"entry #{done.get('tally_seq')} ({str(done.get('tally_hash'))[:16]}…); it decrypts "
+            f"one tally per election and key, so it refuses the tally entry "
+            f"#{record['tally_seq']} ({record['tally_hash'][:16]}…)"
+        )
+    params = view.params()
+    message = step_decrypt(
+        store,
+        params,
+        view.qualified_deals(params),
+        fingerprint=view.fingerprint(),
+        ciphertexts=view.tally_ciphertexts(),
+        verification_key=view.verification_key(store.index),
+    )
+    store.secrets["decryption"] = {**record, "envelope": message}
+    store.save()
+    return message
+
+
 def step_from_board(store: KeyStore, view: BoardView, step: str) -> dict:
-    """One ceremony or decryption step for ``store``'s trustee with its inputs read from the
-    board (an offline trustee: ``pnyx-trustee``, the simulation, the tests)."""
+    """One ceremony or decryption step for ``store``'s trustee with every input read from the
+    board. The caller verified the board first and checked that it allows the step
+    (tally.trustee_board.act); ``decrypt`` saves the key store (:func:`decrypt_once`)."""
     params = view.params()
     if step == "commit":
         return step_commit(store, params)
@@ -546,80 +613,9 @@ def step_from_board(store: KeyStore, view: BoardView, step: str) -> dict:
     if step == "confirm":
         return step_confirm(store, params, view.qualified_deals(params))
     if step == "decrypt":
-        return step_decrypt(
-            store,
-            params,
-            view.qualified_deals(params),
-            fingerprint=view.fingerprint(),
-            ciphertexts=view.tally_ciphertexts(),
-            verification_key=view.verification_key(store.index),
-        )
+        return decrypt_once(store, view)
     raise TrusteeError(f"unknown step {step!r}")
 
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True) + "\n"
-
-
-# --- The trustee's worker ----------------------------------------------------------------------
-
-_UNLOCKED: dict[str, tuple[tuple[int, int], KeyStore]] = {}
-
-
-def _store_for(election: str, index: int, env: dict | None) -> Path:
-    for path in keystore.keystore_paths_from_environment(env):
-        header = keystore.read_header(path)
-        if header["election"] == election and header["index"] == index:
-            return path
-    raise TrusteeError(
-        f"no key store for trustee {index} of election {election} in PNYX_TRUSTEE_KEYSTORE"
-    )
-
-
-def _unlocked(path: Path, env: dict | None) -> KeyStore:
-    """The unlocked store, cached per process while the file is unchanged (scrypt costs ≈ 0.1 s)."""
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _UNLOCKED.get(str(path))
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    store = keystore.unlock(path, keystore.passphrase_from_environment(env))
-    _UNLOCKED[str(path)] = (stamp, store)
-    return store
-
-
-def unlock_all(env: dict | None = None) -> list[KeyStore]:
-    """Unlock every key store named by the environment (a trustee's worker does it at start)."""
-    return [_unlocked(path, env) for path in keystore.keystore_paths_from_environment(env)]
-
-
-def run_step(step: str, params: dict, index: int, inputs: dict, env: dict | None = None) -> dict:
-    """One step for trustee ``index``, with the key store named by the environment
-    (``PNYX_TRUSTEE_KEYSTORE``, ``PNYX_TRUSTEE_PASSPHRASE_FILE``): the body of the trustee
-    worker's Celery task. Returns the signed envelope."""
-    ceremony = CeremonyParams.from_json(params)
-    path = _store_for(ceremony.election, index, env)
-    with keystore.locked(path):
-        store = _unlocked(path, env)
-        if step == "commit":
-            result = step_commit(store, ceremony)
-        elif step == "deal":
-            result = step_deal(store, ceremony, committed=inputs.get("committed"))
-        elif step == "check":
-            result = step_check(store, ceremony, inputs["deals"])
-        elif step == "confirm":
-            result = step_confirm(store, ceremony, inputs["deals"])
-        elif step == "decrypt":
-            result = step_decrypt(
-                store,
-                ceremony,
-                inputs["deals"],
-                fingerprint=inputs["fingerprint"],
-                ciphertexts=inputs["ciphertexts"],
-                verification_key=inputs.get("verification_key"),
-            )
-        else:
-            raise TrusteeError(f"unknown step {step!r}")
-        stat = path.stat()  # a step may have saved the store: remember the new file
-        _UNLOCKED[str(path)] = ((stat.st_mtime_ns, stat.st_size), store)
-    return result

@@ -518,6 +518,16 @@ class SimTrustee:
     store_path: Path
     passphrase: str
     offline_at_tally: bool = False
+    _store: object = field(default=None, repr=False, compare=False)
+
+    def unlocked(self):
+        """The trustee's key store, unlocked once (scrypt at 2¹⁷ costs ≈ 0.3 s and 128 MiB, as a
+        trustee keeps its tool's process); only this trustee's own steps change it."""
+        if self._store is None:
+            from tally import keystore
+
+            self._store = keystore.unlock(self.store_path, self.passphrase)
+        return self._store
 
 
 @dataclass
@@ -768,14 +778,16 @@ class Simulation:
 
     # -- key ceremony: offline trustees running the trustee tool's steps
 
-    def _board_view(self, workdir: Path):
-        from tally.trustee_steps import BoardView
+    def _board(self, workdir: Path):
+        """The board as the trustees read it: downloaded once, verified with the standalone
+        verifier (tally.trustee_board); every trustee then takes its inputs from those bytes."""
+        from tally.trustee_board import verify_file
 
         answer = self.http.get(f"{self.base}/board.jsonl")
         self._expect(HttpAnswer(answer.status, b""), (200,), "board export")
         path = workdir / "board-view.jsonl"
         path.write_bytes(answer.body)
-        return BoardView.read(str(path))
+        return verify_file(path, jobs=os.cpu_count() or 1)
 
     def _ceremony_phase(self) -> str:
         answer = self.http.get(f"{self.base}/ceremony/")
@@ -784,7 +796,8 @@ class Simulation:
     def _key_ceremony(self, election, workdir: Path) -> list[SimTrustee]:
         from tally import keystore
         from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
-        from tally.trustee_steps import keygen, step_from_board
+        from tally.trustee_board import act
+        from tally.trustee_steps import keygen
         from voting.services.elections import election_start_ceremony
 
         self.http = self._http()
@@ -823,10 +836,10 @@ class Simulation:
         election_start_ceremony(election=election, acting_user=None)
         for step in ("commit", "deal", "check", "confirm"):
             self._wait(lambda s=step: self._ceremony_phase() == s, f"ceremony phase {step}")
-            view = self._board_view(workdir)
+            board = self._board(workdir)
             for trustee in trustees:
-                store = keystore.unlock(trustee.store_path, trustee.passphrase)
-                message = step_from_board(store, view, step)
+                with keystore.locked(trustee.store_path):
+                    message = act(trustee.unlocked(), board, step)
                 self._expect(
                     self.http.post(self._messages(trustee), message),
                     (200, 202),
@@ -942,7 +955,7 @@ class Simulation:
 
     def _close_and_tally(self, election, trustees: list[SimTrustee], workdir: Path) -> dict:
         from tally import keystore
-        from tally.trustee_steps import step_from_board
+        from tally.trustee_board import act
         from voting.services.elections import election_close
 
         election_close(election=election, acting_user=None, reason="simulation")
@@ -952,13 +965,13 @@ class Simulation:
             lambda: self._tally_status()["status"] in ("decrypting", "done"),
             "the encrypted tally (is a worker consuming the 'tally' queue?)",
         )
-        view = self._board_view(workdir)
+        board = self._board(workdir)
         for trustee in trustees:
             if trustee.offline_at_tally:
                 self.say(f"trustee {trustee.index} stays away (no partial decryption)")
                 continue
-            store = keystore.unlock(trustee.store_path, trustee.passphrase)
-            message = step_from_board(store, view, "decrypt")
+            with keystore.locked(trustee.store_path):
+                message = act(trustee.unlocked(), board, "decrypt")
             self._expect(
                 self.http.post(self._messages(trustee), message),
                 (200, 202),

@@ -57,19 +57,6 @@ def crypto_ceremony(ceremony: KeyCeremony, trustees: list[Trustee] | None = None
     )
 
 
-def ceremony_params_json(ceremony: KeyCeremony, trustees: list[Trustee] | None = None) -> dict:
-    """What a trustee step needs to know of the ceremony (tally.trustee_steps.CeremonyParams)."""
-    trustees = trustees if trustees is not None else trustees_of(ceremony)
-    return {
-        "election": str(ceremony.election_id),
-        "threshold": ceremony.threshold,
-        "trustees": [
-            {"index": t.index, "name": t.name, "public_key": t.public_key} for t in trustees
-        ],
-        "context": ceremony.context,
-    }
-
-
 def open_envelope(
     *, envelope: Any, election: Election, trustee: Trustee, ceremony: Ceremony
 ) -> tuple[str, Any]:

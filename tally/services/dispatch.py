@@ -1,14 +1,17 @@
-"""Sending steps to the worker trustees' queues (``trustee.<id>``), with public inputs only.
+"""Asking the worker trustees (queues ``trustee.<id>``) to look at their election's board.
 
-A worker trustee runs ``celery -A config worker -Q trustee.<id>`` with its key store; the task
-(``tally.trustee_step``) carries the ceremony's public parameters and whatever public board
-content the step needs (deals addressed to everyone, the encrypted tally). Its return value — a
+A worker trustee runs ``celery -A config worker -Q trustee.<id>`` with its key store. The task
+(``tally.trustee_step``) carries the election, the trustee's index and the step the server
+expects — nothing else: no parameters, deals or ciphertexts. The trustee reads the public board
+itself, verifies it with the standalone verifier and derives every input from it
+(tally/trustee_worker.py); it refuses a request carrying anything more. Its return value — a
 signed envelope, public — goes to ``tally.tasks.trustee_message`` on the server's ``tally``
 queue (a Celery link), which verifies it like an upload. Called once a transaction commits
-(``transaction.on_commit``): a step is sent only for what the database says now.
+(``transaction.on_commit``): the board the trustee reads already holds what the step needs.
 
 Sending again is harmless: a trustee answers a step it did before with the same message (its key
-store keeps the prepared deal), and the server records each message once.
+store keeps the prepared deal and the decryption it made), and the server records each message
+once.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from tally.models import (
     TrusteeMode,
 )
 from tally.selectors import decryption_answered
-from tally.services.common import ceremony_params_json, entry_payload, logger, trustees_of
+from tally.services.common import logger, trustees_of
 
 _STEP_OF_PHASE = {
     CeremonyPhase.COMMIT: ("commit", MessageKind.COMMITMENT),
@@ -39,13 +42,14 @@ _STEP_OF_PHASE = {
 }
 
 
-def trustee_send(*, trustee: Trustee, step: str, params: dict, inputs: dict) -> None:
-    """Queue ``step`` on the trustee's own queue; its answer comes back through the link."""
+def trustee_send(*, trustee: Trustee, election_id, step: str) -> None:
+    """Ask ``trustee``'s worker to look at the election's board now (``step``: what the server
+    expects; the trustee decides from the verified board); its answer comes back through the link."""
     from tally.tasks import trustee_message, trustee_step
 
     queue = trustee.queue
     trustee_step.apply_async(
-        kwargs={"step": step, "params": params, "index": trustee.index, "inputs": inputs},
+        kwargs={"election": str(election_id), "trustee": trustee.index, "step": step},
         # a Queue object (not a name): the server's own workers never start consuming it
         queue=Queue(queue, routing_key=queue),
         link=trustee_message.s(trustee.pk).set(queue="tally"),
@@ -57,21 +61,6 @@ def trustee_send(*, trustee: Trustee, step: str, params: dict, inputs: dict) -> 
     if not updated:
         TrusteeDispatch.objects.create(trustee=trustee, step=step, sent_at=now)
     logger.info("sent %s to %s (trustee %d)", step, queue, trustee.index)
-
-
-def _inputs(ceremony: KeyCeremony, step: str) -> dict:
-    from tally.services.ceremony import qualified_deals, valid_deals
-
-    if step == "commit":
-        return {}
-    if step == "deal":
-        committed = CeremonyMessage.objects.filter(
-            ceremony=ceremony, kind=MessageKind.COMMITMENT
-        ).values_list("trustee__index", flat=True)
-        return {"committed": sorted(committed)}
-    if step == "check":
-        return {"deals": [payload for _, payload in valid_deals(ceremony).values()]}
-    return {"deals": [payload for _, payload in qualified_deals(ceremony).values()]}
 
 
 def ceremony_dispatch(*, ceremony_id: int) -> int:
@@ -90,18 +79,14 @@ def ceremony_dispatch(*, ceremony_id: int) -> int:
     waiting = [t for t in trustees if t.mode == TrusteeMode.WORKER and t.pk not in answered]
     if not waiting:
         return 0
-    params = ceremony_params_json(ceremony, trustees)
-    inputs = _inputs(ceremony, step)
     for trustee in waiting:
-        trustee_send(trustee=trustee, step=step, params=params, inputs=inputs)
+        trustee_send(trustee=trustee, election_id=ceremony.election_id, step=step)
     return len(waiting)
 
 
 def tally_dispatch_decryptions(*, run_id: int) -> int:
     """Ask every worker trustee that still owes a partial decryption (none valid on record, fewer
-    than the maximum rejected) to decrypt the tally."""
-    from tally.services.ceremony import qualified_deals
-
+    than the maximum rejected) to decrypt the tally (which it reads from the board itself)."""
     run = TallyRun.objects.select_related("election", "tally_entry").get(pk=run_id)
     if run.tally_entry is None or run.result_entry_id is not None:
         return 0
@@ -114,14 +99,6 @@ def tally_dispatch_decryptions(*, run_id: int) -> int:
     waiting = [t for t in trustees if t.mode == TrusteeMode.WORKER and t.pk not in answered]
     if not waiting:
         return 0
-    params = ceremony_params_json(ceremony, trustees)
-    tally = entry_payload(run.tally_entry)
-    common = {
-        "deals": [payload for _, payload in qualified_deals(ceremony).values()],
-        "fingerprint": election.fingerprint,
-        "ciphertexts": [ct for row in tally["ciphertexts"] for ct in row],
-    }
     for trustee in waiting:
-        inputs = {**common, "verification_key": election.verification_keys[trustee.index - 1]}
-        trustee_send(trustee=trustee, step="decrypt", params=params, inputs=inputs)
+        trustee_send(trustee=trustee, election_id=election.pk, step="decrypt")
     return len(waiting)

@@ -51,9 +51,14 @@ def trustee_message_receive(*, election: Election, index: int, body: Any, via: s
 
 
 def trustee_worker_result(*, trustee_id: int, result: Any) -> str:
-    """What a worker trustee's step returned (the Celery link): a signed envelope, or a report of
-    what went wrong on its side (e.g. a locked key store), kept for the officials to see."""
+    """What a worker trustee's step returned (the Celery link): a signed envelope; ``idle`` (its
+    verified board shows the step over: nothing to record); or a report of what went wrong or what
+    it refused on its side (a locked key store, a board that does not verify…), kept for the
+    officials to see."""
     trustee = Trustee.objects.select_related("ceremony__election").get(pk=trustee_id)
+    if isinstance(result, dict) and set(result) == {"idle", "step", "trustee"}:
+        logger.info("trustee %d's worker has nothing to do: %s", trustee.index, result["idle"])
+        return "idle"
     if isinstance(result, dict) and "error" in result:
         message = str(result["error"])[:500]
         Trustee.objects.filter(pk=trustee_id).update(

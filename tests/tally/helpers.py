@@ -32,7 +32,8 @@ from identity.services.credentials import RollEntry, credentials_generate, crede
 from tally import keystore
 from tally.models import KeyCeremony, Trustee
 from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
-from tally.trustee_steps import BoardView, keygen, step_from_board
+from tally.trustee_board import act, verify_file
+from tally.trustee_steps import BoardView, keygen
 from tests.voting.factories import RollVoter, login, make_election, post_json
 from verifier.cli import main as verify_main
 from voting.models import Election
@@ -40,7 +41,7 @@ from voting.selectors import board_lines
 from voting.services.elections import election_open, election_start_ceremony
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 - test key stores
+PASSPHRASE = "correct horse battery staple"  # noqa: S105 - test key stores (zxcvbn score 4)
 
 
 def export_board(election: Election, path: Path) -> Path:
@@ -70,11 +71,20 @@ class TestTrustee:
     passphrase: str = PASSPHRASE
     model: Trustee | None = None
     token: str = ""  #: the enrolment token it received (a secret too)
+    _unlocked: tuple | None = field(default=None, repr=False, compare=False)
 
     def store(self):
-        return keystore.unlock(self.store_path, self.passphrase)
+        """The unlocked key store, kept while the file is unchanged (as a trustee's process
+        does: scrypt at 2¹⁷ costs ≈ 0.3 s and 128 MiB per unlock)."""
+        stat = self.store_path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._unlocked is None or self._unlocked[0] != stamp:
+            store = keystore.unlock(self.store_path, self.passphrase)
+            self._unlocked = (stamp, store)
+        return self._unlocked[1]
 
     def view(self, tmp: Path) -> BoardView:
+        """The board as it is now (unverified: for the test's own reading)."""
         return BoardView.read(str(export_board(self.election, tmp / f"view-{self.index}.jsonl")))
 
     def register(self, client: Client) -> Any:
@@ -89,7 +99,10 @@ class TestTrustee:
         return post_json(client, messages_url(self.election, self.index), registration)
 
     def message(self, step: str, tmp: Path, **kwargs) -> dict:
-        return step_from_board(self.store(), self.view(tmp), step)
+        """What ``pnyx-trustee <step>`` does: the board exported once, verified, the step done
+        from it if it allows it."""
+        board = verify_file(export_board(self.election, tmp / f"board-{self.index}.jsonl"))
+        return act(self.store(), board, step)
 
     def send(self, client: Client, step: str, tmp: Path):
         return post_json(client, messages_url(self.election, self.index), self.message(step, tmp))
@@ -278,15 +291,17 @@ class WorkerProcess:
 
 
 def trustee_worker(
-    trustees: Sequence[TestTrustee], log: Path, passphrase_file: Path
+    trustees: Sequence[TestTrustee], log: Path, passphrase_file: Path, *, board: str
 ) -> WorkerProcess:
-    """``celery -A config worker -Q trustee.<id>,…`` with the trustees' key stores — exactly what
-    a worker trustee runs (one process may serve several trustees, as the demo's does)."""
+    """``celery -A config worker -Q trustee.<id>,…`` with the trustees' key stores, reading the
+    board from ``board`` (the server's address: ``live_server.url``) — exactly what a worker
+    trustee runs (one process may serve several trustees, as the demo's does)."""
     passphrase_file.write_text(PASSPHRASE + "\n")
     passphrase_file.chmod(0o600)
     env = worker_env(
         PNYX_TRUSTEE_KEYSTORE=os.pathsep.join(str(t.store_path) for t in trustees),
         PNYX_TRUSTEE_PASSPHRASE_FILE=str(passphrase_file),
+        PNYX_TRUSTEE_BOARD=board,
     )
     queues = ",".join(t.model.queue for t in trustees)
     worker = WorkerProcess(

@@ -16,7 +16,9 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from tally import keystore
 from tally.models import KeyCeremony, TallyRun, Trustee
+from tally.trustee_worker import local_board
 from tests.tally.helpers import (
     WorkerProcess,
     pnyx_verify,
@@ -136,10 +138,13 @@ def test_the_election_page_offers_the_tally(admin_client, tmp_path) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real) -> None:
+def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, live_server) -> None:
     """``seed_demo`` (``make run``): a real ceremony with three worker trustees whose key stores
-    live under var/demo/; the worker ``make run`` starts for them tallies the demo."""
-    with override_settings(VAR_DIR=tmp_path, EMAIL_FILE_PATH=tmp_path / "mail"):
+    live under var/demo/ (each verifying the board before each step); the worker ``make run``
+    starts for them reads the board from the server and tallies the demo."""
+    with override_settings(
+        VAR_DIR=tmp_path, EMAIL_FILE_PATH=tmp_path / "mail", PNYX_BASE_URL=live_server.url
+    ):
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     election = Election.objects.get(slug="demo")
     assert election.state == "open"
@@ -153,6 +158,10 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real) -
     )
     stores = [Path(p) for p in env["PNYX_TRUSTEE_KEYSTORE"].split(os.pathsep)]
     assert len(stores) == 3 and all(s.parent == tmp_path / "demo" / "trustees" for s in stores)
+    assert env["PNYX_TRUSTEE_BOARD"] == live_server.url
+    for store in stores:  # each verified the board: its copy ends at the head in its key store
+        head = keystore.unlock(store, Path(env["PNYX_TRUSTEE_PASSPHRASE_FILE"]).read_text().strip())
+        assert head.secrets["board"]["seq"] >= 10 and local_board(store).exists()
     for path in [*stores, env_file, Path(env["PNYX_TRUSTEE_PASSPHRASE_FILE"])]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(stores[0].read_text())["format"] == "pnyx-trustee-keystore"
@@ -173,4 +182,5 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real) -
     finally:
         worker.stop()
     assert "key store" in worker.output() and "unlocked" in worker.output()
+    assert f"reading the board from {live_server.url}/api/elections/" in worker.output()
     assert pnyx_verify(election, tmp_path) == 0

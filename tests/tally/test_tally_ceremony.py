@@ -29,6 +29,7 @@ from tally.services.ceremony import (
 )
 from tally.trustee_steps import TrusteeError, _secret, envelope, keygen
 from tests.tally.helpers import (
+    PASSPHRASE,
     ceremony_of,
     messages_url,
     pnyx_verify,
@@ -150,7 +151,7 @@ def test_registration_is_authenticated_by_the_enrolment_token(tmp_path) -> None:
     token = trustee_enrolment_issue(trustee=trustee, acting_user=None)
     assert token not in json.dumps(list(Trustee.objects.values()), default=str)
     _, registration = keygen(
-        tmp_path / "a.json", election=str(election.pk), index=1, passphrase="p" * 12
+        tmp_path / "a.json", election=str(election.pk), index=1, passphrase=PASSPHRASE
     )
     url = messages_url(election, 1)
     for wrong in (None, "", token + "x", token.upper()):
@@ -161,7 +162,7 @@ def test_registration_is_authenticated_by_the_enrolment_token(tmp_path) -> None:
     other = trustee_enrolment_issue(trustee=ceremony.trustees.get(index=2), acting_user=None)
     assert post_json(client, url, {**registration, "token": other}).status_code == 403
     _, for_two = keygen(
-        tmp_path / "b.json", election=str(election.pk), index=2, passphrase="p" * 12
+        tmp_path / "b.json", election=str(election.pk), index=2, passphrase=PASSPHRASE
     )
     response = post_json(client, url, {**for_two, "trustee": 1, "token": token})
     assert response.status_code == 400
@@ -175,7 +176,7 @@ def test_registration_is_authenticated_by_the_enrolment_token(tmp_path) -> None:
     assert response.status_code == 202 and response.json()["kind"] == "registration"
     assert post_json(client, url, {**registration, "token": token}).json()["status"] == "duplicate"
     _, another = keygen(
-        tmp_path / "c.json", election=str(election.pk), index=1, passphrase="p" * 12
+        tmp_path / "c.json", election=str(election.pk), index=1, passphrase=PASSPHRASE
     )
     response = post_json(client, url, {**another, "token": token})
     assert response.status_code == 409 and response.json()["error"]["code"] == "already_registered"
@@ -346,7 +347,7 @@ def test_setup_rules_and_invitations(tmp_path) -> None:
     assert token not in json.dumps(list(Trustee.objects.values()), default=str)
     # registering makes the set-up final
     _, registration = keygen(
-        tmp_path / "ada.json", election=str(election.pk), index=1, passphrase="p" * 12
+        tmp_path / "ada.json", election=str(election.pk), index=1, passphrase=PASSPHRASE
     )
     response = post_json(Client(), messages_url(election, 1), {**registration, "token": token})
     assert response.status_code == 202

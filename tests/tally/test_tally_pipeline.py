@@ -46,7 +46,8 @@ from tally.models import (
     TallyRun,
 )
 from tally.services.tally import tally_ciphertexts, tally_start
-from tally.trustee_steps import BoardView, decryption_share, envelope
+from tally.trustee_board import NothingToDo
+from tally.trustee_steps import BoardView, decrypt_once, decryption_share, envelope
 from tests.tally.helpers import (
     WorkerProcess,
     add_voters_and_open,
@@ -136,12 +137,14 @@ def play_offline(ce, trustee, tmp_path, client) -> None:
 
 
 def test_worker_trustees_one_offline_and_no_secret_leaks(
-    tmp_path, celery_worker_real, caplog
+    tmp_path, celery_worker_real, live_server, caplog
 ) -> None:
     caplog.set_level("INFO")
     client = Client()
     ce = setup_ceremony(tmp_path, questions=EVERY_KIND, modes=("worker", "worker", "offline"))
-    workers = trustee_worker(ce.trustees[:2], tmp_path / "trustees.log", tmp_path / "pass")
+    workers = trustee_worker(
+        ce.trustees[:2], tmp_path / "trustees.log", tmp_path / "pass", board=live_server.url
+    )
     secrets: set[str] = set()
     try:
         election_start_ceremony(election=ce.election, acting_user=None)
@@ -363,11 +366,14 @@ def test_a_wrong_partial_decryption_is_rejected_and_excluded(tmp_path, celery_wo
 
 
 def test_the_tally_waits_for_missing_trustees_and_completes_when_they_return(
-    tmp_path, celery_worker_real, admin_client
+    tmp_path, celery_worker_real, live_server, admin_client
 ) -> None:
     client = Client()
     ce = setup_ceremony(tmp_path, questions=SINGLE5, modes=("offline", "worker", "offline"))
-    worker = trustee_worker(ce.trustees[1:2], tmp_path / "trustee2-a.log", tmp_path / "pass")
+    board = live_server.url
+    worker = trustee_worker(
+        ce.trustees[1:2], tmp_path / "trustee2-a.log", tmp_path / "pass", board=board
+    )
     try:
         election_start_ceremony(election=ce.election, acting_user=None)
         for step, phase in (
@@ -404,7 +410,9 @@ def test_the_tally_waits_for_missing_trustees_and_completes_when_they_return(
     tally_start(election=ce.election, acting_user=None)
     assert state_of(ce.election) == "tallying"
 
-    worker = trustee_worker(ce.trustees[1:2], tmp_path / "trustee2-b.log", tmp_path / "pass")
+    worker = trustee_worker(
+        ce.trustees[1:2], tmp_path / "trustee2-b.log", tmp_path / "pass", board=board
+    )
     try:
         wait_for(lambda: state_of(ce.election) == "tallied", what="the result", timeout=60)
     finally:
@@ -412,8 +420,13 @@ def test_the_tally_waits_for_missing_trustees_and_completes_when_they_return(
     result = result_payload(ce.election)
     assert result["trustees"] == [1, 2]
     assert result["counts"] == expected_counts(ce.refresh().manifest, last)
-    # trustee 3 comes late: recorded, not published
-    response = ce.trustees[2].send(client, "decrypt", tmp_path)
+    # trustee 3 comes late: its own tool sees the result on the board and does nothing; a
+    # decryption sent anyway is recorded, not published
+    late = ce.trustees[2]
+    with pytest.raises(NothingToDo, match="the result is already published"):
+        late.message("decrypt", tmp_path)
+    message = decrypt_once(late.store(), late.view(tmp_path))
+    response = post_json(client, messages_url(ce.election, 3), message)
     assert response.status_code == 200 and response.json()["status"] == "late"
     assert kinds(ce.election).count("partial-decryption") == 2
     assert kinds(ce.election).count("result") == 1

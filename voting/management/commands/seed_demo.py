@@ -4,9 +4,11 @@ The demo's election key comes from a real key ceremony (tally app, docs/trustees
 *worker* trustees, 2 of 3: their key stores — DEMO ONLY, under var/demo/trustees/, locked by a
 passphrase kept next to them in var/demo/trustee-passphrase — are what a trustee keeps on its own
 machine. This command runs the trustees' steps in-process (Celery in eager mode, the same tasks a
-trustee's worker runs) so that the election can open at once; afterwards ``make run`` starts a
-worker for the three trustees' queues (var/demo/trustee-worker.env), which decrypts the tally
-when the officials close the election from the admin. A real server never holds a trustee's key
+trustee's worker runs: each verifies the board, here read from an export this command writes
+before each step, and acts only on what it verified) so that the election can open at once;
+afterwards ``make run`` starts a worker for the three trustees' queues
+(var/demo/trustee-worker.env), which reads the board from the server (``PNYX_TRUSTEE_BOARD``:
+``PNYX_BASE_URL``) and decrypts the tally when the officials close the election from the admin. A real server never holds a trustee's key
 store or passphrase. Likewise the demo voters' credential codes are printed and written to
 var/demo/ so that anyone can try the booth; real codes exist only in the e-mails sent to voters.
 """
@@ -132,6 +134,8 @@ def demo_trustees(election: Election, demo_dir: Path) -> dict[str, str]:
         "PNYX_TRUSTEE_KEYSTORE": os.pathsep.join(str(p) for p in paths),
         "PNYX_TRUSTEE_PASSPHRASE_FILE": str(passphrase_file),
         "PNYX_TRUSTEE_QUEUES": ",".join(t.queue for t in ceremony.trustees.order_by("index")),
+        # the worker make run starts reads the board from make run's server
+        "PNYX_TRUSTEE_BOARD": settings.PNYX_BASE_URL,
     }
 
 
@@ -150,18 +154,32 @@ def _quiet(*names: str):
             logger.setLevel(level)
 
 
-def demo_key_ceremony(election: Election, env: dict[str, str]) -> None:
+def demo_key_ceremony(election: Election, env: dict[str, str], board_file: Path) -> None:
     """DEMO ONLY: run the key ceremony with the trustees' own task code, in this process (Celery
-    eager mode: each step runs here with the key stores named by ``env``)."""
+    eager mode: each step runs here with the key stores named by ``env``). No server answers HTTP
+    yet: before each trustee step the board is exported to ``board_file``, which the trustees read
+    and verify instead of the server's URL (``PNYX_TRUSTEE_BOARD`` may name an export file)."""
+    from celery.signals import task_prerun
+
+    from voting.selectors import board_lines
+
+    def export_board(task=None, **kwargs) -> None:
+        if task is not None and task.name == "tally.trustee_step":
+            with _private_file(board_file) as out:
+                out.writelines(line + "\n" for line in board_lines(election=election))
+
+    env = {**env, "PNYX_TRUSTEE_BOARD": str(board_file)}
     saved_env = {k: os.environ.get(k) for k in env}
     saved_conf = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
     os.environ.update(env)
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    task_prerun.connect(export_board, weak=False)
     try:
         with _quiet("celery.app.trace", "pnyx.tally"):
             election_start_ceremony(election=election, acting_user=None)
     finally:
+        task_prerun.disconnect(export_board)
         celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved_conf
         for key, value in saved_env.items():
             if value is None:
@@ -242,7 +260,7 @@ class Command(BaseCommand):
             # DEMO ONLY — the trustees' key stores are made here, under var/demo/.
             worker_env = demo_trustees(election, demo_dir)
 
-        demo_key_ceremony(election, worker_env)
+        demo_key_ceremony(election, worker_env, demo_dir / "trustees" / "ceremony-board.jsonl")
         with transaction.atomic():
             # DEMO ONLY: codes are generated here and printed (real ones are only e-mailed).
             issued, credentials = credentials_generate(
