@@ -48,6 +48,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # These two only add headers to responses: outside the guard, its answers get them too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    # TRACE, OPTIONS, oversized bodies and NUL characters, before anything reads the request.
+    "config.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -55,8 +60,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -162,11 +165,18 @@ CONTENT_SECURITY_POLICY = {
 
 # --- API --------------------------------------------------------------------
 
+# The largest request body any endpoint reads, in bytes. A larger declared body is answered 413
+# before it is read (config.middleware.RequestGuardMiddleware); Django's form parsing and the API's
+# JSON parser use the same number. Endpoints may have smaller limits of their own (ballots:
+# PNYX_BALLOT_MAX_BYTES and the election's shape; trustee messages: the tally's size).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PNYX_REQUEST_MAX_BYTES", default=4 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # One strict JSON parser for every endpoint (config/api_parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["config.api_parsers.StrictJsonParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     # Deny by default: every view states who may call it.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
