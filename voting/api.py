@@ -276,7 +276,7 @@ class BoardExportApi(PublicApiView):
                 description="One canonical JSON entry per line, in order: the file observers "
                 "verify (crypto.board.verify_chain, pnyx-verify).",
             ),
-            **error_responses(404),
+            **error_responses(400, 404),
         },
     )
     def get(self, request: Request, election_id) -> StreamingHttpResponse:
