@@ -165,11 +165,6 @@ CONTENT_SECURITY_POLICY = {
 
 # --- API --------------------------------------------------------------------
 
-# The largest request body any endpoint reads, in bytes. A larger declared body is answered 413
-# before it is read (config.middleware.RequestGuardMiddleware); Django's form parsing and the API's
-# JSON parser use the same number. Endpoints may have smaller limits of their own (ballots:
-# PNYX_BALLOT_MAX_BYTES and the election's shape; trustee messages: the tally's size).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PNYX_REQUEST_MAX_BYTES", default=4 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.PnyxAutoSchema",
@@ -237,6 +232,13 @@ BOARD_SIGNING_KEY = board_signing_seed_load(
 # Largest request body the casting endpoint reads, whatever the election
 # (each election also has its own, smaller limit computed from its questions).
 PNYX_BALLOT_MAX_BYTES = env_int("PNYX_BALLOT_MAX_BYTES", default=2 * 1024 * 1024)
+
+# The largest request body any endpoint reads, in bytes. A larger declared body is answered 413
+# before it is read (config.middleware.RequestGuardMiddleware); Django's form parsing and the
+# API's JSON parser use the same number. Endpoints have smaller limits of their own (ballots: the
+# election's shape, at most PNYX_BALLOT_MAX_BYTES; audits, a ballot with its randomness: at most
+# twice that; trustee messages: the tally's size). The default leaves room for the largest audit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PNYX_REQUEST_MAX_BYTES", default=2 * PNYX_BALLOT_MAX_BYTES)
 
 # Credentials are e-mailed in batches of this many messages per connection.
 PNYX_CREDENTIAL_EMAIL_BATCH = env_int("PNYX_CREDENTIAL_EMAIL_BATCH", default=200)

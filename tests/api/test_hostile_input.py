@@ -153,6 +153,22 @@ class TestOversizedBody:
         response = client.post(url, b"[" + b" " * TEN_MB + b"]", content_type="application/json")
         assert_error(response, 413, "payload_too_large")
 
+    @pytest.mark.parametrize("size, status", [(999, 400), (1000, 400), (1001, 413)])
+    def test_the_limit_is_exact(self, client, open_election, settings, size, status) -> None:
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+        body = json.dumps({"identifier": ""}).encode()
+        body = body[:-1] + b" " * (size - len(body)) + b"}"  # valid JSON of exactly `size` bytes
+        assert len(body) == size
+        response = client.post(f"{open_election.url}/login/", body, content_type="application/json")
+        assert_error(response, status)
+
+    def test_the_default_limit_holds_the_largest_audit(self) -> None:
+        from django.conf import settings
+
+        # An audit (ballot and randomness) may take twice PNYX_BALLOT_MAX_BYTES
+        # (voting.selectors.election_manifest): the guard must never refuse it first.
+        assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE >= 2 * settings.PNYX_BALLOT_MAX_BYTES
+
     def test_pages_answer_413_in_html(self, client) -> None:
         response = client.post(
             "/i18n/setlang/",
