@@ -21,11 +21,13 @@ WEB_WORKERS ?= 3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pnyx
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
+# Seconds each coverage-guided fuzzer (tests/fuzz) runs within `make test`; `make fuzz` runs longer.
+FUZZ_SECONDS ?= 4
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help venv deps openssl-headers js run services postgres redis browser test lint fmt bench messages clean
+.PHONY: help venv deps openssl-headers js run services postgres redis browser test fuzz lint fmt bench messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -179,10 +181,15 @@ test: deps js services browser ## Run every test against PostgreSQL, Redis and C
 	REDIS_URL=$(TEST_REDIS_URL) \
 	CELERY_BROKER_URL=$(TEST_REDIS_URL) \
 	CELERY_RESULT_BACKEND= \
+	PNYX_FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 	if [[ -f frontend/package.json ]]; then
 	  node --test frontend/test/
 	fi
+
+fuzz: FUZZ_SECONDS = 300
+fuzz: deps ## Run each atheris fuzzer longer (FUZZ_SECONDS, here 300 by default) from tests/fuzz/corpus
+	PNYX_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m pytest tests/fuzz -s -q
 
 lint: deps ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .

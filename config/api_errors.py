@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -23,6 +24,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
+
+from crypto.errors import InvalidEncoding
 
 logger = logging.getLogger("pnyx.api")
 
@@ -111,6 +114,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(
             error_body(code=exc.code, message=exc.message, details=exc.details),
             status=exc.status,
+        )
+    if isinstance(exc, RequestDataTooBig):  # a view read a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            error_body(code="payload_too_large", message="The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, InvalidEncoding):
+        # Bytes or JSON from outside that are no encoding of a protocol value (e.g. nested too
+        # deeply to canonicalise) and that a view did not turn into its own error.
+        return Response(
+            error_body(code="malformed_request", message=str(exc)),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)

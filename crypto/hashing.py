@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 from crypto.errors import InvalidEncoding
@@ -19,6 +20,7 @@ from crypto.group import Q, Scalar
 
 __all__ = [
     "DST_PREFIX",
+    "MAX_JSON_DEPTH",
     "Tag",
     "canonical_json",
     "parse_json",
@@ -63,20 +65,37 @@ def canonical_json(value: Any) -> bytes:
         return _ENCODER.encode(value).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise InvalidEncoding(f"value cannot be canonicalised: {exc}") from exc
+    except RecursionError:
+        # Only a value built in memory can get here (parse_json refuses deep text): refuse it
+        # as what it is, an encoding error, instead of letting the interpreter's error escape.
+        raise InvalidEncoding(
+            f"value nested too deeply to canonicalise (the protocol allows {MAX_JSON_DEPTH} levels)"
+        ) from None
 
 
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
 MAX_SAFE_INTEGER = 2**53 - 1
+#: The deepest nesting of arrays and objects a JSON value from outside may have (request bodies,
+#: board lines, key stores). The deepest protocol value, a board entry carrying an audited ballot,
+#: nests 10 levels; the limit leaves room for growth and keeps every recursive walk of a value
+#: (parsing, canonicalisation, validation) far below Python's recursion limit (1,000 frames), so
+#: that depth is refused as an encoding error, never as a RecursionError (docs/protocol.md §3.1).
+MAX_JSON_DEPTH = 32
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: a JSON string (with its escapes), and anything but a bracket: removed before counting depth
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def parse_json(data: bytes | str) -> Any:
     """Parse JSON from outside, refusing what canonical JSON cannot represent exactly.
 
     Refused: floats and the constants NaN/Infinity, integers of magnitude ≥ 2^53, duplicate object
-    keys, non-ASCII object keys, ``\\u`` escapes of UTF-16 surrogates, and text that is not UTF-8.
+    keys, non-ASCII object keys, ``\\u`` escapes of UTF-16 surrogates, text that is not UTF-8, and
+    arrays and objects nested more than :data:`MAX_JSON_DEPTH` levels deep.
     """
     if isinstance(data, (bytes, bytearray)):
         try:
@@ -87,7 +106,7 @@ def parse_json(data: bytes | str) -> Any:
         # canonical JSON never escapes non-ASCII text, and a lone surrogate is not a character
         raise InvalidEncoding("JSON must not contain \\u escapes of UTF-16 surrogates")
     try:
-        return json.loads(
+        value = json.loads(
             data,
             parse_float=_refuse_float,
             parse_int=_parse_int,
@@ -96,8 +115,26 @@ def parse_json(data: bytes | str) -> Any:
         )
     except json.JSONDecodeError as exc:
         raise InvalidEncoding(f"malformed JSON: {exc.msg} at position {exc.pos}") from exc
-    except RecursionError as exc:
-        raise InvalidEncoding("JSON nested too deeply") from exc
+    except RecursionError:
+        raise InvalidEncoding(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if _nested_too_deep(data):
+        raise InvalidEncoding(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _nested_too_deep(text: str) -> bool:
+    """Whether well-formed JSON ``text`` nests arrays and objects more than
+    :data:`MAX_JSON_DEPTH` levels, counted on the text without recursion: strings are removed,
+    then the brackets left are counted. (Well-formed only: on an unterminated string the string
+    pattern would retry from every later quote, in quadratic time.)"""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False  # too few brackets to be too deep: no scan (most small bodies)
+    if "\\" in text:
+        outside_strings = _JSON_STRING.sub("", text)
+    else:  # no escapes (protocol values: hex, ids): strings are what lies between two quotes
+        outside_strings = "".join(text.split('"')[0::2])
+    brackets = _NOT_BRACKET.sub("", outside_strings)
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH
 
 
 def _refuse_float(text: str) -> Any:

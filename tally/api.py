@@ -11,13 +11,13 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api_parsers import DeferredJsonParser, InvalidJson, api_json_load
 from config.api_schema import error_responses
-from crypto.errors import CryptoError
 from crypto.hashing import parse_json
 from tally.errors import InvalidTrusteeMessage, NoCeremony
 from tally.selectors import ceremony_status, tally_status
 from tally.services.messages import trustee_message_receive
-from voting.api import DeferredJsonParser, PublicApiView, request_content_length, require_json
+from voting.api import PublicApiView, request_content_length, require_json
 from voting.selectors import election_get
 
 TAGS = ["trustees and tally"]
@@ -101,8 +101,8 @@ class TrusteeMessageApi(PublicApiView):
         if len(body) > limit:
             return _too_large(limit)
         try:
-            data = parse_json(body)
-        except CryptoError as exc:
+            data = api_json_load(body)
+        except InvalidJson as exc:
             raise InvalidTrusteeMessage(f"The body is not valid JSON: {exc}") from exc
         answer = trustee_message_receive(election=election, index=index, body=data, via="upload")
         accepted = answer["status"] in ("accepted", "rejected")

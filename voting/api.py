@@ -10,18 +10,20 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, parsers, renderers, serializers, status
+from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_parsers import DeferredJsonParser
 from config.api_schema import error_responses
 from crypto.board import ENTRY_KINDS
-from crypto.hashing import parse_json
+from crypto.errors import InvalidEncoding
+from crypto.hashing import check_digest_hex, parse_json
 from identity.authentication import IsVoterOfElection, VoterSessionAuthentication
 from voting.errors import InvalidReceipt
-from voting.models import Election, ElectionState
+from voting.models import SLUG_VALIDATOR, Election, ElectionState
 from voting.receipts import (
     RECEIPT_FIELDS,
     RECEIPT_TAG,
@@ -99,6 +101,17 @@ def _election_summary(election: Election) -> dict:
     }
 
 
+PUBLIC_STATES = [s for s in ElectionState.values if s != "draft"]
+
+
+def tracker_checked(tracker: object, field: str = "tracker") -> str:
+    """A tracker from outside, checked before it reaches SQL: 64 lowercase hex digits (400)."""
+    try:
+        return check_digest_hex(tracker, field)
+    except InvalidEncoding as exc:
+        raise exceptions.ValidationError({field: str(exc)}) from None
+
+
 class ElectionListApi(PublicApiView):
     class OutputSerializer(ElectionSummaryOutput):
         pass
@@ -107,18 +120,28 @@ class ElectionListApi(PublicApiView):
         tags=ELECTION_TAGS,
         operation_id="elections_list",
         parameters=[
-            OpenApiParameter("slug", str, description="Only the election with this slug."),
-            OpenApiParameter("state", str, enum=[s for s in ElectionState.values if s != "draft"]),
+            OpenApiParameter(
+                "slug",
+                str,
+                description="Only the election with this slug.",
+                pattern=SLUG_VALIDATOR.regex.pattern.replace("\\Z", "$"),
+            ),
+            OpenApiParameter("state", str, enum=PUBLIC_STATES),
         ],
-        responses={200: OutputSerializer(many=True)},
+        responses={200: OutputSerializer(many=True), **error_responses(400)},
         description="Every election that has left the draft state, newest first.",
     )
     def get(self, request: Request) -> Response:
         elections = election_list_public()
-        if request.query_params.get("slug"):
-            elections = elections.filter(slug=request.query_params["slug"])
-        if request.query_params.get("state"):
-            elections = elections.filter(state=request.query_params["state"])
+        slug, state = request.query_params.get("slug"), request.query_params.get("state")
+        if slug:
+            if not SLUG_VALIDATOR.regex.match(slug):
+                raise exceptions.ValidationError({"slug": str(SLUG_VALIDATOR.message)})
+            elections = elections.filter(slug=slug)
+        if state:
+            if state not in PUBLIC_STATES:
+                raise exceptions.ValidationError({"state": f"one of {', '.join(PUBLIC_STATES)}"})
+            elections = elections.filter(state=state)
         data = [_election_summary(e) for e in elections[:500]]
         return Response(self.OutputSerializer(data, many=True).data)
 
@@ -253,7 +276,7 @@ class BoardExportApi(PublicApiView):
                 description="One canonical JSON entry per line, in order: the file observers "
                 "verify (crypto.board.verify_chain, pnyx-verify).",
             ),
-            **error_responses(404),
+            **error_responses(400, 404),
         },
     )
     def get(self, request: Request, election_id) -> StreamingHttpResponse:
@@ -302,11 +325,21 @@ class BoardBallotApi(PublicApiView):
     @extend_schema(
         tags=BOARD_TAGS,
         operation_id="board_ballot",
-        responses={200: OutputSerializer, **error_responses(404)},
+        parameters=[
+            OpenApiParameter(
+                "tracker",
+                str,
+                OpenApiParameter.PATH,
+                pattern="^[0-9a-f]{64}$",
+                description="SHA-256 of the canonical ballot, 64 lowercase hex digits",
+            )
+        ],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
         description="The board entry (kind ballot or audit) of a tracker.",
     )
     def get(self, request: Request, election_id, tracker: str) -> Response:
         election = election_get(election_id=election_id)
+        tracker = tracker_checked(tracker)
         entry = board_ballot_entry(election=election, tracker=tracker)
         later = None
         if entry.kind == "ballot":
@@ -361,17 +394,6 @@ class BallotDocumentation(serializers.Serializer):
     credential = serializers.CharField(help_text="The credential's public key (SEC1 hex)")
     answers = serializers.ListField(child=serializers.JSONField())
     signature = serializers.JSONField(help_text='{"commitment", "response"}')
-
-
-class DeferredJsonParser(parsers.BaseParser):
-    """Accepts ``application/json`` without reading it: the casting service reads the body
-    itself, at most the election's limit, and parses it strictly (crypto.hashing.parse_json).
-    (DRF parses a body as soon as anything, e.g. the CSRF check, looks at ``request.POST``.)"""
-
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None) -> dict:
-        return {}
 
 
 def request_content_length(request: Request) -> int | None:
@@ -517,18 +539,21 @@ class ReceiptVerifyApi(PublicApiView):
             )
         if receipt.get("election") != str(election.pk):
             raise InvalidReceipt("The receipt is for another election.")
-        on_board, later = False, None
-        tracker = receipt.get("tracker")
-        if isinstance(tracker, str):
-            entry = board_entries(election=election).filter(tracker=tracker).first()
-            on_board = (
-                entry is not None
-                and entry.seq == receipt.get("seq")
-                and entry.hash == receipt.get("entry_hash")
-                and entry.kind == receipt.get("kind")
-            )
-            if on_board and entry.kind == "ballot":
-                later = ballot_superseded_by(ballot=entry.ballot)
+        tracker = receipt["tracker"]
+        try:
+            check_digest_hex(tracker, "tracker")  # before it reaches SQL
+        except InvalidEncoding as exc:
+            raise InvalidReceipt(f"The receipt's {exc}.") from None
+        later = None
+        entry = board_entries(election=election).filter(tracker=tracker).first()
+        on_board = (
+            entry is not None
+            and entry.seq == receipt.get("seq")
+            and entry.hash == receipt.get("entry_hash")
+            and entry.kind == receipt.get("kind")
+        )
+        if on_board and entry.kind == "ballot":
+            later = ballot_superseded_by(ballot=entry.ballot)
         return Response(
             {
                 "signature_valid": receipt_signature_valid(receipt),

@@ -27,13 +27,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from config.api_parsers import InvalidJson, api_json_load
 from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.ballot import BallotSecrets, ballot_audit, ballot_check_shape, ballot_verify
 from crypto.board import format_time
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
-from crypto.hashing import canonical_json, parse_json, sha256_hex
+from crypto.hashing import canonical_json, sha256_hex
 from crypto.signatures import verify_signature
 from identity.services.voters import voted_day, voter_audit_count, voter_mark_voted
 from voting.errors import (
@@ -93,8 +94,8 @@ def _read_json(*, limit: int, content_length: int | None, read_body: BodyReader)
     if len(body) > limit:
         raise PayloadTooLarge(f"A ballot of this election has at most {limit} bytes.")
     try:
-        return parse_json(body)
-    except CryptoError as exc:
+        return api_json_load(body)
+    except InvalidJson as exc:
         raise InvalidBallotData(f"The body is not valid JSON: {exc}") from exc
 
 
