@@ -140,6 +140,17 @@ ERRORS = {
     "ballot_was_audited": gettext_noop(
         "This ballot was audited, so it can never be cast. Encrypt your choices again."
     ),
+    "credential_mismatch": gettext_noop(
+        "You cast your first ballot in this election with another credential: every later "
+        "ballot must use that same one. Type the credential you voted with before."
+    ),
+    "credential_taken": gettext_noop(
+        "Someone else has already voted with this credential. If it is the one you received by "
+        "e-mail, it may have leaked: tell the election officials."
+    ),
+    "revote_rate_limited": gettext_noop(
+        "You have changed your vote many times in a short while. Please wait before voting again."
+    ),
     "audit_limit_reached": gettext_noop(
         "You have audited as many ballots as this election allows. You can still cast a ballot."
     ),
