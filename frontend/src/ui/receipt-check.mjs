@@ -7,7 +7,7 @@
 // a JSON file: the receipt, the genesis entry, the /api/board-key answer, what failed, and the
 // exact signed message, so that anyone can check it again offline (docs/protocol.md §11.9).
 
-import { RECEIPT_TAG, boardKeyFromGenesis, checkReceipt, receiptMessage, verifyReceipt } from '../receipt.mjs';
+import { RECEIPT_TAG, boardKeyFromGenesis, checkReceipt, receiptMessage, verifyReceipt } from '../booth.mjs';
 import { apiCall } from './api.mjs';
 import { el, offerJsonDownload, setContent } from './dom.mjs';
 import { t } from './i18n.mjs';
