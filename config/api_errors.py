@@ -111,9 +111,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     set_rollback()  # under ATOMIC_REQUESTS, an error response never commits
 
     if isinstance(exc, ApplicationError):
+        retry_after = getattr(exc, "retry_after", None)  # e.g. voting.errors.RevoteRateLimited
         return Response(
             error_body(code=exc.code, message=exc.message, details=exc.details),
             status=exc.status,
+            headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
         )
     if isinstance(exc, RequestDataTooBig):  # a view read a body over DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(

@@ -252,6 +252,9 @@ PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR",
 PNYX_VOTER_SESSION_SECONDS = env_int("PNYX_VOTER_SESSION_SECONDS", default=4 * 3600)
 # Benaloh audits a voter may post per election (each one is a board entry).
 PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)
+# Revotes (ballots after a voter's first) a voter may cast per clock hour; more get 429 with
+# Retry-After. A voter's first ballot is never limited.
+PNYX_REVOTES_PER_VOTER_PER_HOUR = env_int("PNYX_REVOTES_PER_VOTER_PER_HOUR", default=10)
 # Tally: ballots added up per Celery task (the aggregation is a chord of such chunks, spread
 # over every worker that consumes the "tally" queue).
 PNYX_TALLY_CHUNK_BALLOTS = env_int("PNYX_TALLY_CHUNK_BALLOTS", default=5000)

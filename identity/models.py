@@ -1,7 +1,9 @@
 """Voters, their public credentials, credential issuance runs and one-time login codes.
 
 The server never stores a secret credential: ``PublicCredential`` holds public keys with their
-weights, in a table that has no link to the voter roll. Login codes are stored as keyed hashes.
+weights, in a table that has no link to the voter roll. A voter who has cast a ballot is bound to
+its credential by a keyed tag (``Voter.credential_tag``), not by the key itself, so the tables
+alone do not link the roll to the credentials. Login codes are stored as keyed hashes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class Voter(models.Model):
     #: the day (UTC) of the voter's first ballot: turnout, never which ballot
     voted_at = models.DateTimeField(_("voted on"), null=True, blank=True)
     audits = models.PositiveIntegerField(_("audited ballots"), default=0, editable=False)
+    #: the credential of the voter's first ballot, as a keyed tag
+    #: (identity.services.voters.credential_tag): every later ballot and audit of the voter must
+    #: carry it, and no other voter may cast with it. Private: shown nowhere, not even in the admin.
+    credential_tag = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +39,11 @@ class Voter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["election", "identifier"], name="voter_identifier"),
             models.UniqueConstraint(fields=["election", "email"], name="voter_email"),
+            models.UniqueConstraint(
+                fields=["election", "credential_tag"],
+                condition=Q(credential_tag__isnull=False),
+                name="voter_credential_tag",
+            ),
             models.CheckConstraint(
                 condition=Q(weight__gte=1, weight__lte=MAX_WEIGHT), name="voter_weight_range"
             ),

@@ -422,15 +422,21 @@ class BallotCastApi(APIView):
         request={"application/json": BallotDocumentation},
         responses={
             201: ReceiptOutput,
-            **error_responses(400, 401, 403, 404, 409, 413, 415),
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
         },
         description=(
             "Cast an encrypted ballot. Needs a voter session (cookie, CSRF token). Checks, in "
             "order, each with its error code: `not_authenticated` (401), `election_not_open`, "
             "`outside_voting_window` (409), `payload_too_large` (413), `invalid_ballot` (400), "
-            "`wrong_election` (400), `unknown_credential` (403), `invalid_signature`, "
-            "`invalid_proof` (400), `ballot_was_audited`, `duplicate_ballot` (409). A later "
-            "ballot with the same credential supersedes the earlier one."
+            "`wrong_election` (400), `unknown_credential` (403), `ballot_was_audited`, "
+            "`duplicate_ballot` (409, a tracker already on the board), `invalid_signature`, "
+            "`invalid_proof` (400), `credential_mismatch` (403: the voter's first ballot used "
+            "another credential), `revote_rate_limited` (429 with `Retry-After`, a revote past "
+            "`PNYX_REVOTES_PER_VOTER_PER_HOUR`), then under the board lock `credential_taken` "
+            "(403: another voter cast with this credential) and `ballot_was_audited` (409: a "
+            "ciphertext of the ballot is one of an audit). The voter's first ballot binds the "
+            "voter to its credential. A later ballot with the same credential supersedes the "
+            "earlier one."
         ),
         examples=[
             OpenApiExample(
@@ -493,7 +499,10 @@ class AuditApi(APIView):
             "Benaloh audit: post a ballot with its encryption randomness instead of casting it. "
             "The ballot is checked like a cast one, the randomness must reproduce every "
             "ciphertext (`invalid_randomness`), and an `audit` entry is appended: never counted, "
-            "and the ballot can never be cast afterwards. Returns what the ballot encrypts."
+            "and neither the ballot nor any of its ciphertexts can ever be cast afterwards. An "
+            "audit never binds the voter to its credential, but must use the credential the "
+            "voter is bound to (`credential_mismatch`), and not one another voter is bound to "
+            "(`credential_taken`). Returns what the ballot encrypts."
         ),
     )
     def post(self, request: Request, election_id) -> Response:

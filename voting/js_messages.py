@@ -76,18 +76,65 @@ MESSAGES = (
         "Warning: the audited ballot does not contain your choices. Do not vote with this "
         "device; tell the election officials."
     ),
+    gettext_noop(
+        "You have changed your vote many times in a short while. You can vote again in "
+        "%(minutes)s min."
+    ),
+    gettext_noop(
+        "Your ballot was sent, but the receipt the server gave for it does not check out."
+    ),
+    gettext_noop("The receipt the server gave for this audited ballot does not check out."),
+    gettext_noop("Checking the server’s signature on the receipt…"),
+    # receipt-check.mjs (the booth and the check page)
+    gettext_noop(
+        "The first entry of this election’s board, which publishes the board key, is malformed "
+        "or does not match its hash."
+    ),
+    gettext_noop(
+        "The server announces a board key that differs from the one in the first entry of this "
+        "election’s board."
+    ),
+    gettext_noop("The receipt does not have the form of a Pnyx receipt."),
+    gettext_noop(
+        "The receipt does not describe the ballot this browser sent (another election, kind or "
+        "tracker)."
+    ),
+    gettext_noop(
+        "The signature on the receipt does not verify with the board key of this election’s "
+        "first board entry."
+    ),
+    gettext_noop(
+        "The server says that its own signature on this receipt is not valid, although it "
+        "verifies with its board key."
+    ),
+    gettext_noop("The receipt carries the board’s signature, but its ballot is not on the board."),
+    gettext_noop(
+        "Checked in this browser: the server’s signature on this receipt is valid. It was made "
+        "with the board key published in the first entry of this election’s board (%(key)s…)."
+    ),
+    gettext_noop("Download the evidence (JSON)"),
+    gettext_noop("The server is at fault"),
+    gettext_noop(
+        "Keep this evidence and give it to the election officials or the observers: it lets "
+        "anyone check what went wrong."
+    ),
+    gettext_noop(
+        "The receipt could not be checked in this browser: the board could not be reached. "
+        "Download the receipt and check it later on the “Check my ballot” page."
+    ),
     # board-page.mjs
     gettext_noop("New entries since this page was loaded: %(n)s."),
     gettext_noop("Reload the page"),
     gettext_noop("Live: checked at %(time)s."),
     gettext_noop("The board could not be reached; trying again."),
     # check-page.mjs
+    gettext_noop("This receipt is for another election: check it on that election’s page."),
     gettext_noop(
-        "The signature is not valid: this receipt was not issued by this board, or it was changed."
+        "If this file is the receipt the booth gave you, unchanged, the server issued a receipt "
+        "that does not check out."
     ),
     gettext_noop(
-        "Warning: this receipt carries the board’s signature, but its ballot is not on the "
-        "board. Keep the file and tell the election officials."
+        "This receipt is genuine: its signature verifies with the board key of this election."
     ),
     gettext_noop(
         "The receipt is genuine. It is the receipt of an audited ballot, which is never counted."
@@ -139,6 +186,17 @@ ERRORS = {
     "duplicate_ballot": gettext_noop("This ballot is already on the board."),
     "ballot_was_audited": gettext_noop(
         "This ballot was audited, so it can never be cast. Encrypt your choices again."
+    ),
+    "credential_mismatch": gettext_noop(
+        "You cast your first ballot in this election with another credential: every later "
+        "ballot must use that same one. Type the credential you voted with before."
+    ),
+    "credential_taken": gettext_noop(
+        "Someone else has already voted with this credential. If it is the one you received by "
+        "e-mail, it may have leaked: tell the election officials."
+    ),
+    "revote_rate_limited": gettext_noop(
+        "You have changed your vote many times in a short while. Please wait before voting again."
     ),
     "audit_limit_reached": gettext_noop(
         "You have audited as many ballots as this election allows. You can still cast a ballot."

@@ -309,6 +309,30 @@ class Ballot(AppendOnlyModel):
         return self.tracker
 
 
+class AuditedAlpha(AppendOnlyModel):
+    """The α of every choice and budget-bit ciphertext of an ``audit`` entry, written in the
+    audit's transaction: a ballot that reuses one is never cast (docs/protocol.md §12.2), found by
+    an index lookup under the board lock. One row per distinct α of an election."""
+
+    election = models.ForeignKey(
+        Election, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    #: the point, SEC1 uncompressed (65 bytes): a point has exactly one encoding (§2.2)
+    alpha = models.BinaryField(max_length=65)
+    #: the first audit entry that published it
+    entry = models.ForeignKey(
+        BoardEntry, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["election", "alpha"], name="audited_alpha"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.election_id}: {bytes(self.alpha).hex()[:18]}…"
+
+
 class AuditEvent(AppendOnlyModel):
     """Who did what, for officials (private; the board says what happened, not who did it)."""
 

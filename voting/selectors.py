@@ -22,7 +22,7 @@ from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.hashing import parse_json
 from crypto.manifest import Manifest
-from voting.models import Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.models import AuditedAlpha, Ballot, BoardEntry, BoardHead, Election, ElectionState
 from voting.services.manifest import (
     ballot_size_estimate,
     randomness_size_estimate,
@@ -207,21 +207,38 @@ def board_tracker_kind(*, election_id: Any, tracker: str) -> str | None:
     )
 
 
-def ballot_precheck(*, election_id: Any, credential: str, tracker: str) -> tuple[bool, str | None]:
-    """One query before verifying a ballot: is its credential published, and is its tracker on
-    the board already (``"ballot"``, ``"audit"`` or ``None``)? (Plain SQL: casting's hot path,
+@dataclass(frozen=True)
+class BallotPrecheck:
+    published: bool  #: the ballot's credential is on the published list
+    on_board: str | None  #: its tracker is on the board already: ``"ballot"``, ``"audit"``
+    bound_tag: str | None  #: the casting voter's credential tag, once bound (first ballot)
+
+
+def ballot_precheck(
+    *, election_id: Any, credential: str, tracker: str, voter_id: int
+) -> BallotPrecheck:
+    """One query before verifying a ballot: is its credential published, is its tracker on the
+    board already, and which credential is the voter bound to? (Plain SQL: casting's hot path,
     docs/performance-cast.md.)"""
-    from identity.models import PublicCredential
+    from identity.models import PublicCredential, Voter
 
     sql = (
         f"SELECT (SELECT kind FROM {BoardEntry._meta.db_table}"  # noqa: S608 - model tables
-        "         WHERE election_id = %s AND tracker = %s LIMIT 1)"
+        "         WHERE election_id = %s AND tracker = %s LIMIT 1),"
+        f"       (SELECT credential_tag FROM {Voter._meta.db_table} WHERE id = %s)"
         f" FROM {PublicCredential._meta.db_table} WHERE election_id = %s AND public_key = %s"
     )
     election = election_db_key(election_id)
     with hot_cursor() as cursor:
-        row = cursor.execute(sql, [election, tracker, election, credential]).fetchone()
-    return row is not None, row[0] if row is not None else None
+        row = cursor.execute(sql, [election, tracker, voter_id, election, credential]).fetchone()
+    if row is None:
+        return BallotPrecheck(published=False, on_board=None, bound_tag=None)
+    return BallotPrecheck(published=True, on_board=row[0], bound_tag=row[1])
+
+
+def audited_alpha_reused(*, election_id: Any, alphas: list[bytes]) -> bool:
+    """Is one of ``alphas`` the α of a ciphertext of an audit entry of the election?"""
+    return AuditedAlpha.objects.filter(election_id=election_id, alpha__in=alphas).exists()
 
 
 # --- Ballots -----------------------------------------------------------------------------------

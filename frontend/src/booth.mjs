@@ -46,6 +46,7 @@ export {
   verifyMembership,
 } from './proofs.mjs';
 export { Signature, verifySignature } from './signature.mjs';
+export { RECEIPT_TAG, boardKeyFromGenesis, checkReceipt, receiptMessage, verifyReceipt } from './receipt.mjs';
 export { Ciphertext, ElectionKey } from './elgamal.mjs';
 export { pointFromHex, pointToHex, scalarFromHex, scalarToHex } from './group.mjs';
 export { registrationContext, verifyPartialDecryption, verifyTrusteeKey } from './observer.mjs';

@@ -25,6 +25,9 @@ export class InvalidBallot extends CryptoError {}
 /** A credential code that is malformed or whose checksum is wrong. */
 export class InvalidCredential extends CryptoError {}
 
+/** A board entry that is not what the hash chain says it is (§11.1), e.g. a forged genesis. */
+export class InvalidChain extends CryptoError {}
+
 // Names survive minification (the bundle renames classes) and cross a worker boundary as strings.
 for (const [name, cls] of Object.entries({
   CryptoError,
@@ -35,6 +38,7 @@ for (const [name, cls] of Object.entries({
   InvalidSignature,
   InvalidBallot,
   InvalidCredential,
+  InvalidChain,
 })) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }

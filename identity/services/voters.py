@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -13,11 +17,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from crypto.manifest import MAX_WEIGHT
-from identity.errors import RollFrozen, RollInvalid
+from identity.errors import RateLimited, RollFrozen, RollInvalid
 from identity.models import Voter
-from voting.errors import AuditLimitReached
+from identity.services.ratelimit import ratelimit_hit
+from voting.errors import (
+    AuditLimitReached,
+    CredentialMismatch,
+    CredentialTaken,
+    RevoteRateLimited,
+)
 from voting.models import AuditEvent, Election, ElectionState
 from voting.selectors import election_db_key
 
@@ -47,6 +58,72 @@ def voter_mark_voted(*, voter_id: int, election_id: Any, now: datetime) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [day, voter_id, election_db_key(election_id)])
+
+
+# --- The credential a voter votes with ---------------------------------------------------------
+#
+# A voter's first ballot binds its login to the ballot's credential (as Belenios does): a later
+# ballot or audit of the voter with another credential is refused, and so is a ballot of another
+# voter with that credential. The server learns which login casts which ballot anyway; what it
+# keeps is a keyed tag of the credential, so that the voter table alone (a backup, a dump) does
+# not link the roll to the board. The key is derived from the board's signing key, which stays the
+# same for the life of the elections (a new key would make every binding look like another
+# credential). Only audits read bindings, and only the casting append writes them, both under
+# the board lock (voting.services.casting; the PL/pgSQL append, voting/migrations/0006).
+
+
+@cache
+def _binding_key() -> bytes:
+    return hmac.new(
+        settings.BOARD_SIGNING_KEY, b"PNYX-V1/credential-binding-key", hashlib.sha256
+    ).digest()
+
+
+def credential_tag(*, election_id: Any, credential: str) -> str:
+    """The keyed tag (64 hex) stored for a voter bound to ``credential`` (public key hex)."""
+    message = f"{uuid.UUID(str(election_id))}\x00{credential}".encode()
+    return hmac.new(_binding_key(), message, hashlib.sha256).hexdigest()
+
+
+def voter_credential_check(
+    *, voter_id: int, election_id: Any, tag: str, bind: bool, now: datetime | None = None
+) -> None:
+    """Under the board lock: may the voter use the credential of ``tag``? Raise
+    :class:`CredentialMismatch` (bound to another) or :class:`CredentialTaken` (another voter is
+    bound to it). With ``bind`` (a cast ballot), bind an unbound voter to it and record the day
+    of the first ballot (:func:`voted_day`); an audit never binds. (Other databases than
+    PostgreSQL; there the append statement does the same.)"""
+    bound = Voter.objects.filter(pk=voter_id, election_id=election_id).values_list(
+        "credential_tag", flat=True
+    )
+    bound = bound.get()
+    if bound is not None:
+        if bound != tag:
+            raise CredentialMismatch()
+        return
+    if Voter.objects.filter(election_id=election_id, credential_tag=tag).exists():
+        raise CredentialTaken()
+    if bind:
+        Voter.objects.filter(pk=voter_id, credential_tag__isnull=True).update(credential_tag=tag)
+        voter_mark_voted(voter_id=voter_id, election_id=election_id, now=now or timezone.now())
+
+
+def voter_revote_count(*, voter_id: int) -> None:
+    """Count one more revote (a ballot after the first) of the voter; past
+    ``PNYX_REVOTES_PER_VOTER_PER_HOUR`` in the current clock hour, raise
+    :class:`RevoteRateLimited` with the seconds left in the hour. Counted once the ballot is
+    verified and before it is appended: a revote the append refuses still counts."""
+    window = 3600
+    try:
+        ratelimit_hit(
+            scope="revote",
+            ident=str(voter_id),
+            limit=settings.PNYX_REVOTES_PER_VOTER_PER_HOUR,
+            window_seconds=window,
+        )
+    except RateLimited as exc:
+        left = window - int(timezone.now().timestamp()) % window
+        raise RevoteRateLimited(retry_after=left) from exc
 
 
 def voter_audit_count(*, voter_id: int, election_id: Any) -> None:

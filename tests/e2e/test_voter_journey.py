@@ -2,7 +2,7 @@
 election page → booth (credential from the e-mailed link's fragment) → login by e-mailed code →
 answers with live validation → encrypt → audit (checked in Python: the posted randomness opens the
 posted ballot to the voter's choices) → encrypt afresh → cast (the posted ballot verifies in
-Python) → receipt (downloaded, its signature checked) → the tracker on the board and on "check my
+Python) → receipt (downloaded, its signature checked here and in the page) → the tracker on the board and on "check my
 ballot" → revote, which supersedes → the official closes the election from the admin dashboard →
 the Celery worker publishes the encrypted tally, the dashboard waits for the trustees → two of the
 three trustees (real key ceremony, offline, their own key stores) upload partial decryptions → the
@@ -150,6 +150,9 @@ def test_vote_audit_cast_revote_and_verify(
     assert audit_file["plaintexts"] == FIRST_CHOICES
     assert audit_file["receipt"]["kind"] == "audit" and audit_file["receipt"]["seq"] == entry.seq
     assert receipt_signature_valid(audit_file["receipt"])
+    verdict = page.locator("#audit-receipt-verdict")
+    verdict.get_by_text("Checked in this browser: the server’s signature").wait_for()
+    assert verdict.get_attribute("data-ok") == "true"
     visit.check("audit")
 
     # --- Encrypted afresh, then cast --------------------------------------------------------------
@@ -172,7 +175,9 @@ def test_vote_audit_cast_revote_and_verify(
     assert receipt_signature_valid(receipt)
     assert visit.text("#receipt-seq") == str(receipt["seq"])
     assert visit.text("#receipt-signature") == receipt["signature"]
-    assert page.locator("#receipt-mismatch").is_hidden()
+    verdict = page.locator("#receipt-verdict")
+    verdict.get_by_text("Checked in this browser: the server’s signature").wait_for()
+    assert verdict.get_attribute("data-ok") == "true"
     assert "your new ballot replaces this one" in visit.text("#step-receipt")
     visit.check("receipt")
 
@@ -190,7 +195,8 @@ def test_vote_audit_cast_revote_and_verify(
     doctored = tmp_path / "doctored.json"
     doctored.write_text(json.dumps({**receipt, "seq": receipt["seq"] + 1}))
     page.set_input_files("#receipt-file", str(doctored))
-    result.get_by_text("The signature is not valid").wait_for()
+    result.get_by_text("The server is at fault").wait_for()
+    assert "does not verify with the board key" in result.inner_text()
     assert result.get_attribute("data-ok") == "false"
     visit.check("receipt checked")
     visit.goto(f"/e/{slug}/board")

@@ -12,6 +12,7 @@ the reference implementation draws nonces is documented in tests/vectors/README.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -501,6 +502,89 @@ def dlog_vectors() -> dict:
     }
 
 
+def receipt_vectors() -> dict:
+    """Receipts signed by the server's own code (voting.receipts.receipt_message, Ed25519 of
+    pyca/cryptography) under the board key of a genesis entry, and receipts to reject."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from crypto.board import GENESIS_PREV
+    from crypto.board import BoardEntry as ChainEntry
+    from voting.receipts import RECEIPT_TAG, receipt_message
+
+    def key(label: str) -> Ed25519PrivateKey:
+        seed = hashlib.sha256(f"test-vector board key {label}".encode()).digest()
+        return Ed25519PrivateKey.from_private_bytes(seed)
+
+    def public_hex(private: Ed25519PrivateKey) -> str:
+        return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+    board = key("board")
+    board_key = public_hex(board)
+    genesis = ChainEntry.create(
+        election=ELECTION_UUID,
+        seq=0,
+        kind="election",
+        time="2026-11-25T10:00:00.000Z",
+        prev=GENESIS_PREV,
+        payload={
+            "uuid": ELECTION_UUID,
+            "slug": "vector-élection",
+            "title": "Vector election — «receipts»",
+            "board_key": board_key,
+        },
+    ).to_json()
+
+    def signed(fields: dict, by: Ed25519PrivateKey = board) -> dict:
+        return {**fields, "signature": by.sign(receipt_message(fields)).hex()}
+
+    def fields(kind: str, seq: int, label: str) -> dict:
+        entry_hash = digest_json({"vector": f"entry {label}"})
+        return {
+            "election": ELECTION_UUID,
+            "kind": kind,
+            "tracker": digest_json({"vector": f"tracker {label}"}),
+            "seq": seq,
+            "entry_hash": entry_hash,
+            "head": {"seq": seq, "hash": entry_hash},
+        }
+
+    ballot = signed(fields("ballot", 42, "ballot"))
+    audit = signed(fields("audit", 43, "audit"))
+    # S + L: the same signature with a non-canonical S (RFC 8032 §5.1.7 rejects it)
+    order = 2**252 + 27742317777372353535851937790883648493
+    sig = bytes.fromhex(ballot["signature"])
+    s_plus_l = (int.from_bytes(sig[32:], "little") + order).to_bytes(32, "little")
+    flipped = bytearray(sig)
+    flipped[5] ^= 0x01
+    tampered = [
+        ({**ballot, "seq": 41}, "seq changed"),
+        ({**ballot, "kind": "audit"}, "a ballot receipt passed off as an audit's"),
+        ({**ballot, "tracker": audit["tracker"]}, "tracker changed"),
+        ({**ballot, "head": {"seq": 42, "hash": audit["entry_hash"]}}, "head changed"),
+        ({**ballot, "signature": bytes(flipped).hex()}, "one bit of the signature flipped"),
+        ({**ballot, "signature": (sig[:32] + s_plus_l).hex()}, "S + L (non-canonical S)"),
+        (signed(fields("ballot", 42, "ballot"), key("other")), "signed by another key"),
+    ]
+    forged_genesis = {
+        **genesis,
+        "payload": {**genesis["payload"], "board_key": public_hex(key("other"))},
+    }
+    return {
+        "description": "Board receipts (§11.9) under the board key of a genesis entry (§11.3)",
+        "receipt_domain": RECEIPT_TAG,
+        "election_uuid": ELECTION_UUID,
+        "genesis": genesis,
+        "board_key": board_key,
+        "receipts": [{"receipt": r, "message": receipt_message(r).hex()} for r in (ballot, audit)],
+        "invalid_receipts": [{"receipt": r, "reason": why} for r, why in tampered],
+        "invalid_genesis": [
+            {"entry": forged_genesis, "reason": "board key replaced, hash not updated"},
+            {"entry": {**genesis, "seq": 1}, "reason": "not seq 0"},
+        ],
+    }
+
+
 FILES = {
     "group.json": group_vectors,
     "hashing.json": hashing_vectors,
@@ -512,6 +596,7 @@ FILES = {
     "ecies.json": ecies_vectors,
     "threshold.json": threshold_vectors,
     "dlog.json": dlog_vectors,
+    "receipts.json": receipt_vectors,
 }
 
 

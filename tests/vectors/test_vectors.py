@@ -238,3 +238,24 @@ def test_dlog_vector():
     for case in v["cases"]:
         point = Point.from_hex(case["point"], allow_identity=True)
         assert table.solve(point) == case["m"]
+
+
+def test_receipt_vectors():
+    """Receipts verify under the genesis entry's board key with the server's own check; every
+    altered receipt, and a genesis whose key was replaced, is refused (the browser's tests use
+    the same file: frontend/test/receipts.test.mjs)."""
+    from crypto.board import BoardEntry, InvalidChain, verify_chain
+    from voting.receipts import receipt_message, receipt_signature_valid
+
+    v = load("receipts.json")
+    genesis = BoardEntry.from_json(v["genesis"])
+    assert list(verify_chain([genesis])) == [genesis]
+    assert genesis.payload["board_key"] == v["board_key"]
+    for case in v["receipts"]:
+        assert receipt_message(case["receipt"]).hex() == case["message"]
+        assert receipt_signature_valid(case["receipt"], public_key_hex=v["board_key"])
+    for case in v["invalid_receipts"]:
+        assert not receipt_signature_valid(case["receipt"], public_key_hex=v["board_key"]), case
+    forged = v["invalid_genesis"][0]["entry"]
+    with pytest.raises(InvalidChain):
+        list(verify_chain([BoardEntry.from_json(forged)]))

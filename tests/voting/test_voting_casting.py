@@ -25,7 +25,12 @@ from tests.voting.factories import (
 )
 from voting.models import Ballot
 from voting.receipts import RECEIPT_DOMAIN, RECEIPT_FIELDS
-from voting.selectors import ballots_counted, ballots_counted_with_weights, election_manifest
+from voting.selectors import (
+    BallotPrecheck,
+    ballots_counted,
+    ballots_counted_with_weights,
+    election_manifest,
+)
 from voting.services.elections import election_close
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +142,9 @@ def test_closing_is_seen_under_the_board_lock(client, open_election) -> None:
     assert cast(client, open_election, open_election.ballot(0)).status_code == 201
     election_close(election=open_election.election, acting_user=None)
     head = board_head_of(open_election.election)
-    response = cast(client, open_election, open_election.ballot(1))
+    response = cast(
+        login(Client(), open_election.voters[1]), open_election, open_election.ballot(1)
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "election_not_open"
     assert board_head_of(open_election.election) == head
@@ -449,7 +456,11 @@ def test_the_append_guards_roll_back(request, transactional, monkeypatch) -> Non
 
     import voting.services.casting as casting
 
-    monkeypatch.setattr(casting, "ballot_precheck", lambda **kwargs: (True, None))
+    monkeypatch.setattr(
+        casting,
+        "ballot_precheck",
+        lambda **kwargs: BallotPrecheck(published=True, on_board=None, bound_tag=None),
+    )
     response = cast(client, election, ballot)
     assert response.status_code == 409 and response.json()["error"]["code"] == "duplicate_ballot"
     assert board_head_of(election.election) == head

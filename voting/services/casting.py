@@ -2,16 +2,24 @@
 
 The checks run in a fixed order, each with its own error (voting.errors): election open and
 inside its window, body size, JSON, fingerprint, credential published, not already on the board,
-structure, signature, proofs. (A replay is recognised by its tracker, the hash of the canonical
-ballot, before the costly verification: it is byte for byte a ballot that passed every check.)
+structure, signature, proofs; then the voter's credential (a voter bound to another credential by
+an earlier ballot is refused) and, for a revote, the voter's revote rate. (A replay is recognised
+by its tracker, the hash of the canonical ballot, before the costly verification: it is byte for
+byte a ballot that passed every check.) Nothing is said about a credential's binding before the
+ballot has proved, by its signature, that the sender holds the credential.
 
 Everything expensive happens before the board lock. On PostgreSQL the append is then one
-prepared statement, ``pnyx_append_ballot`` (voting/migrations/0004_append_ballot_function.py), its
+prepared statement, ``pnyx_append_ballot`` (voting/migrations/0006_append_ballot_binding.py), its
 own transaction: lock the head, re-check the election's state and that the entry's board time is
-before the close, hash the entry, append it, advance the head, record the ballot (and the one it
-supersedes), mark the voter, commit. The head is locked for that statement and its commit only,
-with no round trip to the application in between (docs/performance-cast.md). Other databases
-take the same steps in a Django transaction.
+before the close, refuse a ciphertext of an audited ballot (§12.2) and a credential that is not
+the voter's (binding it at the voter's first ballot), hash the entry, append it, advance the head,
+record the ballot (and the one it supersedes), commit. The head is locked for that statement and
+its commit only, with no round trip to the application in between (docs/performance-cast.md).
+Other databases take the same steps in a Django transaction.
+
+Audits take the board lock too, check the voter's credential without binding it, and record the
+α of every ciphertext of the audited ballot (``AuditedAlpha``) in the audit entry's transaction,
+so a ballot that reuses one is refused under the same lock.
 """
 
 from __future__ import annotations
@@ -36,9 +44,17 @@ from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
 from crypto.hashing import canonical_json, sha256_hex
 from crypto.signatures import verify_signature
-from identity.services.voters import voted_day, voter_audit_count, voter_mark_voted
+from identity.services.voters import (
+    credential_tag,
+    voted_day,
+    voter_audit_count,
+    voter_credential_check,
+    voter_revote_count,
+)
 from voting.errors import (
     BallotWasAudited,
+    CredentialMismatch,
+    CredentialTaken,
     DuplicateBallot,
     ElectionNotOpen,
     InvalidAuditRandomness,
@@ -50,10 +66,11 @@ from voting.errors import (
     UnknownCredential,
     WrongElection,
 )
-from voting.models import Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.models import AuditedAlpha, Ballot, BoardEntry, BoardHead, Election, ElectionState
 from voting.receipts import receipt_sign
 from voting.selectors import (
     FrozenManifest,
+    audited_alpha_reused,
     ballot_precheck,
     board_tracker_kind,
     election_manifest,
@@ -99,11 +116,20 @@ def _read_json(*, limit: int, content_length: int | None, read_body: BodyReader)
         raise InvalidBallotData(f"The body is not valid JSON: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class VerifiedBallot:
+    ballot: CryptoBallot
+    canonical: bytes  #: its canonical JSON, as the board entry will contain it
+    credential: str  #: its credential, public key hex
+    tag: str  #: the credential's keyed tag (identity.services.voters.credential_tag)
+    bound_tag: str | None  #: the tag the voter is bound to, if any (read before the lock)
+
+
 def _verified_ballot(
-    *, frozen: FrozenManifest, election: Election, raw: Any
-) -> tuple[CryptoBallot, bytes]:
-    """Fingerprint, credential, replay, structure, signature, proofs — in that order. Returns the
-    ballot and its canonical JSON.
+    *, frozen: FrozenManifest, election: Election, raw: Any, voter_id: int
+) -> VerifiedBallot:
+    """Fingerprint, credential, replay, structure, signature, proofs — in that order; then
+    whether the voter, if bound already, is bound to this credential.
 
     A replay is recognised by its tracker, the hash of the canonical ballot, before the expensive
     verification: a ballot with the tracker of one on the board is byte for byte that ballot,
@@ -117,12 +143,15 @@ def _verified_ballot(
     if not isinstance(credential, str):
         raise UnknownCredential()
     canonical = canonical_json(raw)
-    published, on_board = ballot_precheck(
-        election_id=election.pk, credential=credential, tracker=sha256_hex(canonical)
+    precheck = ballot_precheck(
+        election_id=election.pk,
+        credential=credential,
+        tracker=sha256_hex(canonical),
+        voter_id=voter_id,
     )
-    if not published:
+    if not precheck.published:
         raise UnknownCredential()
-    _refuse_replay(on_board)
+    _refuse_replay(precheck.on_board)
     spec = frozen.manifest.spec
     try:
         # The canonical bytes give the tracker and the signed digest in one go (and, the ballot
@@ -145,7 +174,11 @@ def _verified_ballot(
         except InvalidSignature as sig:
             raise InvalidBallotSignature() from sig
         raise InvalidBallotProof(f"The ballot's proofs do not verify: {exc}") from exc
-    return ballot, canonical
+    # Only now, the sender having proved that it holds the credential: is it the voter's?
+    tag = credential_tag(election_id=election.pk, credential=credential)
+    if precheck.bound_tag is not None and precheck.bound_tag != tag:
+        raise CredentialMismatch()
+    return VerifiedBallot(ballot, canonical, credential, tag, precheck.bound_tag)
 
 
 def _refuse_replay(kind: str | None) -> None:
@@ -157,6 +190,24 @@ def _refuse_replay(kind: str | None) -> None:
 
 def _refuse_if_on_board(*, election_id: Any, tracker: str) -> None:
     _refuse_replay(board_tracker_kind(election_id=election_id, tracker=tracker))
+
+
+def _audited_refusal() -> BallotWasAudited:
+    return BallotWasAudited(
+        "A ciphertext of this ballot is one of an audited ballot, whose randomness is public: "
+        "it can never be cast."
+    )
+
+
+def ballot_alphas(ballot: CryptoBallot) -> list[bytes]:
+    """The α of every choice and budget-bit ciphertext of the ballot (65 bytes each): what an
+    audit records and what a cast ballot may not reuse (docs/protocol.md §12.2)."""
+    alphas = []
+    for answer in ballot.answers:
+        alphas.extend(ct.alpha.to_bytes() for ct in answer.choices)
+        if answer.budget_proof is not None:
+            alphas.extend(ct.alpha.to_bytes() for ct in answer.budget_proof.bits)
+    return alphas
 
 
 def _receipt(*, election: Election, seq: int, entry_hash: str, tracker: str, kind: str) -> dict:
@@ -186,18 +237,26 @@ def ballot_cast(
     raw = _read_json(
         limit=frozen.ballot_max_bytes, content_length=content_length, read_body=read_body
     )
-    ballot, canonical = _verified_ballot(frozen=frozen, election=election, raw=raw)
+    verified = _verified_ballot(frozen=frozen, election=election, raw=raw, voter_id=voter_id)
+    if verified.bound_tag is not None:
+        # A revote (the first ballot is never limited). A race between two first ballots lets
+        # both through unlimited: one of them binds, the other is a revote or is refused.
+        voter_revote_count(voter_id=voter_id)
+    ballot, canonical = verified.ballot, verified.canonical
     tracker = ballot.tracker()
     points = ballot_points(ballot)
+    alphas = ballot_alphas(ballot)
     try:
         if _single_statement():
             entry = _append_ballot_statement(
                 election=election,
                 canonical=canonical,
                 tracker=tracker,
-                credential=raw["credential"],
+                credential=verified.credential,
                 voter_id=voter_id,
                 points=points,
+                tag=verified.tag,
+                alphas=alphas,
             )
         else:
             payload = {"ballot": raw, "tracker": tracker}
@@ -207,9 +266,11 @@ def ballot_cast(
                 _append_ballot(
                     head=head,
                     entry=entry,
-                    credential=raw["credential"],
+                    credential=verified.credential,
                     voter_id=voter_id,
                     points=points,
+                    tag=verified.tag,
+                    alphas=alphas,
                 )
     except IntegrityError:
         # A concurrent request put the same ballot on the board first.
@@ -253,10 +314,11 @@ class AppendedBallot:
 
 
 # Its own transaction in autocommit mode (the head is locked while it runs and commits), part of
-# the caller's otherwise. voting/migrations/0004_append_ballot_function.py.
+# the caller's otherwise. voting/migrations/0006_append_ballot_binding.py.
 _APPEND_BALLOT_CALL = (
     "SELECT status, seq, hash, time FROM pnyx_append_ballot(%s::uuid, %s::text, %s::integer,"
-    " %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::bigint, %s::timestamptz, %s::bytea)"
+    " %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::bigint, %s::timestamptz, %s::bytea,"
+    " %s::varchar, %s::bytea[])"
 )
 
 
@@ -268,12 +330,16 @@ def _append_ballot_statement(
     credential: str,
     voter_id: int,
     points: bytes,
+    tag: str,
+    alphas: list[bytes],
 ) -> AppendedBallot:
     """PostgreSQL: append the ballot's entry, advance the head, record the ballot (and the
-    earlier ballot of its credential it supersedes) and mark the voter, in one statement.
+    earlier ballot of its credential it supersedes) and bind the voter at its first ballot, in
+    one statement.
 
     The statement locks the head, re-checks the election's state and that the entry's board time
-    (now, or the head's if later) is before the close, and hashes the entry. Here the canonical
+    (now, or the head's if later) is before the close, refuses an audited ciphertext and a
+    credential that is not the voter's, and hashes the entry. Here the canonical
     entry is prepared up to its ``prev`` (keys sorted: election, kind, payload come first; the
     payload's keys ballot, tracker); the ballot is in it byte for byte as verified, and a tracker
     is hex, so the JSON needs no escaping.
@@ -296,6 +362,8 @@ def _append_ballot_statement(
         voter_id,
         voted_day(now),
         points,
+        tag,
+        alphas,
     ]
     # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable.
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
@@ -305,7 +373,13 @@ def _append_ballot_statement(
         _check_open(Election(state=hash_), now)
     elif status == "window":
         _check_open(election, now, time)
-    elif status != "ok":  # pragma: no cover - the function returns one of the three
+    elif status == "audited":
+        raise _audited_refusal()
+    elif status == "mismatch":
+        raise CredentialMismatch()
+    elif status == "taken":
+        raise CredentialTaken()
+    elif status != "ok":  # pragma: no cover - the function returns one of the six
         raise RuntimeError(f"pnyx_append_ballot: unexpected status {status!r}")
     return AppendedBallot(seq=seq, hash=hash_)
 
@@ -316,11 +390,19 @@ def _append_ballot(
     entry: BoardEntry,
     credential: str,
     voter_id: int,
+    tag: str,
+    alphas: list[bytes],
     points: bytes | None = None,
 ) -> None:
     """Other databases than PostgreSQL: inside the caller's transaction, under the board lock,
-    append the entry, advance the head, record the ballot (and which earlier ballot of its
-    credential it supersedes) and mark the voter as voted."""
+    refuse an audited ciphertext and a credential that is not the voter's (binding it at the
+    voter's first ballot), append the entry, advance the head, and record the ballot (and which
+    earlier ballot of its credential it supersedes)."""
+    if audited_alpha_reused(election_id=entry.election_id, alphas=alphas):
+        raise _audited_refusal()
+    voter_credential_check(
+        voter_id=voter_id, election_id=entry.election_id, tag=tag, bind=True, now=timezone.now()
+    )
     entry.save()
     board_head_advance(head, entry)
     previous = (
@@ -337,7 +419,6 @@ def _append_ballot(
         supersedes_id=Subquery(previous),
         points=points,
     )
-    voter_mark_voted(voter_id=voter_id, election_id=entry.election_id, now=timezone.now())
 
 
 def ballot_audit_submit(
@@ -356,7 +437,10 @@ def ballot_audit_submit(
     )
     if not isinstance(raw, dict) or set(raw) != {"ballot", "randomness"}:
         raise InvalidBallotData('An audit is a JSON object {"ballot": …, "randomness": …}.')
-    ballot, _ = _verified_ballot(frozen=frozen, election=election, raw=raw["ballot"])
+    verified = _verified_ballot(
+        frozen=frozen, election=election, raw=raw["ballot"], voter_id=voter_id
+    )
+    ballot = verified.ballot
     try:
         secrets = BallotSecrets.from_json(raw["randomness"])
         plaintexts = ballot_audit(ballot, frozen.manifest.spec, secrets)
@@ -365,11 +449,17 @@ def ballot_audit_submit(
     tracker = ballot.tracker()
     try:
         with transaction.atomic():
-            voter_audit_count(voter_id=voter_id, election_id=election.pk)
+            # The head first, then the voter's row: the order of the casting append.
             head = board_lock(election_id=election.pk)
             now = timezone.now()
             time = board_time(head=head, now=now)
             _check_open(head.election, now, time)
+            # An audit never binds the voter (it is not a vote), but it may only use the
+            # credential the voter could cast with.
+            voter_credential_check(
+                voter_id=voter_id, election_id=election.pk, tag=verified.tag, bind=False
+            )
+            voter_audit_count(voter_id=voter_id, election_id=election.pk)
             entry = board_append_locked(
                 head=head,
                 kind="audit",
@@ -380,6 +470,13 @@ def ballot_audit_submit(
                 },
                 tracker=tracker,
                 time=time,
+            )
+            AuditedAlpha.objects.bulk_create(
+                (
+                    AuditedAlpha(election_id=election.pk, alpha=alpha, entry=entry)
+                    for alpha in ballot_alphas(ballot)
+                ),
+                ignore_conflicts=True,  # already audited (a ballot of the same ciphertexts)
             )
     except IntegrityError:
         _refuse_if_on_board(election_id=election.pk, tracker=tracker)

@@ -21,6 +21,7 @@ import {
 import { credentialFeedback, displayCode, takeCredentialFromFragment } from './credential.mjs';
 import { byId, el, offerJsonDownload, setContent } from './dom.mjs';
 import { errorMessage, loadCatalogue, t } from './i18n.mjs';
+import { judgeReceipt, loadBoardKeys, receiptEvidence, showUnchecked, showVerdict } from './receipt-check.mjs';
 
 // The fragment goes first, before anything can fail or navigate.
 const fragmentCredential = takeCredentialFromFragment();
@@ -41,6 +42,7 @@ const state = {
   code: null, // normalised credential code (memory only)
   choices: null, // [[0|1…]…] as last submitted
   encrypted: null, // {ballot, secrets, tracker} not yet cast or audited
+  boardKeys: null, // Promise of {genesis, boardKeyApi}: the receipts are checked against them
   busy: false,
 };
 
@@ -117,10 +119,27 @@ function handleApiError(exc, step) {
     showError('login', errorMessage(code));
     return;
   }
-  if (code === 'unknown_credential' || code === 'invalid_signature') {
+  if (
+    code === 'unknown_credential' ||
+    code === 'invalid_signature' ||
+    code === 'credential_mismatch' ||
+    code === 'credential_taken'
+  ) {
     goCredential();
     showError('credential', errorMessage(code));
     byId('credential').focus();
+    return;
+  }
+  if (code === 'revote_rate_limited') {
+    const seconds = Number(exc.details?.retry_after);
+    showError(
+      step,
+      Number.isFinite(seconds) && seconds > 0
+        ? t('You have changed your vote many times in a short while. You can vote again in %(minutes)s min.', {
+            minutes: Math.ceil(seconds / 60),
+          })
+        : errorMessage(code),
+    );
     return;
   }
   if (code === 'election_not_open' || code === 'outside_voting_window') {
@@ -160,6 +179,7 @@ async function start() {
     return loaded;
   });
   state.loaded.catch(() => {}); // reported when the voter encrypts
+  state.boardKeys = boardKeys();
   setUpQuestions();
   setUpForms();
   let me;
@@ -471,17 +491,58 @@ async function cast() {
 }
 
 function showReceipt(receipt, encrypted) {
-  setContent(byId('receipt-tracker'), receipt.tracker);
-  setContent(byId('receipt-seq'), String(receipt.seq));
-  setContent(byId('receipt-head-seq'), String(receipt.head.seq));
-  setContent(byId('receipt-head-hash'), receipt.head.hash);
-  setContent(byId('receipt-signature'), receipt.signature);
-  byId('receipt-mismatch').hidden = receipt.tracker === encrypted.tracker;
-  offerJsonDownload(byId('receipt-download'), `pnyx-receipt-${receipt.tracker.slice(0, 12)}.json`, receipt);
-  byId('receipt-check').href = `${urls.checkUrl}?tracker=${encodeURIComponent(receipt.tracker)}`;
-  byId('receipt-entry').href = urls.boardEntryUrl.replace(/0$/, String(receipt.seq));
+  const tracker = String(receipt?.tracker ?? '');
+  setContent(byId('receipt-tracker'), tracker);
+  setContent(byId('receipt-seq'), String(receipt?.seq));
+  setContent(byId('receipt-head-seq'), String(receipt?.head?.seq));
+  setContent(byId('receipt-head-hash'), String(receipt?.head?.hash ?? ''));
+  setContent(byId('receipt-signature'), String(receipt?.signature ?? ''));
+  offerJsonDownload(byId('receipt-download'), `pnyx-receipt-${encrypted.tracker.slice(0, 12)}.json`, receipt);
+  byId('receipt-check').href = `${urls.checkUrl}?tracker=${encodeURIComponent(encrypted.tracker)}`;
+  byId('receipt-entry').href = urls.boardEntryUrl.replace(/0$/, String(Number(receipt?.seq) || 0));
   choicesList(byId('receipt-choices'), state.choices);
   show('receipt');
+  checkReceiptHere(byId('receipt-verdict'), receipt, {
+    kind: 'ballot',
+    tracker: encrypted.tracker,
+    intro: t('Your ballot was sent, but the receipt the server gave for it does not check out.'),
+  });
+}
+
+// --- Checking receipts in this browser (receipt-check.mjs) -----------------------------------
+
+function boardKeys() {
+  const keys = loadBoardKeys({ boardUrl: state.election.board.entries, boardKeyUrl: urls.boardKeyUrl });
+  keys.catch(() => {}); // reported where a receipt is checked
+  return keys;
+}
+
+/** Check a receipt against the genesis entry's board key and say so in `box`. */
+async function checkReceiptHere(box, receipt, { kind, tracker, intro }) {
+  box.hidden = false;
+  box.dataset.ok = 'pending';
+  setContent(box, el('p', {}, t('Checking the server’s signature on the receipt…')));
+  let keys;
+  try {
+    keys = await state.boardKeys;
+  } catch {
+    state.boardKeys = boardKeys(); // once more, now
+    try {
+      keys = await state.boardKeys;
+    } catch {
+      showUnchecked(box);
+      return;
+    }
+  }
+  const electionId = state.election.id;
+  const expected = { election: electionId, kind, tracker };
+  const judgement = judgeReceipt({ receipt, ...keys, electionId, expected });
+  showVerdict(box, {
+    judgement,
+    intro,
+    evidence: judgement.ok ? null : receiptEvidence({ receipt, ...keys, electionId, expected, ...judgement }),
+    filename: `pnyx-receipt-evidence-${tracker.slice(0, 12)}.json`,
+  });
 }
 
 // --- Auditing (Benaloh challenge) ---------------------------------------------------------------
@@ -538,10 +599,10 @@ function showAudit(encrypted, answer, local) {
       ? t('The audited ballot contains exactly your choices: this browser encrypted them faithfully.')
       : t('Warning: the audited ballot does not contain your choices. Do not vote with this device; tell the election officials.'),
   );
-  setContent(byId('audit-tracker'), answer.receipt.tracker);
-  setContent(byId('audit-seq'), String(answer.receipt.seq));
-  byId('audit-entry').href = urls.boardEntryUrl.replace(/0$/, String(answer.receipt.seq));
-  offerJsonDownload(byId('audit-download'), `pnyx-audit-${answer.receipt.tracker.slice(0, 12)}.json`, {
+  setContent(byId('audit-tracker'), String(answer.receipt?.tracker ?? ''));
+  setContent(byId('audit-seq'), String(answer.receipt?.seq));
+  byId('audit-entry').href = urls.boardEntryUrl.replace(/0$/, String(Number(answer.receipt?.seq) || 0));
+  offerJsonDownload(byId('audit-download'), `pnyx-audit-${encrypted.tracker.slice(0, 12)}.json`, {
     kind: 'pnyx-audit',
     election: state.election.id,
     fingerprint: state.election.fingerprint,
@@ -554,6 +615,11 @@ function showAudit(encrypted, answer, local) {
     board: urls.exportUrl,
   });
   show('audit');
+  checkReceiptHere(byId('audit-receipt-verdict'), answer.receipt, {
+    kind: 'audit',
+    tracker: encrypted.tracker,
+    intro: t('The receipt the server gave for this audited ballot does not check out.'),
+  });
 }
 
 // --- Wiring ---------------------------------------------------------------------------------------

@@ -1,34 +1,34 @@
 // "Check my ballot" (/e/<slug>/check, templates/voting/check.html): the tracker search is a plain
-// form; this script adds the check of a downloaded receipt file. It reads the file in the
-// browser and asks the server (POST …/receipts/verify/) whether the receipt carries this
-// board's signature and whether its ballot is on the board. (Receipts can also be checked
-// offline with the board key: docs/protocol.md §11.)
+// form; this script adds the check of a downloaded receipt file. The receipt's signature is
+// checked here, in the browser, with the board key of the election's genesis entry (and that key
+// compared with /api/board-key: receipt-check.mjs); then the server says whether its ballot is on
+// the board (POST …/receipts/verify/). A receipt that fails, or a server that contradicts it, is
+// shown as the server's fault with the evidence to download.
 
 import { ApiError, apiCall } from './api.mjs';
 import { byId, el, setContent } from './dom.mjs';
 import { errorMessage, loadCatalogue, t } from './i18n.mjs';
+import { judgeReceipt, loadBoardKeys, receiptEvidence, showUnchecked, showVerdict, verifiedText } from './receipt-check.mjs';
 
 const root = byId('receipt-check');
 loadCatalogue(root);
 root.hidden = false;
+const electionId = root.dataset.electionId;
+let keys = null;
 
-function verdict(receipt, answer) {
-  if (!answer.signature_valid) {
-    return { ok: false, text: t('The signature is not valid: this receipt was not issued by this board, or it was changed.') };
-  }
-  if (!answer.on_board) {
-    return {
-      ok: false,
-      text: t('Warning: this receipt carries the board’s signature, but its ballot is not on the board. Keep the file and tell the election officials.'),
-    };
-  }
+function where(receipt, answer) {
   if (receipt.kind === 'audit') {
-    return { ok: true, text: t('The receipt is genuine. It is the receipt of an audited ballot, which is never counted.') };
+    return t('The receipt is genuine. It is the receipt of an audited ballot, which is never counted.');
   }
   if (answer.superseded_by) {
-    return { ok: true, text: t('The receipt is genuine and its ballot is on the board, but a later ballot with the same credential replaced it.') };
+    return t('The receipt is genuine and its ballot is on the board, but a later ballot with the same credential replaced it.');
   }
-  return { ok: true, text: t('The receipt is genuine and its ballot is on the board: it is the one that counts.') };
+  return t('The receipt is genuine and its ballot is on the board: it is the one that counts.');
+}
+
+function refuse(box, message) {
+  box.dataset.ok = 'false';
+  setContent(box, el('p', {}, message));
 }
 
 async function check(file) {
@@ -41,27 +41,55 @@ async function check(file) {
     receipt = null;
   }
   if (!receipt || typeof receipt !== 'object' || Array.isArray(receipt)) {
-    box.dataset.ok = 'false';
-    setContent(box, el('p', {}, errorMessage('invalid_receipt')));
+    refuse(box, errorMessage('invalid_receipt'));
+    return;
+  }
+  if (receipt.election !== electionId) {
+    refuse(box, t('This receipt is for another election: check it on that election’s page.'));
+    return;
+  }
+  try {
+    keys ??= await loadBoardKeys({ boardUrl: root.dataset.boardUrl, boardKeyUrl: root.dataset.boardKeyUrl });
+  } catch {
+    showUnchecked(box);
+    return;
+  }
+  const filename = `pnyx-receipt-evidence-${String(receipt.tracker).slice(0, 12)}.json`;
+  const blame = (judgement, intro) =>
+    showVerdict(box, {
+      judgement,
+      intro,
+      filename,
+      evidence: receiptEvidence({ receipt, ...keys, electionId, ...judgement }),
+    });
+  const judgement = judgeReceipt({ receipt, ...keys, electionId });
+  if (!judgement.ok) {
+    blame(judgement, t('If this file is the receipt the booth gave you, unchanged, the server issued a receipt that does not check out.'));
     return;
   }
   let answer;
   try {
     answer = await apiCall('POST', root.dataset.verifyUrl, receipt);
   } catch (exc) {
-    box.dataset.ok = 'false';
-    setContent(box, el('p', {}, errorMessage(exc instanceof ApiError ? exc.code : 'unexpected')));
+    refuse(box, errorMessage(exc instanceof ApiError ? exc.code : 'unexpected'));
     return;
   }
-  const { ok, text } = verdict(receipt, answer);
-  box.dataset.ok = String(ok);
-  const children = [el('p', {}, text)];
-  if (answer.on_board && typeof receipt.seq === 'number') {
-    children.push(
-      el('p', {}, el('a', { href: root.dataset.entryUrl.replace(/0$/, String(receipt.seq)) }, t('See the entry on the board'))),
-    );
+  const genuine = t('This receipt is genuine: its signature verifies with the board key of this election.');
+  if (!answer.signature_valid) {
+    blame({ ...judgement, ok: false, failures: ['server_denies'] }, genuine);
+    return;
   }
-  setContent(box, children);
+  if (!answer.on_board) {
+    blame({ ...judgement, ok: false, failures: ['not_on_board'] }, genuine);
+    return;
+  }
+  box.dataset.ok = 'true';
+  setContent(
+    box,
+    el('p', {}, verifiedText(judgement.boardKey)),
+    el('p', {}, where(receipt, answer)),
+    el('p', {}, el('a', { href: root.dataset.entryUrl.replace(/0$/, String(receipt.seq)) }, t('See the entry on the board'))),
+  );
 }
 
 byId('receipt-file').addEventListener('change', (event) => {
