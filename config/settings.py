@@ -16,6 +16,7 @@ from config.env import (
     env_bool,
     env_int,
     env_list,
+    env_secret,
     secret_key_load_or_create,
 )
 
@@ -240,6 +241,9 @@ PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)
 # Tally: ballots added up per Celery task (the aggregation is a chord of such chunks, spread
 # over every worker that consumes the "tally" queue).
 PNYX_TALLY_CHUNK_BALLOTS = env_int("PNYX_TALLY_CHUNK_BALLOTS", default=5000)
+# The monitoring token that may ask /healthz?worker=1 (Authorization: Bearer …); empty: only
+# officials logged in to the admin may.
+PNYX_HEALTH_TOKEN = env_secret("PNYX_HEALTH_TOKEN", min_length=32)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")

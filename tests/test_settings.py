@@ -135,3 +135,10 @@ def test_filesystem_broker_keeps_messages_and_results_under_var(tmp_path: Path) 
     assert loaded["CELERY_RESULT_BACKEND"] == f"file://{tmp_path / 'celery/results'}"
     for folder in ("queue", "processed", "control", "results"):
         assert (tmp_path / "celery" / folder).is_dir()
+
+
+def test_a_short_health_token_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="PNYX_HEALTH_TOKEN is too short"):
+        load_settings(tmp_path, PNYX_HEALTH_TOKEN="x" * 31)
+    token = "t" * 32
+    assert load_settings(tmp_path, PNYX_HEALTH_TOKEN=token)["PNYX_HEALTH_TOKEN"] == token
