@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     board_signing_seed_load,
@@ -235,6 +236,15 @@ PNYX_LOGIN_CODE_MAX_ATTEMPTS = env_int("PNYX_LOGIN_CODE_MAX_ATTEMPTS", default=5
 PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR = env_int("PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR", default=5)
 PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR", default=60)
 PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR", default=120)
+# Per election, whatever the client: login requests and code checks per window (many addresses
+# guessing together, or flooding the voters with e-mails). Past them every voter of the election
+# gets 429 until the window ends: size them for the busiest hour of a large election.
+PNYX_LOGIN_REQUESTS_PER_ELECTION = env_int("PNYX_LOGIN_REQUESTS_PER_ELECTION", default=10_000)
+PNYX_LOGIN_VERIFY_PER_ELECTION = env_int("PNYX_LOGIN_VERIFY_PER_ELECTION", default=30_000)
+PNYX_LOGIN_ELECTION_WINDOW_SECONDS = env_int("PNYX_LOGIN_ELECTION_WINDOW_SECONDS", default=3600)
+if not 60 <= PNYX_LOGIN_ELECTION_WINDOW_SECONDS <= 86400:
+    # rate-limit buckets are kept for a day (identity/services/ratelimit.py)
+    raise ImproperlyConfigured("PNYX_LOGIN_ELECTION_WINDOW_SECONDS must be from 60 to 86400.")
 PNYX_VOTER_SESSION_SECONDS = env_int("PNYX_VOTER_SESSION_SECONDS", default=4 * 3600)
 # Benaloh audits a voter may post per election (each one is a board entry).
 PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)

@@ -142,3 +142,10 @@ def test_a_short_health_token_is_refused(tmp_path: Path) -> None:
         load_settings(tmp_path, PNYX_HEALTH_TOKEN="x" * 31)
     token = "t" * 32
     assert load_settings(tmp_path, PNYX_HEALTH_TOKEN=token)["PNYX_HEALTH_TOKEN"] == token
+
+
+@pytest.mark.parametrize("seconds", ["59", "86401"])
+def test_the_election_login_window_is_bounded(tmp_path: Path, seconds: str) -> None:
+    """Rate-limit buckets are kept for a day: a longer window would be forgotten early."""
+    with pytest.raises(RuntimeError, match="PNYX_LOGIN_ELECTION_WINDOW_SECONDS"):
+        load_settings(tmp_path, PNYX_LOGIN_ELECTION_WINDOW_SECONDS=seconds)
