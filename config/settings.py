@@ -26,6 +26,12 @@ VAR_DIR = Path(os.environ.get("PNYX_VAR_DIR") or BASE_DIR / "var").resolve()
 VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DEBUG = env_bool("PNYX_DEBUG")
+# A demo instance (make run sets PNYX_DEMO=1): voters' e-mails may stay on this machine
+# (config/email.py) and seed_demo may create an official's account. Never in production.
+PNYX_DEMO = env_bool("PNYX_DEMO")
+# Only tests/conftest.py sets this (no environment variable can): the test suite, whose e-mails
+# Django keeps in memory (locmem).
+PNYX_TEST_SUITE = False
 HTTPS = env_bool("PNYX_HTTPS")
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or secret_key_load_or_create(path=VAR_DIR / "secret_key")
@@ -34,7 +40,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.PnyxAdminConfig",  # django.contrib.admin, plus Pnyx's system checks
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -188,9 +194,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- E-mail -----------------------------------------------------------------
-# Voters receive their credential and their login codes by e-mail. Without
-# configuration, messages are written as files under var/mail/ (development);
-# production sets EMAIL_BACKEND=smtp and the EMAIL_HOST* variables.
+# Voters receive their credential and their login codes by e-mail: production sets
+# EMAIL_HOST* for the default smtp backend. A demo writes messages as files under var/mail/;
+# outside a demo the file, console and locmem backends are refused (config/email.py, pnyx.E001).
 
 _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
@@ -199,7 +205,7 @@ _EMAIL_BACKENDS = {
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
     "dummy": "django.core.mail.backends.dummy.EmailBackend",
 }
-_email_backend = os.environ.get("EMAIL_BACKEND") or "file"
+_email_backend = os.environ.get("EMAIL_BACKEND") or ("file" if PNYX_DEMO else "smtp")
 EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
 EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH") or VAR_DIR / "mail")
 EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"

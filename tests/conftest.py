@@ -30,12 +30,15 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 
 def pytest_configure(config: pytest.Config) -> None:
     # Templates are rendered without `collectstatic`: use the plain storage
-    # instead of the manifest one production uses.
+    # instead of the manifest one production uses. And the suite declares itself
+    # (PNYX_TEST_SUITE, config/email.py): Django's test set-up keeps every e-mail in
+    # memory (locmem), which an instance that is not a demo refuses to do.
     override_settings(
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        },
+        PNYX_TEST_SUITE=True,
     ).enable()
     # WhiteNoise warns when STATIC_ROOT is missing, as it is before collectstatic.
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
