@@ -7,6 +7,7 @@ SQLite under ``var/`` and Redis on localhost.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # officials' login: lockout after failures (config/officials.py)
+    "django_otp",  # officials' login: authenticator codes
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -62,9 +66,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +110,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Officials' login (the admin): config/officials.py ----------------------
+# Lockout after failed logins (django-axes) and authenticator codes (TOTP, django-otp): on in
+# production, off in a demo or with PNYX_DEBUG unless the variables say otherwise.
+_PRODUCTION = not DEBUG and not PNYX_DEMO
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out client before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("PNYX_LOGIN_LOCKOUT", default=_PRODUCTION)
+AXES_FAILURE_LIMIT = env_int("PNYX_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PNYX_LOGIN_COOLOFF_MINUTES", default=15))
+# A client (IPv4 address, IPv6 /64) or a user name with too many failures is locked out.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "config.officials.lockout_client"
+AXES_LOCKOUT_CALLABLE = "config.officials.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Every official with a confirmed authenticator must give its code; PNYX_OFFICIAL_OTP_REQUIRED=1
+# also keeps out every official without one.
+PNYX_OFFICIAL_OTP = env_bool("PNYX_OFFICIAL_OTP", default=_PRODUCTION)
+PNYX_OFFICIAL_OTP_REQUIRED = env_bool("PNYX_OFFICIAL_OTP_REQUIRED")
+OTP_TOTP_ISSUER = "Pnyx"
 
 # --- Passwords, i18n --------------------------------------------------------
 

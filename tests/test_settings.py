@@ -26,7 +26,11 @@ CONTROLLED = {
     "DATABASE_URL",
     "SECRET_KEY",
     "PNYX_DEBUG",
+    "PNYX_DEMO",
     "PNYX_HTTPS",
+    "PNYX_LOGIN_LOCKOUT",
+    "PNYX_OFFICIAL_OTP",
+    "EMAIL_BACKEND",
     "PNYX_VAR_DIR",
     "ALLOWED_HOSTS",
     "REDIS_URL",
@@ -149,3 +153,15 @@ def test_the_election_login_window_is_bounded(tmp_path: Path, seconds: str) -> N
     """Rate-limit buckets are kept for a day: a longer window would be forgotten early."""
     with pytest.raises(RuntimeError, match="PNYX_LOGIN_ELECTION_WINDOW_SECONDS"):
         load_settings(tmp_path, PNYX_LOGIN_ELECTION_WINDOW_SECONDS=seconds)
+
+
+@pytest.mark.parametrize(
+    ("env", "on"),
+    [({}, True), ({"PNYX_DEMO": "1"}, False), ({"PNYX_DEBUG": "1"}, False)],
+)
+def test_officials_lockout_and_codes_are_on_in_production(tmp_path: Path, env, on) -> None:
+    """On by default with PNYX_DEBUG=0 and no demo; each can be set either way."""
+    loaded = load_settings(tmp_path, **env)
+    assert (loaded["AXES_ENABLED"], loaded["PNYX_OFFICIAL_OTP"]) == (on, on)
+    forced = load_settings(tmp_path, PNYX_LOGIN_LOCKOUT="1", PNYX_OFFICIAL_OTP="1", **env)
+    assert (forced["AXES_ENABLED"], forced["PNYX_OFFICIAL_OTP"]) == (True, True)

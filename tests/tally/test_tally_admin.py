@@ -4,12 +4,14 @@ the demo (``seed_demo``) whose key comes from a real ceremony with worker truste
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.management import call_command
@@ -143,10 +145,26 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, l
     live under var/demo/ (each verifying the board before each step); the worker ``make run``
     starts for them reads the board from the server and tallies the demo."""
     with override_settings(
-        VAR_DIR=tmp_path, EMAIL_FILE_PATH=tmp_path / "mail", PNYX_BASE_URL=live_server.url
+        VAR_DIR=tmp_path,
+        EMAIL_FILE_PATH=tmp_path / "mail",
+        PNYX_BASE_URL=live_server.url,
+        PNYX_DEMO=True,
     ):
-        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
     election = Election.objects.get(slug="demo")
+    # the official's account (make run needs no createsuperuser): its password printed only
+    (line,) = [x for x in out.getvalue().splitlines() if "DEMO official's account" in x]
+    password = line.split("password ")[1].strip()
+    assert len(password) >= 16 and line.split("user ")[1].startswith("official ")
+    login = Client().post(
+        "/admin/login/?next=/admin/", {"username": "official", "password": password}
+    )
+    assert login.status_code == 302 and login["Location"] == "/admin/"
+    stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(password.encode() in data for data in stored)
+    hashed = User.objects.get(username="official").password
+    assert hashed.startswith("pbkdf2_sha256$") and password not in hashed
     assert election.state == "open"
     assert KeyCeremony.objects.get(election=election).phase == "done"
     assert BoardEntry.objects.filter(election=election, kind="dkg-confirmation").count() == 3
