@@ -179,6 +179,22 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # by the reverse proxy, which is also where HTTP is redirected to HTTPS.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS and not DEBUG
 SECURE_HSTS_SECONDS = env_int("PNYX_HSTS_SECONDS", default=0) if HTTPS else 0
+# Whether every subdomain is HTTPS-only too, and whether to ask browsers to preload HSTS, is the
+# domain owner's decision: off unless said.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("PNYX_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("PNYX_HSTS_PRELOAD")
+
+# `manage.py check --deploy` is clean with production settings (README, Deployment;
+# tests/test_deploy_checks.py); these checks are silenced on purpose, each for its reason.
+SILENCED_SYSTEM_CHECKS_REASONS = {
+    "security.W008": "TLS ends at the reverse proxy, which also redirects HTTP to HTTPS; behind "
+    "it Django sees plain HTTP, so SECURE_SSL_REDIRECT would redirect every request for ever.",
+    "security.W005": "HSTS for every subdomain is the domain owner's decision "
+    "(PNYX_HSTS_INCLUDE_SUBDOMAINS=1), not the voting site's.",
+    "security.W021": "The HSTS preload list is a commitment for the whole domain, made by its "
+    "owner (PNYX_HSTS_PRELOAD=1).",
+}
+SILENCED_SYSTEM_CHECKS = list(SILENCED_SYSTEM_CHECKS_REASONS)
 
 # Sent on every response by config.middleware.ContentSecurityPolicyMiddleware.
 # No 'unsafe-inline' and no 'unsafe-eval': pages load scripts and styles from
@@ -199,7 +215,7 @@ CONTENT_SECURITY_POLICY = {
 # --- API --------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.PnyxAutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -219,6 +235,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several fields are named "kind": each set of choices gets its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "QuestionKindEnum": ["referendum", "single", "approval", "budget"],
+        "BoardEntryKindEnum": "crypto.board.ENTRY_KINDS",
+        "ReceiptKindEnum": ["ballot", "audit"],
+        "TrusteeMessageKindEnum": [
+            "registration",
+            "commitment",
+            "deal",
+            "check",
+            "confirmation",
+            "decryption",
+        ],
+    },
 }
 
 # --- E-mail -----------------------------------------------------------------
