@@ -79,7 +79,9 @@ js: ## Build frontend/ into static/ (when frontend/ exists)
 # --- Running the app -------------------------------------------------------------
 
 run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a Celery worker
-	@# Links in e-mails and seed_demo's output point at this server unless PNYX_BASE_URL says.
+	@# A demo: e-mails are files under var/mail/, seed_demo makes an official's account (PNYX_DEMO).
+	export PNYX_DEMO=1
+	# Links in e-mails and seed_demo's output point at this server unless PNYX_BASE_URL says.
 	link_host=$(HOST); [[ $$link_host == 0.0.0.0 ]] && link_host=127.0.0.1
 	export PNYX_BASE_URL="$${PNYX_BASE_URL:-http://$$link_host:$(PORT)}"
 	$(PY) manage.py migrate --noinput

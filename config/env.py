@@ -52,6 +52,18 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_secret(name: str, *, min_length: int) -> str:
+    """A shared secret from ``name`` (empty when unset); a short one is an error, not a
+    weakness found later."""
+    value = os.environ.get(name, "").strip()
+    if value and len(value) < min_length:
+        raise ImproperlyConfigured(
+            f"{name} is too short: use at least {min_length} characters, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'."
+        )
+    return value
+
+
 def private_file_load_or_create(*, path: Path, generate: Callable[[], str]) -> str:
     """Return the text stored at ``path``, creating it with ``generate()`` on first use.
 

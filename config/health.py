@@ -4,20 +4,29 @@ Checks the database and the Celery broker; with ``?worker=1`` it also sends
 ``tally.tasks.ping`` through the broker and waits briefly for a worker to
 answer. Answers 200 when every check passed, 503 otherwise. The body names
 what failed, never connection strings or error text.
+
+The worker check enqueues a task and holds a web worker for up to 5 s, so it is
+not for everyone: only an official logged in to the admin, or a monitor that
+sends ``Authorization: Bearer <PNYX_HEALTH_TOKEN>``, may ask for it (403
+otherwise).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.conf import settings
+from django.contrib import admin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu.exceptions import KombuError, OperationalError
 
+from config.api_errors import error_body
 from config.celery import app as celery_app
 
 logger = logging.getLogger("pnyx.health")
@@ -62,11 +71,31 @@ def health_worker() -> dict[str, Any]:
     return {"ok": answer == "pong"}
 
 
+def health_worker_allowed(request: HttpRequest) -> bool:
+    """An official the admin lets in, or the monitoring token (compared in constant time)."""
+    token = settings.PNYX_HEALTH_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and given:
+        if hmac.compare_digest(given.strip().encode(), token.encode()):
+            return True
+    return admin.site.has_permission(request)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    worker = request.GET.get("worker") == "1"
+    if worker and not health_worker_allowed(request):
+        return JsonResponse(
+            error_body(
+                code="forbidden",
+                message="The worker check is for officials and for the monitoring token "
+                "(Authorization: Bearer …); /healthz without ?worker=1 is public.",
+            ),
+            status=403,
+        )
     checks = {"database": health_database(), "broker": health_broker()}
-    if request.GET.get("worker") == "1" and checks["broker"]["ok"]:
+    if worker and checks["broker"]["ok"]:
         checks["worker"] = health_worker()
     ok = all(check["ok"] for check in checks.values())
     return JsonResponse(

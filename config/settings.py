@@ -7,15 +7,18 @@ SQLite under ``var/`` and Redis on localhost.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     board_signing_seed_load,
     env_bool,
     env_int,
     env_list,
+    env_secret,
     secret_key_load_or_create,
 )
 
@@ -24,6 +27,12 @@ VAR_DIR = Path(os.environ.get("PNYX_VAR_DIR") or BASE_DIR / "var").resolve()
 VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DEBUG = env_bool("PNYX_DEBUG")
+# A demo instance (make run sets PNYX_DEMO=1): voters' e-mails may stay on this machine
+# (config/email.py) and seed_demo may create an official's account. Never in production.
+PNYX_DEMO = env_bool("PNYX_DEMO")
+# Only tests/conftest.py sets this (no environment variable can): the test suite, whose e-mails
+# Django keeps in memory (locmem).
+PNYX_TEST_SUITE = False
 HTTPS = env_bool("PNYX_HTTPS")
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or secret_key_load_or_create(path=VAR_DIR / "secret_key")
@@ -32,12 +41,15 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.PnyxAdminConfig",  # django.contrib.admin, plus Pnyx's system checks
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # officials' login: lockout after failures (config/officials.py)
+    "django_otp",  # officials' login: authenticator codes
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,7 +71,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +113,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Officials' login (the admin): config/officials.py ----------------------
+# Lockout after failed logins (django-axes) and authenticator codes (TOTP, django-otp): on in
+# production, off in a demo or with PNYX_DEBUG unless the variables say otherwise.
+_PRODUCTION = not DEBUG and not PNYX_DEMO
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out client before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("PNYX_LOGIN_LOCKOUT", default=_PRODUCTION)
+AXES_FAILURE_LIMIT = env_int("PNYX_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PNYX_LOGIN_COOLOFF_MINUTES", default=15))
+# A client (IPv4 address, IPv6 /64) or a user name with too many failures is locked out.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "config.officials.lockout_client"
+AXES_LOCKOUT_CALLABLE = "config.officials.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Every official with a confirmed authenticator must give its code; PNYX_OFFICIAL_OTP_REQUIRED=1
+# also keeps out every official without one.
+PNYX_OFFICIAL_OTP = env_bool("PNYX_OFFICIAL_OTP", default=_PRODUCTION)
+PNYX_OFFICIAL_OTP_REQUIRED = env_bool("PNYX_OFFICIAL_OTP_REQUIRED")
+OTP_TOTP_ISSUER = "Pnyx"
 
 # --- Passwords, i18n --------------------------------------------------------
 
@@ -146,6 +182,22 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # by the reverse proxy, which is also where HTTP is redirected to HTTPS.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS and not DEBUG
 SECURE_HSTS_SECONDS = env_int("PNYX_HSTS_SECONDS", default=0) if HTTPS else 0
+# Whether every subdomain is HTTPS-only too, and whether to ask browsers to preload HSTS, is the
+# domain owner's decision: off unless said.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("PNYX_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("PNYX_HSTS_PRELOAD")
+
+# `manage.py check --deploy` is clean with production settings (README, Deployment;
+# tests/test_deploy_checks.py); these checks are silenced on purpose, each for its reason.
+SILENCED_SYSTEM_CHECKS_REASONS = {
+    "security.W008": "TLS ends at the reverse proxy, which also redirects HTTP to HTTPS; behind "
+    "it Django sees plain HTTP, so SECURE_SSL_REDIRECT would redirect every request for ever.",
+    "security.W005": "HSTS for every subdomain is the domain owner's decision "
+    "(PNYX_HSTS_INCLUDE_SUBDOMAINS=1), not the voting site's.",
+    "security.W021": "The HSTS preload list is a commitment for the whole domain, made by its "
+    "owner (PNYX_HSTS_PRELOAD=1).",
+}
+SILENCED_SYSTEM_CHECKS = list(SILENCED_SYSTEM_CHECKS_REASONS)
 
 # Sent on every response by config.middleware.ContentSecurityPolicyMiddleware.
 # No 'unsafe-inline' and no 'unsafe-eval': pages load scripts and styles from
@@ -194,9 +246,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- E-mail -----------------------------------------------------------------
-# Voters receive their credential and their login codes by e-mail. Without
-# configuration, messages are written as files under var/mail/ (development);
-# production sets EMAIL_BACKEND=smtp and the EMAIL_HOST* variables.
+# Voters receive their credential and their login codes by e-mail: production sets
+# EMAIL_HOST* for the default smtp backend. A demo writes messages as files under var/mail/;
+# outside a demo the file, console and locmem backends are refused (config/email.py, pnyx.E001).
 
 _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
@@ -205,7 +257,7 @@ _EMAIL_BACKENDS = {
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
     "dummy": "django.core.mail.backends.dummy.EmailBackend",
 }
-_email_backend = os.environ.get("EMAIL_BACKEND") or "file"
+_email_backend = os.environ.get("EMAIL_BACKEND") or ("file" if PNYX_DEMO else "smtp")
 EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
 EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH") or VAR_DIR / "mail")
 EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"
@@ -249,6 +301,15 @@ PNYX_LOGIN_CODE_MAX_ATTEMPTS = env_int("PNYX_LOGIN_CODE_MAX_ATTEMPTS", default=5
 PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR = env_int("PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR", default=5)
 PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR", default=60)
 PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR = env_int("PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR", default=120)
+# Per election, whatever the client: login requests and code checks per window (many addresses
+# guessing together, or flooding the voters with e-mails). Past them every voter of the election
+# gets 429 until the window ends: size them for the busiest hour of a large election.
+PNYX_LOGIN_REQUESTS_PER_ELECTION = env_int("PNYX_LOGIN_REQUESTS_PER_ELECTION", default=10_000)
+PNYX_LOGIN_VERIFY_PER_ELECTION = env_int("PNYX_LOGIN_VERIFY_PER_ELECTION", default=30_000)
+PNYX_LOGIN_ELECTION_WINDOW_SECONDS = env_int("PNYX_LOGIN_ELECTION_WINDOW_SECONDS", default=3600)
+if not 60 <= PNYX_LOGIN_ELECTION_WINDOW_SECONDS <= 86400:
+    # rate-limit buckets are kept for a day (identity/services/ratelimit.py)
+    raise ImproperlyConfigured("PNYX_LOGIN_ELECTION_WINDOW_SECONDS must be from 60 to 86400.")
 PNYX_VOTER_SESSION_SECONDS = env_int("PNYX_VOTER_SESSION_SECONDS", default=4 * 3600)
 # Benaloh audits a voter may post per election (each one is a board entry).
 PNYX_AUDITS_PER_VOTER = env_int("PNYX_AUDITS_PER_VOTER", default=20)
@@ -258,6 +319,9 @@ PNYX_REVOTES_PER_VOTER_PER_HOUR = env_int("PNYX_REVOTES_PER_VOTER_PER_HOUR", def
 # Tally: ballots added up per Celery task (the aggregation is a chord of such chunks, spread
 # over every worker that consumes the "tally" queue).
 PNYX_TALLY_CHUNK_BALLOTS = env_int("PNYX_TALLY_CHUNK_BALLOTS", default=5000)
+# The monitoring token that may ask /healthz?worker=1 (Authorization: Bearer …); empty: only
+# officials logged in to the admin may.
+PNYX_HEALTH_TOKEN = env_secret("PNYX_HEALTH_TOKEN", min_length=32)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")

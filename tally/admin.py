@@ -245,7 +245,7 @@ class KeyCeremonyAdmin(admin.ModelAdmin):
         ceremony = KeyCeremony.objects.filter(pk=object_id).select_related("election").first()
         extra = dict(extra_context or {})
         if ceremony is not None:
-            extra["ceremony_status"] = ceremony_status(election=ceremony.election)
+            extra["ceremony_status"] = ceremony_status(election=ceremony.election, officials=True)
             extra["ceremony_actions"] = [
                 {
                     "slug": slug,
@@ -343,7 +343,7 @@ class TallyRunAdmin(ReadOnlyAdmin):
         run = TallyRun.objects.filter(pk=object_id).select_related("election").first()
         extra = dict(extra_context or {})
         if run is not None:
-            extra["tally"] = tally_status(election=run.election)
+            extra["tally"] = tally_status(election=run.election, officials=True)
             extra["resume_url"] = reverse("admin:tally_tallyrun_resume", args=[run.pk])
             extra["resume_blockers"] = _resume_blockers(run)
         return super().change_view(request, object_id, form_url, extra)

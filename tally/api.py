@@ -137,8 +137,6 @@ class CeremonyStatusApi(PublicApiView):
             checked = serializers.BooleanField()
             confirmed = serializers.BooleanField()
             disqualified = serializers.CharField(allow_null=True)
-            last_error = serializers.CharField(allow_null=True)
-            queue = serializers.CharField(allow_null=True)
             last_dispatch = serializers.CharField(allow_null=True)
 
         phase = serializers.ChoiceField(
@@ -160,7 +158,10 @@ class CeremonyStatusApi(PublicApiView):
         tags=TAGS,
         operation_id="ceremony_status",
         responses={200: OutputSerializer, **error_responses(404)},
-        description="The key ceremony's phase and every trustee's progress (no e-mail addresses).",
+        description=(
+            "The key ceremony's phase and every trustee's progress (no e-mail addresses; what a "
+            "trustee's worker reported and its queue are shown to officials in the admin only)."
+        ),
     )
     def get(self, request: Request, election_id) -> Response:
         election = election_get(election_id=election_id)
@@ -200,7 +201,7 @@ class TallyStatusApi(PublicApiView):
         decryptions = serializers.JSONField(
             required=False,
             help_text='{"valid": [j…], "rejected": [{"trustee", "reason", "at"}], "late": [j…], '
-            '"needed": int, "missing": [{"index", "name", "mode", "last_error"}]}',
+            '"needed": int, "missing": [{"index", "name", "mode"}]}',
         )
         waiting_for_trustees = serializers.BooleanField(required=False)
         started_at = serializers.CharField(required=False, allow_null=True)

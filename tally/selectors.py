@@ -1,7 +1,9 @@
 """Reads of the tally app: the key ceremony's and the tally's progress (API, admin, dashboard).
 
-Public information only: trustees appear with their index, name, mode and progress — never
-their e-mail address.
+Trustees appear with their index, name, mode and progress — never their e-mail address. What a
+trustee's worker reported when it failed (``last_error``) and the broker queue it listens on
+are the officials' business: only ``officials=True`` (the admin) includes them; the public API
+gets neither (an error may name a host, a path or the step that failed on a trustee's machine).
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def ceremony_get(*, election: Election) -> KeyCeremony | None:
     return KeyCeremony.objects.filter(election=election).first()
 
 
-def ceremony_status(*, election: Election) -> dict | None:
+def ceremony_status(*, election: Election, officials: bool = False) -> dict | None:
     """Phase, threshold and every trustee's progress; ``awaiting``: the indices the current
-    phase waits for."""
+    phase waits for. ``officials``: also each trustee's ``last_error`` and ``queue``."""
     ceremony = ceremony_get(election=election)
     if ceremony is None:
         return None
@@ -72,8 +74,6 @@ def ceremony_status(*, election: Election) -> dict | None:
                 "checked": MessageKind.CHECK in sent[t.pk],
                 "confirmed": MessageKind.CONFIRMATION in sent[t.pk],
                 "disqualified": t.disqualified or None,
-                "last_error": t.last_error or None,
-                "queue": t.queue if t.mode == "worker" else None,
                 "last_dispatch": _iso(
                     max(
                         (v for (tid, _), v in dispatched.items() if tid == t.pk),
@@ -82,6 +82,9 @@ def ceremony_status(*, election: Election) -> dict | None:
                 ),
             }
         )
+        if officials:
+            rows[-1]["last_error"] = t.last_error or None
+            rows[-1]["queue"] = t.queue if t.mode == "worker" else None
     awaiting = (
         [r["index"] for r, t in zip(rows, trustees, strict=True) if waiting_for not in sent[t.pk]]
         if waiting_for is not None
@@ -117,9 +120,10 @@ def tally_run_get(*, election: Election) -> TallyRun | None:
     return TallyRun.objects.filter(election=election).select_related("result_entry").first()
 
 
-def tally_status(*, election: Election) -> dict[str, Any]:
+def tally_status(*, election: Election, officials: bool = False) -> dict[str, Any]:
     """The tally's progress: ballots added up, partial decryptions received (valid, rejected),
-    trustees still missing, and the result once published."""
+    trustees still missing, and the result once published. ``officials``: also the missing
+    trustees' ``last_error``."""
     run = tally_run_get(election=election)
     ceremony = ceremony_get(election=election)
     threshold = election.threshold or (ceremony.threshold if ceremony else None)
@@ -144,7 +148,7 @@ def tally_status(*, election: Election) -> dict[str, Any]:
             "index": t.index,
             "name": t.name,
             "mode": t.mode,
-            "last_error": t.last_error or None,
+            **({"last_error": t.last_error or None} if officials else {}),
         }
         for t in trustees
         if t.pk not in answered

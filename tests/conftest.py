@@ -30,15 +30,20 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 
 def pytest_configure(config: pytest.Config) -> None:
     # Templates are rendered without `collectstatic`: use the plain storage
-    # instead of the manifest one production uses.
+    # instead of the manifest one production uses. And the suite declares itself
+    # (PNYX_TEST_SUITE, config/email.py): Django's test set-up keeps every e-mail in
+    # memory (locmem), which an instance that is not a demo refuses to do.
     override_settings(
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        },
+        PNYX_TEST_SUITE=True,
     ).enable()
     # WhiteNoise warns when STATIC_ROOT is missing, as it is before collectstatic.
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+    _flush_past_append_only_triggers()
 
     # Under pytest-xdist every worker has its own test database, so it must
     # also have its own Celery queues and results, or one worker's Celery
@@ -48,6 +53,31 @@ def pytest_configure(config: pytest.Config) -> None:
         prefix = {"global_keyprefix": f"pnyx-test-{xdist_worker}:"}
         celery_app.conf.broker_transport_options = prefix
         celery_app.conf.result_backend_transport_options = prefix
+
+
+def _flush_past_append_only_triggers() -> None:
+    """Let Django empty the test database after a transactional test.
+
+    The board and ballot tables refuse TRUNCATE (voting migration 0007), and Django empties the
+    database after each ``transaction=True`` test with one TRUNCATE. That statement alone runs in
+    a replica session (``SET LOCAL session_replication_role = replica``, for the flush's own
+    transaction), for which ordinary triggers do not fire. It needs a superuser, which the test
+    database's role is (``make test``: postgres); no other statement of the suite gets past the
+    triggers, and production never runs ``flush``.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = truncate(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if not statements:
+            return statements
+        return ["SET LOCAL session_replication_role = replica", *statements]
+
+    DatabaseOperations.sql_flush = sql_flush
 
 
 def _postgresql_problem() -> str | None:

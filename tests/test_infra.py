@@ -6,6 +6,7 @@ import os
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -55,11 +56,48 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch) -> None:
     assert "127.0.0.1:1" not in response.content.decode()
 
 
+HEALTH_TOKEN = "monitor-" + "x" * 40
+
+
 @pytest.mark.django_db
-def test_healthz_worker_check_reaches_a_real_worker(client, celery_worker_real) -> None:
+def test_healthz_worker_check_reaches_a_real_worker(client, celery_worker_real, settings) -> None:
+    settings.PNYX_HEALTH_TOKEN = HEALTH_TOKEN
+    response = client.get("/healthz?worker=1", HTTP_AUTHORIZATION=f"Bearer {HEALTH_TOKEN}")
+    assert response.status_code == 200
+    assert response.json()["checks"]["worker"] == {"ok": True}
+
+
+@pytest.mark.django_db
+def test_an_official_may_ask_for_the_worker_check(client, celery_worker_real) -> None:
+    official = User.objects.create_user("official", is_staff=True)
+    client.force_login(official)
     response = client.get("/healthz?worker=1")
     assert response.status_code == 200
     assert response.json()["checks"]["worker"] == {"ok": True}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "who",
+    ["anonymous", "wrong token", "token without scheme", "no token configured", "voter-like user"],
+)
+def test_the_worker_check_is_refused_to_everyone_else(client, settings, who) -> None:
+    """It enqueues a task and holds a web worker for seconds: 403 before any check runs."""
+    settings.PNYX_HEALTH_TOKEN = "" if who == "no token configured" else HEALTH_TOKEN
+    headers = {
+        "wrong token": {"HTTP_AUTHORIZATION": "Bearer " + HEALTH_TOKEN[:-1] + "y"},
+        "token without scheme": {"HTTP_AUTHORIZATION": HEALTH_TOKEN},
+        "no token configured": {"HTTP_AUTHORIZATION": "Bearer "},
+    }.get(who, {})
+    if who == "voter-like user":  # logged in, but not an official
+        client.force_login(User.objects.create_user("someone"))
+    response = client.get("/healthz?worker=1", **headers)
+    assert response.status_code == 403
+    body = response.json()
+    assert body["error"]["code"] == "forbidden" and "checks" not in body
+    assert HEALTH_TOKEN not in response.content.decode()
+    # the public check stays public
+    assert set(client.get("/healthz").json()["checks"]) == {"database", "broker"}
 
 
 def test_celery_round_trip_through_a_real_worker(celery_worker_real) -> None:

@@ -26,7 +26,11 @@ CONTROLLED = {
     "DATABASE_URL",
     "SECRET_KEY",
     "PNYX_DEBUG",
+    "PNYX_DEMO",
     "PNYX_HTTPS",
+    "PNYX_LOGIN_LOCKOUT",
+    "PNYX_OFFICIAL_OTP",
+    "EMAIL_BACKEND",
     "PNYX_VAR_DIR",
     "ALLOWED_HOSTS",
     "REDIS_URL",
@@ -135,3 +139,29 @@ def test_filesystem_broker_keeps_messages_and_results_under_var(tmp_path: Path) 
     assert loaded["CELERY_RESULT_BACKEND"] == f"file://{tmp_path / 'celery/results'}"
     for folder in ("queue", "processed", "control", "results"):
         assert (tmp_path / "celery" / folder).is_dir()
+
+
+def test_a_short_health_token_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="PNYX_HEALTH_TOKEN is too short"):
+        load_settings(tmp_path, PNYX_HEALTH_TOKEN="x" * 31)
+    token = "t" * 32
+    assert load_settings(tmp_path, PNYX_HEALTH_TOKEN=token)["PNYX_HEALTH_TOKEN"] == token
+
+
+@pytest.mark.parametrize("seconds", ["59", "86401"])
+def test_the_election_login_window_is_bounded(tmp_path: Path, seconds: str) -> None:
+    """Rate-limit buckets are kept for a day: a longer window would be forgotten early."""
+    with pytest.raises(RuntimeError, match="PNYX_LOGIN_ELECTION_WINDOW_SECONDS"):
+        load_settings(tmp_path, PNYX_LOGIN_ELECTION_WINDOW_SECONDS=seconds)
+
+
+@pytest.mark.parametrize(
+    ("env", "on"),
+    [({}, True), ({"PNYX_DEMO": "1"}, False), ({"PNYX_DEBUG": "1"}, False)],
+)
+def test_officials_lockout_and_codes_are_on_in_production(tmp_path: Path, env, on) -> None:
+    """On by default with PNYX_DEBUG=0 and no demo; each can be set either way."""
+    loaded = load_settings(tmp_path, **env)
+    assert (loaded["AXES_ENABLED"], loaded["PNYX_OFFICIAL_OTP"]) == (on, on)
+    forced = load_settings(tmp_path, PNYX_LOGIN_LOCKOUT="1", PNYX_OFFICIAL_OTP="1", **env)
+    assert (forced["AXES_ENABLED"], forced["PNYX_OFFICIAL_OTP"]) == (True, True)

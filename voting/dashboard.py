@@ -70,7 +70,7 @@ def _election_dashboard(request: HttpRequest, election_id) -> HttpResponse:
     head = board_head(election=election)
     kinds = head["kinds"]
     issuance = credential_issuance_latest(election_id=election.pk)
-    tally_detail = tally_status(election=election)
+    tally_detail = tally_status(election=election, officials=True)
     context = {
         **admin.site.each_context(request),
         "opts": Election._meta,
@@ -87,7 +87,7 @@ def _election_dashboard(request: HttpRequest, election_id) -> HttpResponse:
         "ceremony": ceremony_progress(election=election, kinds=kinds),
         "tally": tally_progress(election=election, kinds=kinds, detail=tally_detail),
         # the tally app's own progress: trustees awaited, ballots added up, decryptions received
-        "ceremony_detail": ceremony_status(election=election),
+        "ceremony_detail": ceremony_status(election=election, officials=True),
         "tally_detail": tally_detail,
         "issuance": issuance,
         "actions": _actions(election),

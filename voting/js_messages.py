@@ -249,6 +249,9 @@ ERRORS = {
     "credentials_not_allowed": gettext_noop(
         "Credentials can only be issued before the election opens."
     ),
+    "email_backend_local": gettext_noop(
+        "This server is not set up to send e-mails yet. Please tell the election officials."
+    ),
     # Every request (config/api_errors.py)
     "application_error": gettext_noop("The request could not be carried out."),
     "invalid_request": gettext_noop(

@@ -328,7 +328,8 @@ class Mailbox:
             return cls(directory=Path(settings.EMAIL_FILE_PATH))
         raise SimulationError(
             f"the login codes cannot be read back: EMAIL_BACKEND is {backend}; run with "
-            "EMAIL_BACKEND=file (the default) or let simulate_election start its own worker"
+            "PNYX_DEMO=1 (e-mails as files, make run) or let simulate_election start its own "
+            "worker"
         )
 
     def _messages(self) -> list[email.message.EmailMessage]:
@@ -414,6 +415,8 @@ class Worker:
         env = dict(os.environ)
         env.update(
             DATABASE_URL=database_url(),
+            # the simulated voters' login codes are read back from files: a demo worker
+            PNYX_DEMO="1",
             EMAIL_BACKEND="file",
             EMAIL_FILE_PATH=str(self.mail),
             PYTHONUNBUFFERED="1",

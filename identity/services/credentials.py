@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.email import secret_email_connection
 from crypto.credentials import derive_signing_key, format_code, generate_code
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
 from crypto.errors import CryptoError
@@ -223,6 +224,7 @@ def credentials_issue_request(*, election: Election, acting_user) -> CredentialI
 
     election.refresh_from_db(from_queryset=Election.objects.select_for_update())
     _require_issuable(election)
+    secret_email_connection()  # refuses at once when the codes could not leave this server
     voters = Voter.objects.filter(election=election).count()
     if not voters:
         raise NoVoters()
@@ -295,7 +297,7 @@ def credentials_issue_run(*, issuance_id: int) -> CredentialIssuance:
                 credential_email(election=election, issued=item)
                 for item in issued[start : start + batch]
             ]
-            with get_connection(fail_silently=False) as connection:
+            with secret_email_connection(fail_silently=False) as connection:
                 sent += connection.send_messages(messages) or 0
             _issuance_update(issuance, emails_sent=sent)
         issued.clear()

@@ -3,9 +3,11 @@
 A stolen credential alone cannot vote: casting also needs a voter session, which this login
 gives. Codes are 8 random digits, valid ``PNYX_LOGIN_CODE_TTL_SECONDS``, single use, at most
 ``PNYX_LOGIN_CODE_MAX_ATTEMPTS`` guesses each, stored as a keyed hash and compared in constant
-time. Requests are rate-limited per client address (answered with 429) and per voter (silently,
-so that the answer never says whether a voter exists). The request endpoint does no
-voter-specific work at all: the Celery task looks the voter up and sends the code.
+time. Requests and checks are rate-limited per client (an IPv4 address, an IPv6 /64) and per
+election (answered with 429), and codes per voter (silently, so that the answer never says
+whether a voter exists). The request endpoint does no voter-specific work at all: the Celery
+task looks the voter up and sends the code. The check does the same work whether or not the
+voter exists (:func:`login_code_verify`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from config.email import secret_email_connection
 from identity.errors import InvalidLoginCode
 from identity.models import LoginCode, Voter
 from identity.selectors import voter_find
-from identity.services.ratelimit import ratelimit_hit
+from identity.services.ratelimit import ratelimit_client, ratelimit_hit
 from voting.models import Election
 
 logger = logging.getLogger("pnyx.login")
@@ -36,6 +39,8 @@ logger = logging.getLogger("pnyx.login")
 CODE_DIGITS = 8
 _CODE = re.compile(r"\d{8}\Z")
 _SEPARATORS = re.compile(r"[\s\-]+")
+#: no voter has this id (ids start at 1): the checks of an unknown voter run on it and find nothing
+NO_VOTER = 0
 
 
 def _code_hash(voter_id: int, code: str) -> str:
@@ -48,10 +53,12 @@ def login_code_request(
     """Ask for a login code. Answers the same whether or not the voter exists."""
     from identity.tasks import login_code_send
 
-    ratelimit_hit(
-        scope="login-request",
-        ident=client_ip,
-        limit=settings.PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR,
+    _ratelimit(
+        "login-request",
+        election=election,
+        client_ip=client_ip,
+        per_client=settings.PNYX_LOGIN_REQUESTS_PER_IP_PER_HOUR,
+        per_election=settings.PNYX_LOGIN_REQUESTS_PER_ELECTION,
     )
     election_id = str(election.pk)
     transaction.on_commit(
@@ -61,7 +68,10 @@ def login_code_request(
 
 def login_code_send(*, election_id: Any, identifier: str | None, email: str | None) -> bool:
     """Create a code for the voter (if on the roll and under its hourly limit) and e-mail it.
-    Returns whether a code was sent (for tests; callers never tell the client)."""
+    Returns whether a code was sent (for tests; callers never tell the client). Raises
+    :class:`~config.email.LocalEmailRefused`, whoever asks, when the e-mail would stay on this
+    server outside a demo."""
+    connection = secret_email_connection()
     voter = voter_find(election_id=election_id, identifier=identifier, email=email)
     if voter is None:
         return False
@@ -84,8 +94,23 @@ def login_code_send(*, election_id: Any, identifier: str | None, email: str | No
         ),
         from_email=None,
         recipient_list=[voter.email],
+        connection=connection,
     )
     return True
+
+
+def _ratelimit(
+    scope: str, *, election: Election, client_ip: str, per_client: int, per_election: int
+) -> None:
+    """One hit per client per hour and one per election per ``PNYX_LOGIN_ELECTION_WINDOW_SECONDS``
+    (many addresses together guessing codes or flooding one election's voters with e-mails)."""
+    ratelimit_hit(scope=scope, ident=ratelimit_client(client_ip) or client_ip, limit=per_client)
+    ratelimit_hit(
+        scope=f"{scope}-election",
+        ident=str(election.pk),
+        limit=per_election,
+        window_seconds=settings.PNYX_LOGIN_ELECTION_WINDOW_SECONDS,
+    )
 
 
 def login_code_verify(
@@ -97,37 +122,48 @@ def login_code_verify(
     client_ip: str,
 ) -> Voter:
     """Check a login code; return the voter, or raise :class:`InvalidLoginCode` (the same error
-    for an unknown voter, a wrong, expired or used code)."""
-    ratelimit_hit(
-        scope="login-verify", ident=client_ip, limit=settings.PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR
-    )
+    for an unknown voter, a wrong, expired or used code).
+
+    The same work whether or not the voter exists, so that its duration says nothing either:
+    an unknown voter, or a code that is not 8 digits, is checked as voter :data:`NO_VOTER`,
+    which has no codes. Every failed check therefore runs the same statements in one transaction
+    (the two rate limits, the voter's row, the voter's live codes locked, their attempts counted)
+    and one keyed hash; that transaction always writes (the rate-limit counts), so its commit
+    costs the same too. Only the number of rows those statements find differs: the voter's live
+    codes, none unless someone asked for one — which e-mails the real voter — and at most
+    ``PNYX_LOGIN_CODES_PER_VOTER_PER_HOUR``, each gone after ``PNYX_LOGIN_CODE_MAX_ATTEMPTS``
+    wrong guesses (tests/identity/test_identity_login.py::test_a_check_does_the_same_work_for_anyone).
+    """
     code = _SEPARATORS.sub("", code or "")
-    voter = voter_find(election_id=election.pk, identifier=identifier, email=email)
-    if voter is None or not _CODE.match(code):
-        hmac.compare_digest(_code_hash(0, "0" * CODE_DIGITS), "0" * 64)  # same work either way
-        raise InvalidLoginCode()
-    given = _code_hash(voter.pk, code)
-    now = timezone.now()
     with transaction.atomic():
-        active = list(
-            LoginCode.objects.select_for_update().filter(
-                voter=voter,
-                used_at__isnull=True,
-                expires_at__gt=now,
-                attempts__lt=settings.PNYX_LOGIN_CODE_MAX_ATTEMPTS,
-            )
+        # past a limit the transaction rolls back: refused checks are not counted, nothing else
+        # happened yet
+        _ratelimit(
+            "login-verify",
+            election=election,
+            client_ip=client_ip,
+            per_client=settings.PNYX_LOGIN_VERIFY_PER_IP_PER_HOUR,
+            per_election=settings.PNYX_LOGIN_VERIFY_PER_ELECTION,
         )
-        match = None
-        for candidate in active:
-            if hmac.compare_digest(candidate.code_hash, given):
-                match = candidate
-        if match is not None:
+        voter = voter_find(election_id=election.pk, identifier=identifier, email=email)
+        voter_id = voter.pk if voter is not None and _CODE.match(code) else NO_VOTER
+        given = _code_hash(voter_id, code)
+        now = timezone.now()
+        live = Q(
+            voter_id=voter_id,
+            used_at__isnull=True,
+            expires_at__gt=now,
+            attempts__lt=settings.PNYX_LOGIN_CODE_MAX_ATTEMPTS,
+        )
+        stored = LoginCode.objects.select_for_update().filter(live).values_list("code_hash")
+        matched = False
+        for (code_hash,) in stored:
+            matched |= hmac.compare_digest(code_hash, given)  # every one compared, no early exit
+        if matched:
             # Single use; any other code sent earlier is spent too.
-            LoginCode.objects.filter(voter=voter, used_at__isnull=True).update(used_at=now)
+            LoginCode.objects.filter(voter_id=voter_id, used_at__isnull=True).update(used_at=now)
         else:
-            LoginCode.objects.filter(pk__in=[c.pk for c in active]).update(
-                attempts=F("attempts") + 1
-            )
-    if match is None:
+            LoginCode.objects.filter(live).update(attempts=F("attempts") + 1)
+    if not matched:
         raise InvalidLoginCode()
     return voter

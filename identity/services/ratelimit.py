@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import ipaddress
 from datetime import timedelta
 
 from django.db import connection
@@ -12,6 +12,25 @@ from django.utils.crypto import salted_hmac
 from identity.errors import RateLimited
 from identity.models import RateLimitBucket
 
+#: an IPv6 subscriber usually holds a whole /64: counted address by address, it would never run
+#: out of fresh ones
+IPV6_CLIENT_PREFIX = 64
+
+
+def ratelimit_client(address: str) -> str | None:
+    """The address a rate limit (or the officials' lockout) counts a client by: an IPv4 address
+    as it is (also when written IPv4-mapped, ``::ffff:192.0.2.1``), an IPv6 address as the first
+    address of its /64 (``2001:db8:1:2::``); ``None`` when ``address`` is not an IP address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False).network_address)
+    return str(ip)
+
 
 def ratelimit_key(*, scope: str, ident: str) -> str:
     """``scope:<keyed hash of ident>``: client addresses are not stored in clear."""
@@ -20,7 +39,11 @@ def ratelimit_key(*, scope: str, ident: str) -> str:
 
 def ratelimit_hit(*, scope: str, ident: str, limit: int, window_seconds: int = 3600) -> None:
     """Count one request of ``ident`` in ``scope``; raise :class:`RateLimited` past ``limit`` in
-    the current window."""
+    the current window.
+
+    The first request of a key in a new window also deletes the buckets of windows that ended
+    more than a day ago: the work a request does depends only on its scope, ident and the clock,
+    never on anything else (the voter login relies on that, identity/services/login.py)."""
     now = timezone.now()
     start = int(now.timestamp()) // window_seconds * window_seconds
     window_start = now.fromtimestamp(start, tz=now.tzinfo)
@@ -37,7 +60,7 @@ def ratelimit_hit(*, scope: str, ident: str, limit: int, window_seconds: int = 3
             [key, window_start],
         )
         (count,) = cursor.fetchone()
-    if secrets.randbelow(200) == 0:
+    if count == 1:
         RateLimitBucket.objects.filter(window_start__lt=now - timedelta(days=1)).delete()
     if count > limit:
         raise RateLimited()

@@ -38,6 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.email import secret_email_connection
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError
 from crypto.threshold import (
@@ -227,9 +228,12 @@ def trustee_invitation(*, trustee: Trustee, token: str) -> EmailMessage:
 
 def trustee_invite(*, trustee: Trustee, acting_user) -> None:
     """E-mail the trustee its enrolment token and instructions (docs/trustees.md)."""
+    connection = secret_email_connection(fail_silently=False)  # before a token exists
     token = trustee_enrolment_issue(trustee=trustee, acting_user=acting_user)
     trustee.refresh_from_db()
-    trustee_invitation(trustee=trustee, token=token).send(fail_silently=False)
+    message = trustee_invitation(trustee=trustee, token=token)
+    message.connection = connection
+    message.send(fail_silently=False)
 
 
 def ceremony_invite_problems(*, election: Election) -> list[str]:

@@ -4,12 +4,14 @@ the demo (``seed_demo``) whose key comes from a real ceremony with worker truste
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.management import call_command
@@ -143,10 +145,26 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, l
     live under var/demo/ (each verifying the board before each step); the worker ``make run``
     starts for them reads the board from the server and tallies the demo."""
     with override_settings(
-        VAR_DIR=tmp_path, EMAIL_FILE_PATH=tmp_path / "mail", PNYX_BASE_URL=live_server.url
+        VAR_DIR=tmp_path,
+        EMAIL_FILE_PATH=tmp_path / "mail",
+        PNYX_BASE_URL=live_server.url,
+        PNYX_DEMO=True,
     ):
-        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
     election = Election.objects.get(slug="demo")
+    # the official's account (make run needs no createsuperuser): its password printed only
+    (line,) = [x for x in out.getvalue().splitlines() if "DEMO official's account" in x]
+    password = line.split("password ")[1].strip()
+    assert len(password) >= 16 and line.split("user ")[1].startswith("official ")
+    login = Client().post(
+        "/admin/login/?next=/admin/", {"username": "official", "password": password}
+    )
+    assert login.status_code == 302 and login["Location"] == "/admin/"
+    stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(password.encode() in data for data in stored)
+    hashed = User.objects.get(username="official").password
+    assert hashed.startswith("pbkdf2_sha256$") and password not in hashed
     assert election.state == "open"
     assert KeyCeremony.objects.get(election=election).phase == "done"
     assert BoardEntry.objects.filter(election=election, kind="dkg-confirmation").count() == 3
@@ -184,3 +202,57 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, l
     assert "key store" in worker.output() and "unlocked" in worker.output()
     assert f"reading the board from {live_server.url}/api/elections/" in worker.output()
     assert pnyx_verify(election, tmp_path) == 0
+
+
+# --- What the public sees of the trustees' workers ---------------------------------------------
+
+WORKER_REPORT = "key store /srv/pnyx/trustee-1.json: cannot read the passphrase file"
+
+
+@pytest.mark.django_db
+def test_the_public_ceremony_api_hides_worker_reports_and_queues(admin_client, tmp_path) -> None:
+    """A worker trustee's report (``last_error``) may name its host's paths; its queue is the
+    broker's business. The public API shows neither; the officials' pages show both."""
+    from tally.services.messages import trustee_worker_result
+
+    ce = setup_ceremony(tmp_path, questions=SINGLE5, modes=("worker", "offline", "offline"))
+    worker = Trustee.objects.get(pk=ce.trustees[0].model.pk)
+    assert trustee_worker_result(trustee_id=worker.pk, result={"error": WORKER_REPORT}) == "error"
+
+    response = Client().get(f"/api/elections/{ce.election.pk}/ceremony/")
+    assert response.status_code == 200
+    rows = response.json()["trustees"]
+    assert [row["mode"] for row in rows] == ["worker", "offline", "offline"]
+    assert all("last_error" not in row and "queue" not in row for row in rows)
+    assert WORKER_REPORT not in response.content.decode()
+    assert worker.queue not in response.content.decode()
+
+    ceremony = KeyCeremony.objects.get(election=ce.election)
+    page = admin_client.get(reverse("admin:tally_keyceremony_change", args=[ceremony.pk]))
+    assert WORKER_REPORT in page.content.decode() and worker.queue in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_public_tally_api_hides_the_missing_trustees_reports(tmp_path) -> None:
+    from tally.selectors import tally_status
+    from tally.services.messages import trustee_worker_result
+    from tests.tally.helpers import add_voters_and_open
+    from voting.services.elections import election_close
+
+    client = Client()
+    ce = setup_ceremony(tmp_path, questions=SINGLE5)
+    run_offline_ceremony(ce, tmp_path, client)
+    add_voters_and_open(ce, [1, 1])
+    ce.cast(client, 0, [[0, 0, 1, 0, 0]])
+    election_close(election=ce.election, acting_user=None)
+    trustee_worker_result(trustee_id=ce.trustees[1].model.pk, result={"error": WORKER_REPORT})
+
+    response = client.get(f"/api/elections/{ce.election.pk}/tally/")
+    missing = response.json()["decryptions"]["missing"]
+    assert [row["index"] for row in missing] == [1, 2, 3]
+    assert all(set(row) == {"index", "name", "mode"} for row in missing)
+    assert WORKER_REPORT not in response.content.decode()
+
+    # the officials' pages (tally run, dashboard) read it with officials=True
+    officials = tally_status(election=ce.election, officials=True)["decryptions"]["missing"]
+    assert [row["last_error"] for row in officials] == [None, WORKER_REPORT, None]

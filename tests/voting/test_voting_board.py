@@ -150,6 +150,33 @@ def test_the_database_refuses_updates_and_deletes(open_election) -> None:
                 cursor.execute(statement)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL trigger")
+def test_the_database_refuses_truncate(open_election) -> None:
+    """TRUNCATE skips row triggers: a statement-level trigger refuses it (voting migration
+    0007), also when it comes by CASCADE from the elections table."""
+    election = open_election.election
+    entries = BoardEntryRow.objects.filter(election=election).count()
+    ballots = Ballot.objects.filter(election=election).count()
+    assert entries > 0
+    for statement in (
+        "TRUNCATE voting_boardentry CASCADE",
+        "TRUNCATE voting_ballot CASCADE",
+        "TRUNCATE voting_auditedalpha",
+        "TRUNCATE voting_boardentry, voting_ballot RESTART IDENTITY CASCADE",
+        "TRUNCATE voting_election CASCADE",
+    ):
+        with pytest.raises(
+            Exception, match="TRUNCATE on voting_.* refused: the table is append-only"
+        ):
+            with transaction.atomic(), connection.cursor() as cursor:
+                # the test's own inserts leave deferred foreign-key checks pending, and
+                # PostgreSQL refuses any TRUNCATE while they are: run them first
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(statement)
+    assert BoardEntryRow.objects.filter(election=election).count() == entries
+    assert Ballot.objects.filter(election=election).count() == ballots
+
+
 def test_a_fork_is_impossible(open_election) -> None:
     """Constraints refuse a second entry at the same seq or after the same prev."""
     head = BoardHead.objects.get(election=open_election.election)

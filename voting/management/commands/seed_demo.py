@@ -11,6 +11,8 @@ afterwards ``make run`` starts a worker for the three trustees' queues
 ``PNYX_BASE_URL``) and decrypts the tally when the officials close the election from the admin. A real server never holds a trustee's key
 store or passphrase. Likewise the demo voters' credential codes are printed and written to
 var/demo/ so that anyone can try the booth; real codes exist only in the e-mails sent to voters.
+And the officials' account ``official`` gets a random password, printed once (only its hash is
+stored), so that a newcomer can open the admin at once. Refused unless ``PNYX_DEMO=1``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -202,13 +205,34 @@ def _links(election: Election) -> str:
     return "\n".join(lines)
 
 
-def _admin_hint() -> str:
+OFFICIAL = "official"
+
+
+def demo_official() -> str | None:
+    """DEMO ONLY: the officials' account ``official`` with a fresh random password, returned to
+    be printed once (Django stores only its hash); ``None`` if the account exists."""
+    users = get_user_model()
+    if users.objects.filter(username=OFFICIAL).exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    users.objects.create_superuser(OFFICIAL, email="", password=password)
+    return password
+
+
+def _official_lines(password: str | None) -> str:
+    admin_url = f"{settings.PNYX_BASE_URL}/admin/"
+    if password is not None:
+        return (
+            f"  DEMO official's account for {admin_url}: user {OFFICIAL}  password {password}\n"
+            "    (printed this once and stored nowhere in clear: note it now)"
+        )
     var = os.environ.get("PNYX_VAR_DIR")
     prefix = f"PNYX_VAR_DIR={var} " if var else ""
     same_db = " (with make run's DATABASE_URL)" if os.environ.get("DATABASE_URL") else ""
     return (
-        f"  An official's account for the admin (once){same_db}:\n"
-        f"    {prefix}.venv/bin/python manage.py createsuperuser"
+        f"  DEMO official's account for {admin_url}: user {OFFICIAL}, with the password printed"
+        " at the first start.\n"
+        f"    A new password{same_db}: {prefix}.venv/bin/python manage.py changepassword {OFFICIAL}"
     )
 
 
@@ -218,6 +242,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
+        if not settings.PNYX_DEMO:
+            raise CommandError(
+                "seed_demo makes a demo: an official's account whose password it prints, the "
+                "trustees' key stores on this server. Run it with PNYX_DEMO=1 (make run does)."
+            )
         demo_dir = Path(settings.VAR_DIR) / "demo"
         codes_file = demo_dir / f"{SLUG}-credentials.csv"
         existing = Election.objects.filter(slug=SLUG).first()
@@ -229,7 +258,7 @@ class Command(BaseCommand):
             self.stdout.write(_links(existing))
             if codes_file.exists():
                 self.stdout.write(f"  DEMO voters' credentials: {codes_file}")
-            self.stdout.write(_admin_hint())
+            self.stdout.write(_official_lines(demo_official()))
             database = Path(str(settings.DATABASES["default"]["NAME"]))
             if database.parent == Path(settings.VAR_DIR):
                 self.stdout.write(
@@ -259,6 +288,8 @@ class Command(BaseCommand):
             )
             # DEMO ONLY — the trustees' key stores are made here, under var/demo/.
             worker_env = demo_trustees(election, demo_dir)
+            # DEMO ONLY — an official's account, its password printed below.
+            official_password = demo_official()
 
         demo_key_ceremony(election, worker_env, demo_dir / "trustees" / "ceremony-board.jsonl")
         with transaction.atomic():
@@ -298,5 +329,5 @@ class Command(BaseCommand):
             f"  DEMO trustees {', '.join(TRUSTEES)} ({THRESHOLD} of {len(TRUSTEES)}): their key"
             f" stores are in {demo_dir / 'trustees'}; make run starts their worker\n"
             f"  ({env_file}), which decrypts the tally when an official closes the election\n"
-            "  (dashboard → Close the election).\n" + _admin_hint()
+            "  (dashboard → Close the election).\n" + _official_lines(official_password)
         )
