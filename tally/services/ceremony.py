@@ -196,7 +196,9 @@ def trustee_enrolment_issue(*, trustee: Trustee, acting_user) -> str:
     trustee = Trustee.objects.select_for_update().select_related("ceremony").get(pk=trustee.pk)
     if trustee.public_key:
         raise AlreadyRegistered()
-    token = secrets.token_urlsafe(24)
+    # Hex, not URL-safe base64: a token starting with "-" would read as an option on
+    # pnyx-trustee's command line (`--token -x…`), one time in 64.
+    token = secrets.token_hex(24)
     trustee.enrolment_token_hash = _token_hash(token)
     trustee.enrolment_sent_at = timezone.now()
     trustee.save(update_fields=["enrolment_token_hash", "enrolment_sent_at"])

@@ -133,6 +133,25 @@ def test_a_dealer_with_a_bad_share_is_disqualified(tmp_path) -> None:
     assert pnyx_verify(election, tmp_path) == 0
 
 
+def test_enrolment_tokens_never_read_as_an_option() -> None:
+    """A token is passed as ``pnyx-trustee keygen --token TOKEN``: one starting with "-" would be
+    taken for an option (with URL-safe base64, one token in 64; 600 tokens here)."""
+    import re
+
+    from tally.services.ceremony import trustee_enrolment_issue
+
+    ceremony = ceremony_configure(
+        election=make_election(questions=SINGLE5),
+        threshold=1,
+        trustees=[{"name": "A", "email": "a@example.org", "mode": "offline"}],
+        acting_user=None,
+    )
+    trustee = ceremony.trustees.get(index=1)
+    for _ in range(600):
+        token = trustee_enrolment_issue(trustee=trustee, acting_user=None)
+        assert re.fullmatch(r"[0-9a-f]{48}", token), token
+
+
 def test_registration_is_authenticated_by_the_enrolment_token(tmp_path) -> None:
     from tally.services.ceremony import trustee_enrolment_issue
 
