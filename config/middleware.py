@@ -47,8 +47,11 @@ class RequestGuardMiddleware:
       view's methods, no body, no ``Access-Control-*`` header (the API serves this site's pages
       only, so browsers keep refusing cross-origin calls); no authentication, no view code runs.
       Function views (the pages) answer ``OPTIONS`` themselves: 405 for the GET-only pages.
-    - a body declared larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``PNYX_REQUEST_MAX_BYTES``):
-      413 without reading it; and ``RequestDataTooBig`` raised when a view reads a body: 413.
+    - a body declared larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``PNYX_REQUEST_MAX_BYTES``),
+      or than the view's own ``request_max_bytes`` when it declares one (a view that streams a
+      larger body itself and applies its own, tighter limit: the trustees' messages, whose
+      partial decryptions grow with the election): 413 without reading it; and
+      ``RequestDataTooBig`` raised when a view reads a body: 413.
     - U+0000 in the path, the query string or a cookie: 400. PostgreSQL text cannot hold it,
       and no identifier, slug, tracker or session key contains it.
 
@@ -66,8 +69,9 @@ class RequestGuardMiddleware:
             answer = self._options(request)
             if answer is not None:
                 return answer
-        if _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return _too_large(request)
+        limit = request_max_bytes(request)
+        if _declared_length(request) > limit:
+            return _too_large(request, limit)
         if _has_nul(request):
             return refusal(
                 request,
@@ -119,6 +123,18 @@ def _allowed_methods(request: HttpRequest) -> list[str] | None:
     return [*allowed, "OPTIONS"]
 
 
+def request_max_bytes(request: HttpRequest) -> int:
+    """The largest body the view at this path reads: its ``request_max_bytes`` attribute, if it
+    declares one, else ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+    default = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return default
+    view_class = getattr(match.func, "view_class", None)
+    return getattr(view_class, "request_max_bytes", None) or default
+
+
 def _declared_length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -140,8 +156,9 @@ def _has_nul(request: HttpRequest) -> bool:
     return False
 
 
-def _too_large(request: HttpRequest) -> HttpResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+def _too_large(request: HttpRequest, limit: int | None = None) -> HttpResponse:
+    if limit is None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return refusal(
         request,
         413,

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from config.api_parsers import DeferredJsonParser, InvalidJson, api_json_load
 from config.api_schema import error_responses
+from crypto.ballot import MAX_OPTIONS, MAX_QUESTIONS
 from crypto.hashing import parse_json
 from tally.errors import InvalidTrusteeMessage, NoCeremony
 from tally.selectors import ceremony_status, tally_status
@@ -24,6 +25,8 @@ TAGS = ["trustees and tally"]
 #: room for a partial decryption of the largest tally (≈ 700 bytes per option) and then some
 BYTES_PER_POSITION = 800
 MIN_BODY = 1024 * 1024
+#: the largest message any election can need (its own limit, :func:`_body_limit`, is tighter)
+MAX_BODY = MAX_QUESTIONS * MAX_OPTIONS * BYTES_PER_POSITION + 65536
 
 
 def _body_limit(election) -> int:
@@ -36,6 +39,9 @@ def _body_limit(election) -> int:
 
 class TrusteeMessageApi(PublicApiView):
     parser_classes = [DeferredJsonParser]
+    #: the request guard (config/middleware.py) lets a body this large reach the view, which
+    #: reads it as a stream up to the election's own limit
+    request_max_bytes = MAX_BODY
 
     class InputDocumentation(serializers.Serializer):
         version = serializers.IntegerField()

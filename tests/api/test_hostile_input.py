@@ -169,6 +169,32 @@ class TestOversizedBody:
         # (voting.selectors.election_manifest): the guard must never refuse it first.
         assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE >= 2 * settings.PNYX_BALLOT_MAX_BYTES
 
+    def test_a_trustee_message_may_exceed_the_global_limit(
+        self, client, open_election, settings
+    ) -> None:
+        """A partial decryption grows with the election (≈ 800 bytes per option, up to 40 MB
+        for 100 questions of 500 options): the guard lets the trustees' endpoint read up to the
+        largest election's need, and the view applies the election's own limit."""
+        from tally.api import MAX_BODY, TrusteeMessageApi
+
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+        assert TrusteeMessageApi.request_max_bytes == MAX_BODY > 40_000_000
+        url = f"/api/elections/{open_election.election.pk}/trustees/1/messages/"
+        body = b"{" + b" " * 5000 + b"}"  # over the global limit, under the election's
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code != 413, response.content
+        assert 400 <= response.status_code < 500
+        # the election's own limit (1 MiB for a small election) still holds
+        response = client.post(
+            url, b"{" + b" " * (2 * 1024 * 1024) + b"}", content_type="application/json"
+        )
+        assert_error(response, 413)
+        # and every other endpoint keeps the global limit
+        response = client.post(
+            f"{open_election.url}/receipts/verify/", body, content_type="application/json"
+        )
+        assert_error(response, 413, "payload_too_large")
+
     def test_pages_answer_413_in_html(self, client) -> None:
         response = client.post(
             "/i18n/setlang/",
