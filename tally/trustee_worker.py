@@ -37,6 +37,7 @@ from tally import keystore
 from tally.keystore import KeyStore
 from tally.trustee_board import (
     BoardRefused,
+    NothingToDo,
     VerifiedBoard,
     act,
     board_url,
@@ -292,6 +293,10 @@ def run_step(*, election: str, index: int, step: str | None, env: dict | None = 
         store = _unlocked(path, env)
         try:
             board = board_sync(store, board_location(election, env), jobs=verify_jobs(env))
-            return act(store, board, step)
+            try:
+                return act(store, board, step)
+            except NothingToDo as exc:
+                exc.head = board.head[0]
+                raise
         finally:
             _remember(path, store)  # a step may have saved the store: remember the new file
