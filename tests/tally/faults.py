@@ -97,16 +97,15 @@ class RedisServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _producer_broker(urls: tuple, options: dict) -> None:
-    """Point the test process's Celery producer (the tasks services send after commit) at
-    ``urls`` (broker, read and write URLs). The result backend stays where it is: nothing here
-    waits for a result."""
-    conf = celery_app.conf
-    conf.broker_url, conf.broker_read_url, conf.broker_write_url = urls
-    conf.broker_transport_options = options
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+def _producer_broker(url: str, options: dict) -> None:
+    """Point the test process's Celery producer (the tasks services send after commit, the
+    sweeper's queue lengths) at ``url``: the write URL only, so that a worker running in this
+    process (``celery_worker_real``) keeps consuming its own broker. The result backend stays
+    where it is: nothing here waits for a result. The connection pools are only dropped, never
+    closed: kombu keeps one per URL, and the shared broker's is used again afterwards."""
+    celery_app.conf.broker_write_url = url
+    celery_app.conf.broker_transport_options = options
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
@@ -115,13 +114,10 @@ def private_broker(folder: Path) -> Iterator[RedisServer]:
     server = RedisServer(folder)
     server.start()
     conf = celery_app.conf
-    previous = (
-        (conf.broker_url, conf.broker_read_url, conf.broker_write_url),
-        conf.broker_transport_options,
-    )
+    previous = conf.broker_write_url, conf.broker_transport_options
     # a broker of its own: no pytest-xdist key prefix
     options = {k: v for k, v in (previous[1] or {}).items() if k != "global_keyprefix"}
-    _producer_broker((server.url,) * 3, options)
+    _producer_broker(server.url, options)
     try:
         yield server
     finally:
