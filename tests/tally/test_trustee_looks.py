@@ -7,12 +7,15 @@ from the live server, a private Redis.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
 from django.test import Client
 
 from tally.models import Trustee
+from tally.trustee_worker import board_location, board_sync, local_board
 from tests.tally.faults import fault_env, private_broker, server_worker
 from tests.tally.helpers import trustee_worker, wait_for
 from tests.tally.test_tally_faults import CHOICES, finish_with_offline_trustees, ready_election
@@ -86,3 +89,26 @@ def test_a_worker_trustee_follows_the_open_election_and_verifies_only_the_tail_a
     assert warnings == []
     assert [line for line in server_log.splitlines() if "WARNING pnyx" in line] == []
     assert "has nothing to do" not in server_log
+
+
+def test_a_look_at_a_board_with_nothing_new_verifies_nothing_again(tmp_path, live_server) -> None:
+    """The worker keeps the board it verified last: when the server has appended nothing since,
+    a request costs one HTTP request (the very verified board is reused); anything new, or a
+    local copy that changed, is verified again."""
+    ce, _ = ready_election(tmp_path, voters=3)
+    election = ce.election
+    trustee = ce.trustees[0]
+    location = board_location(str(election.pk), {"PNYX_TRUSTEE_BOARD": live_server.url})
+    store = trustee.store()
+    first = board_sync(store, location)
+    assert first.head[0] == head_of(election) and first.report.failure is None
+    assert board_sync(store, location) is first  # nothing new: nothing verified again
+    ce.cast(Client(), 0, CHOICES[1])
+    second = board_sync(store, location)
+    assert second is not first and second.head[0] == head_of(election) == first.head[0] + 1
+    assert board_sync(store, location) is second
+    copy = local_board(trustee.store_path)
+    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))  # the copy changed on disk
+    third = board_sync(store, location)
+    assert third is not second and third.head == second.head
+    assert store.secrets["board"]["seq"] == head_of(election)
