@@ -100,12 +100,15 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	  fi
 	fi
 
-	# The worker consumes every queue declared in config/celery.py (celery, tally).
+	# The worker consumes every queue declared in config/celery.py (celery, tally) and runs
+	# Celery beat inside it (-B: the sweeper that heals stalled tallies, config/celery.py). In
+	# production, run one `celery -A config beat` next to the workers instead (README).
 	pids=()
 	stop() { trap - INT TERM EXIT; kill -TERM "$${pids[@]}" 2>/dev/null || true; wait || true; }
 	trap 'stop; exit 0' INT TERM  # Ctrl-C is the normal way to stop: not an error
 	trap stop EXIT
-	$(VENV)/bin/celery -A config worker --concurrency 2 --loglevel INFO &
+	$(VENV)/bin/celery -A config worker -B --schedule "$${PNYX_VAR_DIR:-var}/celerybeat-schedule" \
+	  --concurrency 2 --loglevel INFO &
 	pids+=($$!)
 	# DEMO ONLY: the demo election's three trustees, one worker for their queues, with the key
 	# stores seed_demo made under var/demo/ (a real trustee runs this on its own machine).

@@ -1,28 +1,36 @@
-"""Tally benchmark: prints JSON {"tally_10k_s", "tally_100k_s", "point_add_us"}.
+"""Tally benchmark: prints JSON {"tally_10k_s", "tally_100k_s", "point_add_us"} (and, with
+``--looks off`` or ``both``, ``tally_<n>_nolook_s``).
 
 ``tally_<n>_s``: seconds from the close of an election with n cast ballots (one single-choice
 question of 5 options, 2-of-3 key ceremony) to its published result, through the real pipeline:
-``election_close`` (the tally starts on close) → Celery chord of aggregation chunks on the server's
-worker (2 processes) → ``tally`` entry → partial decryptions by the trustees' worker (their key
-stores, their queues) → verified, combined → ``result`` entry, state tallied. Median of
-``--repeat`` runs (each one printed on stderr). ``point_add_us``: one point addition (P-256), the
-yardstick of aggregation. Goal: ``tally_100k_s`` ≤ 10.
+``election_close`` (the tally starts on close) → aggregation chunks on the server's worker (2
+processes) → ``tally`` entry → partial decryptions by the trustees' worker (their key stores, their
+queues; each verifies the board first) → verified, combined → ``result`` entry, state tallied.
+Median of ``--repeat`` runs (each one printed on stderr). ``point_add_us``: one point addition
+(P-256), the yardstick of aggregation. Goal: ``tally_100k_s`` ≤ 10.
+
+``--looks`` (issue 10): while an election is open, the sweeper asks its worker trustees to look at
+the board every few minutes (tally.services.heal ``trustees_look``), so that at the close each one
+verifies only the entries appended since — the chain and the tally over every ballot, no ballot
+proof again. ``on`` (default): before the close, the very request the sweeper sends (through the
+broker, to the trustees' worker, which reads the board from the web server) — not timed; its
+cost, paid during voting, is ``look_<n>_s``; its result (key stores, board copies) is kept and
+reused by later runs of the same seed. ``off``: the trustees last looked at the board after the
+key ceremony: at the close each verifies every ballot (``tally_<n>_nolook_s``). ``both``: both,
+alternating, in the same run.
 
 Set-up, done once and cached: a PostgreSQL database ``pnyx_bench_tally_seed`` (a template) holding
 one open election per size, whose key comes from a real key ceremony of three worker trustees
 (key stores under var/bench/tally/), with n voters and n ballots encrypted with
 ``crypto.ballot.ballot_encrypt`` (in parallel) and appended to the board directly through the
-models (chained entries, ``Ballot`` rows with their points, as casting stores them). The trustees
-then verify that board up to its last ballot (as a worker trustee asked to look during voting
-would: tally/trustee_worker.py ``board_sync``), so that at the close each verifies only what
-follows — the chain and the tally over every ballot, no ballot proof again. Each run re-creates
-``pnyx_bench_tally`` from that template (``PNYX_BENCH_TALLY_DATABASE_URL``), restores the
-trustees' key stores and board copies as the seed left them, empties its Redis database
-(``PNYX_BENCH_REDIS_URL``, default db 11), starts the workers and a web server (gunicorn) from
-which the trustees read the board, and closes the election. The seed is rebuilt when the
-migrations change (or with ``--rebuild``).
+models (chained entries, ``Ballot`` rows with their points, as casting stores them). Each run
+re-creates ``pnyx_bench_tally`` from that template (``PNYX_BENCH_TALLY_DATABASE_URL``), restores
+the trustees' key stores and board copies, empties its Redis database (``PNYX_BENCH_REDIS_URL``,
+default db 11), starts the workers and a web server (gunicorn) from which the trustees read the
+board, and closes the election. The seed is rebuilt when the migrations change (or with
+``--rebuild``).
 
-    python bench/tally.py [--sizes 10000,100000] [--repeat 3] [--rebuild] [--keep-going]
+    python bench/tally.py [--sizes 10000,100000] [--repeat 3] [--looks on|off|both] [--rebuild]
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ BENCH_URL = os.environ.get(
 REDIS_URL = os.environ.get("PNYX_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 CACHE = ROOT / "var" / "bench" / "tally"
 MARKER = CACHE / "seed.json"
+SEED_FORMAT = 2  #: 2: the trustees' state kept is the one after the key ceremony (issue 10)
 PASSPHRASE = "bench passphrase, not a secret"  # noqa: S105 - bench key stores
 SERVER_PROCESSES = 2
 
@@ -268,7 +277,7 @@ def seed_election(size: int) -> dict:
             )
             BoardHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev, time=time_)
     print(f"  {size} ballots appended in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    _trustees_follow(election, stores, size)
+    _keep_trustees(stores, ".seed")
     counts = [0] * 5
     for i in range(size):
         counts[_pick(i)] += 1
@@ -280,37 +289,31 @@ def seed_election(size: int) -> dict:
     }
 
 
-def _trustees_follow(election, stores: list[str], size: int) -> None:
-    """Each trustee verifies the board up to the last ballot (its key store records the head, its
-    copy sits next to it); the seed's state of both is kept (``.seed``) and restored per run."""
-    import shutil
-
-    from tally import keystore
-    from tally.trustee_worker import board_sync, local_board
-    from voting.selectors import board_lines
-
-    export = CACHE / f"voting-board-{size}.jsonl"
-    with open(export, "w", encoding="utf-8") as out:
-        out.writelines(line + "\n" for line in board_lines(election=election))
-    started = time.perf_counter()
-    for path in map(Path, stores):
-        board_sync(keystore.unlock(path, PASSPHRASE), str(export), jobs=os.cpu_count() or 1)
-        for kept in (path, local_board(path)):
-            shutil.copyfile(kept, kept.with_name(kept.name + ".seed"))
-    print(
-        f"  the trustees verified {size} ballots in {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-    )
-
-
-def _restore_trustees(stores: list[str]) -> None:
-    import shutil
-
+def _trustee_files(stores: list[str]) -> list[Path]:
     from tally.trustee_worker import local_board
 
-    for path in map(Path, stores):
-        for kept in (path, local_board(path)):
-            shutil.copyfile(kept.with_name(kept.name + ".seed"), kept)
+    return [f for path in map(Path, stores) for f in (path, local_board(path))]
+
+
+def _keep_trustees(stores: list[str], suffix: str) -> None:
+    """Keep the trustees' key stores and board copies as they are now (``<file><suffix>``)."""
+    import shutil
+
+    for kept in _trustee_files(stores):
+        if kept.exists():
+            shutil.copyfile(kept, kept.with_name(kept.name + suffix))
+
+
+def _restore_trustees(stores: list[str], suffix: str) -> bool:
+    """Put back the trustees' files kept with ``suffix``; False if they were not kept."""
+    import shutil
+
+    files = _trustee_files(stores)
+    if not all(f.with_name(f.name + suffix).exists() for f in files):
+        return False
+    for kept in files:
+        shutil.copyfile(kept.with_name(kept.name + suffix), kept)
+    return True
 
 
 def build_seed(sizes: list[int]) -> None:
@@ -320,7 +323,12 @@ def build_seed(sizes: list[int]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    out = {"migrations": migrations_signature(), "sizes": sizes, "elections": {}}
+    out = {
+        "format": SEED_FORMAT,
+        "migrations": migrations_signature(),
+        "sizes": sizes,
+        "elections": {},
+    }
     for size in sizes:
         out["elections"][str(size)] = seed_election(size)
     MARKER.write_text(json.dumps(out, indent=1))
@@ -329,13 +337,17 @@ def build_seed(sizes: list[int]) -> None:
 def ensure_seed(sizes: list[int], rebuild: bool) -> dict:
     if not rebuild and MARKER.exists():
         marker = json.loads(MARKER.read_text())
-        if marker["migrations"] == migrations_signature() and all(
-            str(s) in marker["elections"] for s in sizes
+        if (
+            marker.get("format") == SEED_FORMAT
+            and marker["migrations"] == migrations_signature()
+            and all(str(s) in marker["elections"] for s in sizes)
         ):
             return marker
     started = time.perf_counter()
     print("building the seed database (once)…", file=sys.stderr)
     MARKER.unlink(missing_ok=True)
+    for looked in CACHE.glob("*.looked"):
+        looked.unlink()
     recreate(seed_url())
     subprocess.run(
         [sys.executable, __file__, "--build-seed", ",".join(map(str, sizes))],
@@ -383,7 +395,39 @@ class Worker:
         self.out.close()
 
 
-def measure(size: int, marker: dict) -> float:
+def _look(election, stores: list[str], size: int) -> float | None:
+    """The sweeper's request to the worker trustees of an open election ("look at the board
+    now", tally.services.heal.trustees_look), as beat sends it while voting goes on; waits until
+    each answered it had verified the board up to its head; returns how long that took. Skipped
+    (None) when a previous run kept the result (``.looked``)."""
+    from tally.models import Trustee
+    from tally.services.heal import trustees_look
+    from voting.models import BoardHead
+
+    if _restore_trustees(stores, ".looked"):
+        return None
+    head = BoardHead.objects.get(election=election).seq
+    started = time.perf_counter()
+    if trustees_look() != len(stores):
+        raise SystemExit("the sweeper did not ask every trustee to look")
+    deadline = time.monotonic() + 1800
+    trustees = Trustee.objects.filter(ceremony__election=election)
+    while trustees.filter(verified_seq=head).count() < len(stores):
+        if time.monotonic() > deadline:
+            raise SystemExit("the trustees did not finish looking within 30 minutes")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    print(
+        f"  {size} ballots: the trustees looked at the open election in {elapsed:.2f} s "
+        "(during voting, not timed)",
+        file=sys.stderr,
+    )
+    _keep_trustees(stores, ".looked")
+    return elapsed
+
+
+def measure(size: int, marker: dict, *, looks: bool) -> tuple[float, float | None]:
+    """(seconds from close to result, seconds the look before the close took or None)."""
     import redis
     from django.db import connections
 
@@ -395,8 +439,13 @@ def measure(size: int, marker: dict) -> float:
     connections.close_all()
     recreate(BENCH_URL, template=_db_parts(seed_url())[1])
     redis.Redis.from_url(REDIS_URL).flushdb()
-    _restore_trustees(info["keystores"])
-    port = 8731
+    if not _restore_trustees(info["keystores"], ".seed"):
+        raise SystemExit("the seed's trustee files are missing: run with --rebuild")
+    import socket
+
+    with socket.socket() as sock:  # a free port for the web server the trustees read
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     web = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -453,6 +502,7 @@ def measure(size: int, marker: dict) -> float:
         trustees.wait_ready()
         time.sleep(1.0)  # let the pool children settle
         election = Election.objects.get(pk=info["election"])
+        looked = _look(election, info["keystores"], size) if looks else None
         started = time.perf_counter()
         election_close(election=election, acting_user=None)
         deadline = time.monotonic() + 600
@@ -468,10 +518,11 @@ def measure(size: int, marker: dict) -> float:
         print(
             f"  {size} ballots: {elapsed:.2f} s from close to result "
             f"({run.chunks_total} chunks; tally published after "
-            f"{(run.published_at - run.started_at).total_seconds():.2f} s)",
+            f"{(run.published_at - run.started_at).total_seconds():.2f} s; the trustees "
+            f"{'looked during voting' if looks else 'did not look during voting'})",
             file=sys.stderr,
         )
-        return elapsed
+        return elapsed, looked
     finally:
         server.stop()
         trustees.stop()
@@ -499,6 +550,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Tally benchmark (JSON on stdout)")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--looks",
+        choices=["on", "off", "both"],
+        default="on",
+        help="whether the worker trustees looked at the board while the election was open",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the seed database")
     parser.add_argument("--build-seed", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -512,10 +569,23 @@ def main() -> int:
 
     django.setup()
     result: dict[str, float] = {}
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.looks]
     for size in sizes:
-        runs = [measure(size, marker) for _ in range(args.repeat)]
-        key = f"tally_{size // 1000}k_s" if size % 1000 == 0 else f"tally_{size}_s"
-        result[key] = round(statistics.median(runs), 2)
+        name = f"{size // 1000}k" if size % 1000 == 0 else str(size)
+        runs: dict[bool, list[float]] = {mode: [] for mode in modes}
+        looked: list[float] = []
+        for _ in range(args.repeat):
+            for mode in modes:  # alternating: both modes see the same load
+                elapsed, look = measure(size, marker, looks=mode)
+                runs[mode].append(elapsed)
+                if look is not None:
+                    looked.append(look)
+        if True in runs:
+            result[f"tally_{name}_s"] = round(statistics.median(runs[True]), 2)
+        if False in runs:
+            result[f"tally_{name}_nolook_s"] = round(statistics.median(runs[False]), 2)
+        if looked:
+            result[f"look_{name}_s"] = round(statistics.median(looked), 2)
     result["point_add_us"] = round(point_add_us(), 2)
     print(json.dumps(result))
     goal = result.get("tally_100k_s")

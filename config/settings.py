@@ -322,6 +322,15 @@ PNYX_TALLY_CHUNK_BALLOTS = env_int("PNYX_TALLY_CHUNK_BALLOTS", default=5000)
 # The monitoring token that may ask /healthz?worker=1 (Authorization: Bearer …); empty: only
 # officials logged in to the admin may.
 PNYX_HEALTH_TOKEN = env_secret("PNYX_HEALTH_TOKEN", min_length=32)
+# Healing without a human (tally.services.heal, run by Celery beat every PNYX_SWEEP_SECONDS): a
+# tally or a key-ceremony phase waiting on worker trustees that has not moved for
+# PNYX_STALL_SECONDS is shown as stalled and its idempotent steps are driven again (then again
+# every PNYX_STALL_SECONDS while it stays stalled). While an election is open, its worker
+# trustees are asked to look at the board every PNYX_TRUSTEE_LOOK_SECONDS (0: never), so that
+# at the close each one verifies only what was appended since.
+PNYX_SWEEP_SECONDS = env_int("PNYX_SWEEP_SECONDS", default=30, minimum=1)
+PNYX_STALL_SECONDS = env_int("PNYX_STALL_SECONDS", default=120, minimum=1)
+PNYX_TRUSTEE_LOOK_SECONDS = env_int("PNYX_TRUSTEE_LOOK_SECONDS", default=300, minimum=0)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")
@@ -352,6 +361,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = f"file://{_folders['results']}"
 else:
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+
+# Redis: a task taken by a worker that vanished (killed, machine lost) is acknowledged late, so
+# it stays in Redis and is delivered again once it has been taken for this many seconds. It must
+# exceed the longest task (a trustee verifying a large board: minutes), and every worker sharing
+# the broker (trustees' included) should use the same value: any of them puts back the tasks of
+# all. The sweeper (PNYX_STALL_SECONDS) usually drives a lost step again before that.
+PNYX_BROKER_VISIBILITY_TIMEOUT = env_int("PNYX_BROKER_VISIBILITY_TIMEOUT", default=3600, minimum=1)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": PNYX_BROKER_VISIBILITY_TIMEOUT,
+        # look for such tasks every few seconds (kombu's default: every 100 s)
+        "unacked_restore_interval": max(1, min(10, PNYX_BROKER_VISIBILITY_TIMEOUT // 3)),
+        "unacked_restore_throttle": 1,
+    }
 
 # --- Logging ----------------------------------------------------------------
 # Handlers format the message only. Request bodies are never logged: no

@@ -22,6 +22,11 @@ from voting.api import PublicApiView, request_content_length, require_json
 from voting.selectors import election_get
 
 TAGS = ["trustees and tally"]
+STALL_HELP = (
+    'null while it moves; else {"since", "attempts" (automatic resumptions since), '
+    '"last_attempt_at", "resuming" (the server resumes it by itself), "waiting_for": '
+    '[{"index", "name", "mode", "reason"}] (trustees only they can bring), "message"}'
+)
 #: room for a partial decryption of the largest tally (≈ 700 bytes per option) and then some
 BYTES_PER_POSITION = 800
 MIN_BODY = 1024 * 1024
@@ -144,6 +149,13 @@ class CeremonyStatusApi(PublicApiView):
             confirmed = serializers.BooleanField()
             disqualified = serializers.CharField(allow_null=True)
             last_dispatch = serializers.CharField(allow_null=True)
+            last_seen = serializers.CharField(
+                allow_null=True,
+                help_text="A worker trustee: when its worker last answered it had nothing to do",
+            )
+            verified_seq = serializers.IntegerField(
+                allow_null=True, help_text="…and the board entry it had verified up to then"
+            )
 
         phase = serializers.ChoiceField(
             choices=["registration", "commit", "deal", "check", "confirm", "done", "failed"]
@@ -159,6 +171,10 @@ class CeremonyStatusApi(PublicApiView):
         note = serializers.CharField(allow_null=True)
         phase_started_at = serializers.CharField(allow_null=True)
         finished_at = serializers.CharField(allow_null=True)
+        stall = serializers.JSONField(
+            allow_null=True,
+            help_text=STALL_HELP,
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -182,8 +198,15 @@ class TallyStatusApi(PublicApiView):
         election = serializers.UUIDField()
         state = serializers.CharField()
         status = serializers.ChoiceField(
-            choices=["not_started", "aggregating", "decrypting", "done"]
+            choices=["not_started", "aggregating", "decrypting", "stalled", "done"],
+            help_text="`stalled`: the run has not moved for PNYX_STALL_SECONDS (see `stall`)",
         )
+        stage = serializers.ChoiceField(
+            choices=["aggregating", "decrypting", "done"],
+            required=False,
+            help_text="Where the run is, stalled or not",
+        )
+        stall = serializers.JSONField(required=False, allow_null=True, help_text=STALL_HELP)
         threshold = serializers.IntegerField(allow_null=True)
         frozen_head = serializers.JSONField(required=False, help_text='{"seq", "hash"} at close')
         ballots_total = serializers.IntegerField(required=False)
@@ -194,7 +217,7 @@ class TallyStatusApi(PublicApiView):
             required=False,
             allow_null=True,
             help_text='{"error", "at"}: the aggregation\'s last attempt failed (which chunk, '
-            "why); the tally stays unpublished until an official resumes it",
+            "why); the tally stays unpublished until it is resumed (automatically: `stall`)",
         )
         chunks_failed = serializers.JSONField(
             required=False,

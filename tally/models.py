@@ -13,6 +13,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crypto.threshold import MAX_TRUSTEES
@@ -107,6 +108,10 @@ class Trustee(models.Model):
     #: the last problem a trustee's worker reported (e.g. a locked key store), for the officials
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    #: a worker trustee: when its worker last answered that it had nothing to do, and the board
+    #: entry it had verified up to then (it looks at the board while the election is open)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    verified_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["ceremony_id", "index"]
@@ -206,6 +211,9 @@ class TallyRun(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     dispatches = models.PositiveIntegerField(default=0)  #: aggregation runs started (resumes)
+    #: the last time the tally moved forward (chunks planned or added up, the tally published, a
+    #: partial decryption received): the sweeper (tally.services.heal) finds stalls from it
+    progress_at = models.DateTimeField(default=timezone.now)
     #: the last aggregation failure (which chunk, what; public data only), cleared on publication
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -230,6 +238,10 @@ class TallyChunk(models.Model):
     last_seq = models.BigIntegerField()
     ballots = models.PositiveIntegerField(default=0)  #: ballots in the range (counted or not)
     done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    #: once done: its public sums (``crypto.tally.Aggregator.export()`` as JSON), merged by the
+    #: publication — kept here, not in the broker, so that no broker restart loses them
+    export = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)  #: who ran (or runs) it last
     #: why its last attempt failed (cleared when an attempt succeeds)

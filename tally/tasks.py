@@ -2,8 +2,10 @@
 
 Server side (queue ``tally``): they take primary keys (the trustees' answers arrive as their
 public envelopes), are idempotent, acknowledged late, call one service and are enqueued with
-``transaction.on_commit``. The aggregation is a chord: one :func:`tally_aggregate_chunk` per range
-of ballots, merged by :func:`tally_publish`.
+``transaction.on_commit``. The aggregation is one :func:`aggregate_chunk_task` per range of
+ballots; the one that completes the run queues :func:`publish_tally` (the progress and the sums
+are in the database, not in the broker). :func:`tally_sweep` (Celery beat) heals what a lost
+message or a dead worker left stalled (tally.services.heal).
 
 Trustee side: :func:`trustee_step` runs on a trustee's own worker (``celery -A config worker -Q
 trustee.<id>`` with ``PNYX_TRUSTEE_KEYSTORE``, ``PNYX_TRUSTEE_PASSPHRASE_FILE`` and
@@ -18,12 +20,13 @@ from __future__ import annotations
 import logging
 import os
 
-from celery import chord, shared_task
+from celery import group, shared_task
 from celery.signals import worker_init
 from django.core.exceptions import ObjectDoesNotExist
 
 from crypto.errors import CryptoError
 from tally.keystore import KeyStoreError
+from tally.services.heal import tally_sweep as sweep
 from tally.services.messages import trustee_worker_result
 from tally.services.tally import (
     tally_aggregate_chunk as aggregate_chunk,
@@ -68,24 +71,24 @@ def _gone(task: str, pk: int) -> None:
 
 @shared_task(name="tally.tasks.tally_aggregate")
 def tally_aggregate(run_id: int) -> int:
-    """Plan the chunks of a tally run and start the chord that adds them up (no-op once the
-    encrypted tally is published)."""
+    """Plan the chunks of a tally run (once) and send one task per chunk not added up yet; with
+    every chunk added up, queue the publication (no-op once the encrypted tally is published)."""
     try:
         chunk_ids = tally_plan(run_id=run_id)
     except ObjectDoesNotExist:
         return _gone("tally_aggregate", run_id)
-    if not chunk_ids:
-        publish_tally.apply_async(([], run_id))
+    if chunk_ids is None:
         return 0
-    chord(aggregate_chunk_task.s(run_id, chunk_id) for chunk_id in chunk_ids)(
-        publish_tally.s(run_id).set(queue="tally")
-    )
+    if not chunk_ids:
+        publish_tally.delay(run_id)
+        return 0
+    group(aggregate_chunk_task.s(run_id, chunk_id) for chunk_id in chunk_ids).apply_async()
     return len(chunk_ids)
 
 
 @shared_task(name="tally.tasks.tally_aggregate_chunk", bind=True)
 def aggregate_chunk_task(self, run_id: int, chunk_id: int) -> dict:
-    """Add up one chunk's counted ballots; the result is public (sums of ciphertexts)."""
+    """Add up one chunk's counted ballots (stored on the chunk: public sums of ciphertexts)."""
     worker = f"{self.request.hostname or '?'}:{os.getpid()}"
     try:
         return aggregate_chunk(chunk_id=chunk_id, worker=worker)
@@ -94,10 +97,10 @@ def aggregate_chunk_task(self, run_id: int, chunk_id: int) -> dict:
 
 
 @shared_task(name="tally.tasks.tally_publish")
-def publish_tally(results: list, run_id: int) -> int | None:
-    """Chord callback: merge, publish the ``tally`` entry, ask the trustees to decrypt."""
+def publish_tally(run_id: int) -> int | None:
+    """Merge the chunks' sums, publish the ``tally`` entry, ask the trustees to decrypt."""
     try:
-        entry = publish(run_id=run_id, results=results)
+        entry = publish(run_id=run_id)
     except ObjectDoesNotExist:
         return _gone("tally_publish", run_id)
     return entry.seq if entry is not None else None
@@ -111,6 +114,14 @@ def tally_combine(run_id: int) -> int | None:
     except ObjectDoesNotExist:
         return _gone("tally_combine", run_id)
     return entry.seq if entry is not None else None
+
+
+@shared_task(name="tally.tasks.tally_sweep", ignore_result=True)
+def tally_sweep() -> dict:
+    """Celery beat, every ``PNYX_SWEEP_SECONDS`` (config/celery.py): drive stalled tallies and key
+    ceremonies again, ask worker trustees to look at open elections (tally.services.heal). Safe
+    to run from two beats at once."""
+    return sweep()
 
 
 @shared_task(name="tally.tasks.trustee_message")
@@ -131,8 +142,9 @@ def trustee_step(*args, **kwargs) -> dict:
     ``step`` (the step the server expects: a hint), nothing else; the worker verifies the board
     and acts only if the verified board allows the step (tally/trustee_worker.py).
 
-    Returns the signed envelope; ``{"idle": …}`` when the board shows the step over (the ceremony
-    finished, the result published); or ``{"error": …}`` when the step cannot be done here (no such
+    Returns the signed envelope; ``{"idle": why, "step", "trustee", "head": the last entry it
+    verified}`` when the board calls for nothing from it (the ceremony finished, the result
+    published, or a look while the election is open: ``step`` None); or ``{"error": …}`` when the step cannot be done here (no such
     key store, wrong passphrase, a board that does not verify, a step the board does not allow, a
     request carrying inputs): the server shows it to the officials, who can send the step again.
     Every refusal is logged as a warning (no secret in it).
@@ -145,8 +157,11 @@ def trustee_step(*args, **kwargs) -> dict:
     try:
         return run_step(election=election, index=index, step=hint)
     except NothingToDo as exc:
-        logger.info("trustee %d of election %s: nothing to do: %s", index, election, exc)
-        return {"idle": str(exc), "step": hint, "trustee": index}
+        # a request to look (no step: asked every few minutes while the election is open) that
+        # finds nothing to do is the normal case: quiet
+        level = logging.DEBUG if hint is None else logging.INFO
+        logger.log(level, "trustee %d of election %s: nothing to do: %s", index, election, exc)
+        return {"idle": str(exc), "step": hint, "trustee": index, "head": exc.head}
     except (BoardRefused, StepRefused, DecryptionRefused) as exc:
         logger.warning("trustee %d of election %s REFUSED %s: %s", index, election, hint, exc)
         return {"error": f"refused: {exc}", "step": hint, "trustee": index}

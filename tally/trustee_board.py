@@ -44,7 +44,11 @@ class StepRefused(TrusteeError):
 
 
 class NothingToDo(TrusteeError):
-    """The step is over on the board (the ceremony finished, the result is published)."""
+    """The step is over on the board (the ceremony finished, the result is published), or the
+    board calls for nothing from this trustee now. ``head``: the last entry of the board verified
+    (set by the trustee's worker)."""
+
+    head: int | None = None
 
 
 @dataclass(frozen=True)

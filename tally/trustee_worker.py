@@ -37,6 +37,7 @@ from tally import keystore
 from tally.keystore import KeyStore
 from tally.trustee_board import (
     BoardRefused,
+    NothingToDo,
     VerifiedBoard,
     act,
     board_url,
@@ -177,6 +178,12 @@ def _hash_at(path: Path, seq: int) -> str | None:
     return None
 
 
+#: the board each key store's worker verified last, in this process: local copy → (the copy's
+#: stamp, the verified board). A request that finds nothing appended since reuses it — no new
+#: bytes, nothing new to verify — so that a look at an idle board costs one HTTP request.
+_VERIFIED: dict[str, tuple[tuple[int, int], VerifiedBoard]] = {}
+
+
 def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoard:
     """The board of ``store``'s election, verified, from ``location`` (a URL or an export file).
 
@@ -186,14 +193,16 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
     the ceremony, the tally and the decryptions over everything. A board that does not extend the
     head verified before (a fork, a rewrite) fails. On success the copy and the recorded head move
     forward (the key store is saved: hold ``keystore.locked``); on failure nothing changes and
-    :class:`BoardRefused` says why."""
+    :class:`BoardRefused` says why. When the server has appended nothing since the head this
+    process verified last (and the copy is unchanged), that verified board is returned as it is."""
     head = recorded_head(store)
     local = local_board(store.path)
-    work = local.with_name(f".{local.name}.{secrets.token_hex(4)}.tmp")
+    token = secrets.token_hex(4)
+    work = local.with_name(f".{local.name}.{token}.tmp")
+    tail = local.with_name(f".{local.name}.{token}.tail")
     try:
         after = None
         if head is not None and _last_entry(local) == head:
-            shutil.copyfile(local, work)
             after = head[0]
         elif head is not None:
             logger.warning(
@@ -204,10 +213,22 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
                 local,
                 head[0],
             )
-        if is_url(location):
+        if is_url(location) and after is None:
+            download(location, work)
+        elif is_url(location):
             separator = "&" if "?" in location else "?"
-            url = location if after is None else f"{location}{separator}after={after}"
-            download(url, work, append=after is not None)
+            appended = download(f"{location}{separator}after={after}", tail)
+            cached = _VERIFIED.get(str(local))
+            if (
+                appended == 0
+                and cached is not None
+                and cached[0] == _stamp(local)
+                and cached[1].head == head
+            ):
+                return cached[1]
+            shutil.copyfile(local, work)
+            with open(work, "ab") as out, open(tail, "rb") as new:
+                shutil.copyfileobj(new, out, 1 << 20)
         else:
             try:
                 shutil.copyfile(location, work)
@@ -229,13 +250,16 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
         os.replace(work, local)
     finally:
         work.unlink(missing_ok=True)
+        tail.unlink(missing_ok=True)
     report, view = board.report, board.view
     new_head = {"seq": report.head_seq, "hash": report.head_hash}
     new_head["since"] = view.tally_entry().prev if view.payloads("tally") else report.head_hash
     if store.secrets.get("board") != new_head:
         store.secrets["board"] = new_head
         store.save()
-    return replace(board, path=local)
+    verified = replace(board, path=local)
+    _VERIFIED[str(local)] = (_stamp(local), verified)
+    return verified
 
 
 # --- Key stores -----------------------------------------------------------------------------------
@@ -292,6 +316,10 @@ def run_step(*, election: str, index: int, step: str | None, env: dict | None = 
         store = _unlocked(path, env)
         try:
             board = board_sync(store, board_location(election, env), jobs=verify_jobs(env))
-            return act(store, board, step)
+            try:
+                return act(store, board, step)
+            except NothingToDo as exc:
+                exc.head = board.head[0]
+                raise
         finally:
             _remember(path, store)  # a step may have saved the store: remember the new file

@@ -51,7 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     xdist_worker = os.environ.get("PYTEST_XDIST_WORKER")
     if xdist_worker and celery_app.conf.broker_url.startswith("redis"):
         prefix = {"global_keyprefix": f"pnyx-test-{xdist_worker}:"}
-        celery_app.conf.broker_transport_options = prefix
+        options = dict(celery_app.conf.broker_transport_options or {})
+        celery_app.conf.broker_transport_options = {**options, **prefix}
         celery_app.conf.result_backend_transport_options = prefix
 
 

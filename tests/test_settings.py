@@ -36,6 +36,10 @@ CONTROLLED = {
     "REDIS_URL",
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
+    "PNYX_BROKER_VISIBILITY_TIMEOUT",
+    "PNYX_SWEEP_SECONDS",
+    "PNYX_STALL_SECONDS",
+    "PNYX_TRUSTEE_LOOK_SECONDS",
 }
 
 
@@ -165,3 +169,40 @@ def test_officials_lockout_and_codes_are_on_in_production(tmp_path: Path, env, o
     assert (loaded["AXES_ENABLED"], loaded["PNYX_OFFICIAL_OTP"]) == (on, on)
     forced = load_settings(tmp_path, PNYX_LOGIN_LOCKOUT="1", PNYX_OFFICIAL_OTP="1", **env)
     assert (forced["AXES_ENABLED"], forced["PNYX_OFFICIAL_OTP"]) == (True, True)
+
+
+def test_the_redis_visibility_timeout_comes_from_the_environment(tmp_path: Path) -> None:
+    """Issue 10: a task held by a vanished worker comes back after this many seconds."""
+    default = load_settings(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:6379/7")
+    options = default["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert options["visibility_timeout"] == 3600
+    loaded = load_settings(
+        tmp_path,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/7",
+        PNYX_BROKER_VISIBILITY_TIMEOUT="90",
+    )
+    options = loaded["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert options["visibility_timeout"] == 90
+    # the scan that puts such tasks back runs often enough for a short timeout to matter
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 30
+    with pytest.raises(RuntimeError, match="PNYX_BROKER_VISIBILITY_TIMEOUT='0': at least 1"):
+        load_settings(tmp_path, PNYX_BROKER_VISIBILITY_TIMEOUT="0")
+
+
+def test_the_sweeper_settings_come_from_the_environment(tmp_path: Path) -> None:
+    default = load_settings(tmp_path)
+    assert (
+        default["PNYX_SWEEP_SECONDS"],
+        default["PNYX_STALL_SECONDS"],
+        default["PNYX_TRUSTEE_LOOK_SECONDS"],
+    ) == (30, 120, 300)
+    loaded = load_settings(
+        tmp_path, PNYX_SWEEP_SECONDS="5", PNYX_STALL_SECONDS="20", PNYX_TRUSTEE_LOOK_SECONDS="0"
+    )
+    assert (
+        loaded["PNYX_SWEEP_SECONDS"],
+        loaded["PNYX_STALL_SECONDS"],
+        loaded["PNYX_TRUSTEE_LOOK_SECONDS"],
+    ) == (5, 20, 0)
+    with pytest.raises(RuntimeError, match="PNYX_STALL_SECONDS='-1': at least 1"):
+        load_settings(tmp_path, PNYX_STALL_SECONDS="-1")

@@ -398,7 +398,9 @@ def _enter(ceremony: KeyCeremony, phase: str, note: str = "") -> None:
         from tally.services.dispatch import ceremony_dispatch
 
         ceremony_id = ceremony.pk
-        transaction.on_commit(lambda: ceremony_dispatch(ceremony_id=ceremony_id))
+        # robust: a broker that refuses it does not fail what was committed; the sweeper
+        # (tally.services.heal) asks the trustees again once the phase stalls
+        transaction.on_commit(lambda: ceremony_dispatch(ceremony_id=ceremony_id), robust=True)
 
 
 # --- Messages of the ceremony ------------------------------------------------------------------

@@ -56,8 +56,18 @@ def trustee_worker_result(*, trustee_id: int, result: Any) -> str:
     it refused on its side (a locked key store, a board that does not verify…), kept for the
     officials to see."""
     trustee = Trustee.objects.select_related("ceremony__election").get(pk=trustee_id)
-    if isinstance(result, dict) and set(result) == {"idle", "step", "trustee"}:
-        logger.info("trustee %d's worker has nothing to do: %s", trustee.index, result["idle"])
+    if isinstance(result, dict) and set(result) - {"head"} == {"idle", "step", "trustee"}:
+        # its worker runs and its board verified (up to ``head``): noted for the officials,
+        # quietly (a worker trustee looks at an open election every few minutes)
+        head = result.get("head")
+        Trustee.objects.filter(pk=trustee_id).update(
+            last_seen_at=timezone.now(),
+            verified_seq=head
+            if isinstance(head, int) and not isinstance(head, bool) and 0 <= head < 2**62
+            else None,
+            last_error="",
+        )
+        logger.debug("trustee %d's worker has nothing to do: %s", trustee.index, result["idle"])
         return "idle"
     if isinstance(result, dict) and "error" in result:
         message = str(result["error"])[:500]

@@ -4,11 +4,14 @@ combine, publish the result.
 1. **Close** (``election_state_changed`` → closed, in the close transaction): a ``TallyRun`` frozen
    at the close entry; the aggregation is queued once it commits.
 2. **Aggregate** (``tally.tasks.tally_aggregate``): the ballots on the board before the close are
-   split into ranges of board positions; a Celery chord adds up each range's *counted* ballots
-   (the last of each credential, weighted) in parallel — :func:`tally_aggregate_chunk` returns
-   ``crypto.tally.Aggregator.export()`` (public sums) — and :func:`tally_publish` merges them with
-   ``absorb``. The points come from ``Ballot.points`` (raw bytes stored at cast time), so no
-   ballot JSON is decoded.
+   split into ranges of board positions (``TallyChunk``); one Celery task per range adds up its
+   *counted* ballots (the last of each credential, weighted), in parallel on every worker —
+   :func:`tally_aggregate_chunk` stores the range's ``crypto.tally.Aggregator.export()`` (public
+   sums) on its chunk, and the task that completes the last chunk queues :func:`tally_publish`,
+   which merges them with ``absorb``. The database, not the broker, holds the progress and the
+   partial sums: a broker restart loses at most messages, which the sweeper sends again
+   (tally.services.heal). The points come from ``Ballot.points`` (raw bytes stored at cast time),
+   so no ballot JSON is decoded.
 3. **Publish** the ``tally`` entry and move to ``tallying``; ask the worker trustees to decrypt
    (offline trustees upload).
 4. **Receive** partial decryptions, each signed by its trustee (§12.4; a bad signature is
@@ -20,13 +23,15 @@ combine, publish the result.
 
 Every step is idempotent: it re-checks under the election's lock whether its entry is on the
 board already (and the runs, chunks and decryption records have unique constraints), so a task
-delivered twice, or re-run after a worker died, appends nothing twice.
+delivered twice, or re-run after a worker died, appends nothing twice. Every step that moves the
+tally forward stamps ``TallyRun.progress_at``: the sweeper (tally.services.heal) drives the steps
+of a run that has not moved for ``PNYX_STALL_SECONDS`` again, and the status shows the stall.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -117,14 +122,27 @@ def _close_entry(election: Election) -> BoardEntry:
 def _new_run(election: Election, frozen: BoardEntry) -> TallyRun:
     run = TallyRun.objects.create(election=election, frozen_seq=frozen.seq, frozen_hash=frozen.hash)
     run_id = run.pk
-    transaction.on_commit(lambda: _queue_aggregation(run_id))
+    after_commit(lambda: _queue_aggregation(run_id))
     return run
+
+
+def after_commit(func) -> None:
+    """Send a task once the transaction commits. A broker that refuses it (down, restarting) is
+    logged and does not undo or fail what was committed: the sweeper (tally.services.heal) sends
+    the step again once the tally has not moved for ``PNYX_STALL_SECONDS``."""
+    transaction.on_commit(func, robust=True)
 
 
 def _queue_aggregation(run_id: int) -> None:
     from tally.tasks import tally_aggregate
 
     tally_aggregate.delay(run_id)
+
+
+def _queue_publish(run_id: int) -> None:
+    from tally.tasks import publish_tally
+
+    publish_tally.delay(run_id)
 
 
 def tally_on_close(*, election: Election) -> TallyRun | None:
@@ -179,26 +197,27 @@ def tally_start(*, election: Election, acting_user, reason: str = "") -> TallyRu
     audit(election, "tally:resume", acting_user, run=run.pk, status=run.status)
     run_id = run.pk
     if run.tally_entry_id is None:
-        transaction.on_commit(lambda: _queue_aggregation(run_id))
+        after_commit(lambda: _queue_aggregation(run_id))
     elif run.result_entry_id is None:
         from tally.services.dispatch import tally_dispatch_decryptions
 
-        transaction.on_commit(lambda: tally_dispatch_decryptions(run_id=run_id))
-        transaction.on_commit(lambda: _queue_combine(run_id))
+        after_commit(lambda: tally_dispatch_decryptions(run_id=run_id))
+        after_commit(lambda: _queue_combine(run_id))
     return run
 
 
 # --- Aggregation -------------------------------------------------------------------------------
 
 
-def tally_plan(*, run_id: int) -> list[int]:
-    """Split the frozen board's ballots into chunks (ranges of board positions); return the
-    chunks' ids, or [] once the encrypted tally is published. Re-planning (a resume) keeps the
-    ranges and starts their progress over."""
+def tally_plan(*, run_id: int) -> list[int] | None:
+    """Split the frozen board's ballots into chunks (ranges of board positions) the first time;
+    return the ids of the chunks still to add up ([] when every one is: the tally can be
+    published), or None once the encrypted tally is published. Planning again (a resume, the
+    sweeper) keeps the ranges and the chunks already added up."""
     with transaction.atomic():
         run = TallyRun.objects.select_for_update().get(pk=run_id)
         if run.tally_entry_id is not None:
-            return []
+            return None
         chunks = list(run.chunks.order_by("number"))
         if not chunks:
             ballots = Ballot.objects.filter(election_id=run.election_id, seq__lte=run.frozen_seq)
@@ -223,11 +242,11 @@ def tally_plan(*, run_id: int) -> list[int]:
                 TallyChunk.objects.bulk_create(chunks)
                 chunks = list(run.chunks.order_by("number"))
             run.ballots_total = total
-        else:
-            run.chunks.update(done=False)
+            run.progress_at = timezone.now()
+        done = [c for c in chunks if c.done]
         run.chunks_total = len(chunks)
-        run.chunks_done = 0
-        run.ballots_aggregated = 0
+        run.chunks_done = len(done)
+        run.ballots_aggregated = sum(c.ballots for c in done)
         run.dispatches += 1
         run.last_error, run.last_error_at = "", None  # a new attempt (chunks keep their error)
         run.save(
@@ -239,9 +258,10 @@ def tally_plan(*, run_id: int) -> list[int]:
                 "dispatches",
                 "last_error",
                 "last_error_at",
+                "progress_at",
             ]
         )
-        return [c.pk for c in chunks]
+        return [c.pk for c in chunks if not c.done]
 
 
 def _decode_points(data: bytes, count: int, seq: int) -> list[Point]:
@@ -344,36 +364,48 @@ def _record_failure(run_id: int, exc: BaseException, chunk_id: int | None = None
 
 
 def tally_aggregate_chunk(*, chunk_id: int, worker: str = "") -> dict:
-    """Add up one chunk's counted ballots; return ``{"chunk": number, "export": …}`` (public).
-    A failure is recorded (:func:`tally_aggregation_failed`) and raised: the chord stops, the
-    tally stays unpublished until the aggregation is resumed."""
+    """Add up one chunk's counted ballots and store the sums (public) on the chunk; the chunk
+    that completes the run queues the publication. A chunk added up already (a task delivered
+    twice, or sent again by the sweeper) is not added up again. Returns ``{"chunk": number,
+    "added": bool}``. A failure is recorded (:func:`tally_aggregation_failed`) and raised: the
+    tally stays unpublished until the chunk is added up (the sweeper, or an official, resumes)."""
     chunk = TallyChunk.objects.select_related("run__election").get(pk=chunk_id)
+    if chunk.done:
+        return {"chunk": chunk.number, "added": False}
     TallyChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1, worker=worker[:200])
     run = chunk.run
     election = run.election
     try:
         spec = _manifest(election).spec
-        aggregator = _aggregate_range(election, spec, chunk.first_seq, chunk.last_seq)
+        export = _export(_aggregate_range(election, spec, chunk.first_seq, chunk.last_seq))
     except Exception as exc:
         _record_failure(run.pk, exc, chunk_id)
         raise
-    if TallyChunk.objects.filter(pk=chunk_id, done=False).update(
-        done=True, error="", failed_at=None
-    ):
-        TallyRun.objects.filter(pk=run.pk).update(
-            chunks_done=F("chunks_done") + 1,
-            ballots_aggregated=F("ballots_aggregated") + chunk.ballots,
-        )
-    return {"chunk": chunk.number, "export": _export(aggregator)}
+    now = timezone.now()
+    with transaction.atomic():
+        # the run's lock orders the chunks that finish together: exactly one sees the last one
+        run = TallyRun.objects.select_for_update().get(pk=run.pk)
+        added = run.tally_entry_id is None and TallyChunk.objects.filter(
+            pk=chunk_id, done=False
+        ).update(done=True, done_at=now, export=export, error="", failed_at=None)
+        if added:
+            run.chunks_done = run.chunks.filter(done=True).count()
+            run.ballots_aggregated += chunk.ballots
+            run.progress_at = now
+            run.save(update_fields=["chunks_done", "ballots_aggregated", "progress_at"])
+            if run.chunks_done >= run.chunks_total:
+                run_id = run.pk
+                after_commit(lambda: _queue_publish(run_id))
+    return {"chunk": chunk.number, "added": bool(added)}
 
 
-def tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
+def tally_publish(*, run_id: int) -> BoardEntry | None:
     """Merge the chunks' sums, publish the ``tally`` entry (§12.3), move to ``tallying``, and ask
-    the worker trustees to decrypt. A chunk missing from ``results`` (a lost or duplicated
-    delivery) is added up here. Does nothing if the tally is on the board already. A failure is
-    recorded on the run (:func:`tally_aggregation_failed`) and raised."""
+    the worker trustees to decrypt. A chunk not added up yet (its task lost) is added up here.
+    Does nothing if the tally is on the board already. A failure is recorded on the run
+    (:func:`tally_aggregation_failed`) and raised."""
     try:
-        return _tally_publish(run_id=run_id, results=results)
+        return _tally_publish(run_id=run_id)
     except TallyRun.DoesNotExist:
         raise
     except Exception as exc:
@@ -381,19 +413,17 @@ def tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
         raise
 
 
-def _tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None:
+def _tally_publish(*, run_id: int) -> BoardEntry | None:
     run = TallyRun.objects.select_related("election").get(pk=run_id)
+    if run.tally_entry_id is not None:
+        return None
     election = run.election
     spec = _manifest(election).spec
     # merge outside the locks (pure computation); the checks are redone under them
     aggregator = Aggregator(spec)
-    seen: dict[int, Any] = {}
-    for item in results or ():
-        if isinstance(item, dict) and isinstance(item.get("chunk"), int):
-            seen.setdefault(item["chunk"], item["export"])
     for chunk in run.chunks.order_by("number"):
-        if chunk.number in seen:
-            _absorb(aggregator, seen[chunk.number])
+        if chunk.done and chunk.export is not None:
+            _absorb(aggregator, chunk.export)
         else:
             logger.warning("tally %s: chunk %d added up again", run.pk, chunk.number)
             _absorb(
@@ -435,11 +465,12 @@ def _tally_publish(*, run_id: int, results: Sequence[dict]) -> BoardEntry | None
         run.chunks_done = run.chunks_total
         run.ballots_aggregated = run.ballots_total
         run.last_error, run.last_error_at = "", None
+        run.progress_at = timezone.now()
         run.save()
         election_start_tally(election=election, acting_user=None)
         from tally.services.dispatch import tally_dispatch_decryptions
 
-        transaction.on_commit(lambda: tally_dispatch_decryptions(run_id=run_id))
+        after_commit(lambda: tally_dispatch_decryptions(run_id=run_id))
     logger.info(
         "tally of %s published: %d counted, %d superseded", election.pk, run.counted, superseded
     )
@@ -561,10 +592,12 @@ def decryption_receive(*, election: Election, index: int, envelope: Any, via: st
     record.save()
     trustee.last_error = ""
     trustee.save(update_fields=["last_error"])
+    run.progress_at = timezone.now()
+    run.save(update_fields=["progress_at"])
     valid = PartialDecryptionRecord.objects.filter(run=run, status=DecryptionStatus.VALID).count()
     if valid >= ceremony.threshold:
         run_id = run.pk
-        transaction.on_commit(lambda: _queue_combine(run_id))
+        after_commit(lambda: _queue_combine(run_id))
     return {
         "status": "rejected" if reason else "accepted",
         "kind": "decryption",

@@ -291,14 +291,23 @@ class WorkerProcess:
 
 
 def trustee_worker(
-    trustees: Sequence[TestTrustee], log: Path, passphrase_file: Path, *, board: str
+    trustees: Sequence[TestTrustee],
+    log: Path,
+    passphrase_file: Path,
+    *,
+    board: str,
+    env: dict | None = None,
+    app: str | None = None,
+    wait: bool = True,
 ) -> WorkerProcess:
     """``celery -A config worker -Q trustee.<id>,…`` with the trustees' key stores, reading the
     board from ``board`` (the server's address: ``live_server.url``) — exactly what a worker
-    trustee runs (one process may serve several trustees, as the demo's does)."""
+    trustee runs (one process may serve several trustees, as the demo's does). ``env``: the
+    environment to start from (default :func:`worker_env`)."""
     passphrase_file.write_text(PASSPHRASE + "\n")
     passphrase_file.chmod(0o600)
-    env = worker_env(
+    env = dict(env if env is not None else worker_env())
+    env.update(
         PNYX_TRUSTEE_KEYSTORE=os.pathsep.join(str(t.store_path) for t in trustees),
         PNYX_TRUSTEE_PASSPHRASE_FILE=str(passphrase_file),
         PNYX_TRUSTEE_BOARD=board,
@@ -308,9 +317,10 @@ def trustee_worker(
         ["-Q", queues, "--pool", "solo", "--hostname", f"trustees-{trustees[0].index}@%h"],
         env,
         log,
-        app=worker_app(),
+        app=app or worker_app(),
     )
-    worker.wait_ready()
+    if wait:
+        worker.wait_ready()
     return worker
 
 

@@ -231,6 +231,27 @@ def test_the_public_ceremony_api_hides_worker_reports_and_queues(admin_client, t
     page = admin_client.get(reverse("admin:tally_keyceremony_change", args=[ceremony.pk]))
     assert WORKER_REPORT in page.content.decode() and worker.queue in page.content.decode()
 
+    # stalled, the ceremony says whom it waits for and why: the worker's report stays private
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tally.models import CeremonyMessage
+    from tally.selectors import ceremony_status
+    from voting.services.elections import election_start_ceremony
+
+    election_start_ceremony(election=ce.election, acting_user=None)  # the commit phase
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    KeyCeremony.objects.filter(pk=ceremony.pk).update(phase_started_at=an_hour_ago)
+    CeremonyMessage.objects.filter(ceremony=ceremony).update(received_at=an_hour_ago)
+    response = Client().get(f"/api/elections/{ce.election.pk}/ceremony/")
+    stall = response.json()["stall"]
+    assert stall is not None and 1 in [row["index"] for row in stall["waiting_for"]]
+    assert WORKER_REPORT not in response.content.decode()
+    assert "officials see it in the admin" in json.dumps(stall["waiting_for"])
+    officials = ceremony_status(election=ce.election, officials=True)["stall"]
+    assert WORKER_REPORT in json.dumps(officials["waiting_for"])
+
 
 @pytest.mark.django_db
 def test_the_public_tally_api_hides_the_missing_trustees_reports(tmp_path) -> None:

@@ -551,7 +551,7 @@ def test_a_worker_killed_during_aggregation(tmp_path, celery_worker_real) -> Non
     env = worker_env(
         PNYX_TALLY_CHUNK_BALLOTS="2",
         PNYX_TEST_CHUNK_DELAY="1.5",
-        PNYX_TEST_VISIBILITY_TIMEOUT="3",
+        PNYX_BROKER_VISIBILITY_TIMEOUT="3",
     )
     args = ["-Q", "tally,celery", "--pool", "solo", "--without-mingle", "--without-gossip"]
     first = WorkerProcess(
