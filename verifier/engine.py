@@ -871,7 +871,8 @@ class Verifier:
     def on_tally(self, entry: BoardEntry, offset: int) -> None:
         if self.tally_cts is not None:
             self.fail(entry.seq, entry.kind, "tally", "a second tally")
-        self._drain(0)
+        # every ballot before this entry is in the aggregator already: chunks are handled in
+        # order and a chunk's partial sums come before its next non-ballot entry
         spec = self.manifest.spec
         superseded = Aggregator(spec)
         for off in sorted(self.superseded):
