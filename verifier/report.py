@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class VerificationFailed(Exception):
     def __init__(self, finding: Finding) -> None:
         super().__init__(str(finding))
         self.finding = finding
+
+
+def fail(seq: int | None, kind: str | None, check: str, reason: str) -> NoReturn:
+    """Stop the verification: entry ``seq`` (of ``kind``) breaks ``check``, because ``reason``."""
+    raise VerificationFailed(Finding(seq, kind, check, reason))
 
 
 @dataclass

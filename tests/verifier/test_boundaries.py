@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import crypto.manifest
 from tests.verifier.boardgen import SINGLE5, BoardBuilder
 from tests.verifier.boards import OpenElection, write_lines
-from verifier import engine
+from verifier import ballots, engine
 from verifier.engine import verify_board
 from verifier.source import BoardSource
 
@@ -83,7 +83,7 @@ def test_since_at_every_head_near_the_tally(election, tmp_path, jobs):
 
 def _small_chunks(monkeypatch, lines: int, batch: int) -> None:
     monkeypatch.setattr(engine, "CHUNK_LINES", lines)
-    monkeypatch.setattr(engine, "BALLOTS_PER_BATCH", batch)
+    monkeypatch.setattr(ballots, "BALLOTS_PER_BATCH", batch)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -474,7 +474,7 @@ def test_report_streams_without_keeping_ballots(election, tmp_path):
     path = write(tmp_path, election.entries)
     report, verifier = verify_board(BoardSource(str(path)), jobs=1)
     assert report.verified
-    assert len(verifier.superseded) == 2 and not hasattr(verifier, "ballots")
+    assert len(verifier.book.superseded) == 2 and not hasattr(verifier.book, "ballots")
 
 
 def test_credential_list_in_several_parts(tmp_path, monkeypatch):

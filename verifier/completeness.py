@@ -1,0 +1,27 @@
+"""The checks that look at the board as a whole once it has been read: not empty, the `since`
+head found on it, no loose end (a tallied election without a result, an invalid decryption
+without its rejection)."""
+
+from __future__ import annotations
+
+from verifier.decryption import DecryptionChecker
+from verifier.facts import Facts
+from verifier.report import Report, fail
+
+
+class Completeness:
+    def __init__(self, facts: Facts, report: Report, decryption: DecryptionChecker) -> None:
+        self.facts = facts
+        self.report = report
+        self.decryption = decryption
+
+    def finish(self, *, since: str | None, since_seen: bool) -> None:
+        report, facts = self.report, self.facts
+        if report.entries == 0:
+            fail(None, None, "board", "the board is empty")
+        if since is not None and not since_seen:
+            fail(None, None, "since", f"no entry with hash {since} on this board")
+        if facts.state == "tallied" and not facts.result:
+            fail(None, None, "result", "the election is tallied but has no result")
+        if self.decryption.pending():
+            fail(None, None, "decryption", "an invalid decryption was not rejected")
