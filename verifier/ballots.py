@@ -18,23 +18,23 @@ import re
 from dataclasses import dataclass
 
 from crypto.ballot import Ballot, BallotSecrets, ballot_audit, ballot_verify
-from crypto.board import BoardEntry, InvalidChain, ballot_payload_bytes
+from crypto.board import BoardEntry, ballot_payload_bytes
 from crypto.encoding import expect_object
 from crypto.errors import CryptoError
 from crypto.hashing import check_digest_hex
 from crypto.manifest import Manifest
 from crypto.proofs.batch import BatchVerifier
 from crypto.tally import Aggregator
+from verifier.chain import read_line
 from verifier.credentials import CredentialTable
 from verifier.facts import Facts
-from verifier.report import Report, fail
+from verifier.report import Report, VerificationFailed, fail
 from verifier.states import PAYLOAD_FIELDS
 
 # ballots per multi-scalar multiplication: ≈ 500 points keeps OpenSSL's per-point tables in cache
 # (per point: ≈ 12.6 µs at 500 points, ≈ 14 µs at 8,000 on the reference machine)
 BALLOTS_PER_BATCH = 16
 _KIND = re.compile(rb'"kind":"([a-z-]+)"')
-_SEQ = re.compile(rb'"seq":(\d{1,16})[,}]')
 
 
 class TrackerSet:
@@ -135,9 +135,9 @@ class _CheckError(CryptoError):
         self.check = check
 
 
-def _line_seq(line: bytes) -> int | None:
-    match = _SEQ.search(line)
-    return int(match.group(1)) if match else None
+def _finding(exc: VerificationFailed) -> tuple:
+    f = exc.finding
+    return f.seq, f.kind, f.check, f.reason
 
 
 def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
@@ -160,12 +160,9 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
             items.append(("other", offset, line))
             continue
         try:
-            entry = BoardEntry.from_canonical_line(line)
-        except InvalidChain as exc:
-            items.append(("error", offset, _line_seq(line), kind, "chain", str(exc)))
-            continue
-        except CryptoError as exc:
-            items.append(("error", offset, _line_seq(line), kind, "entry", str(exc)))
+            entry = read_line(line)
+        except VerificationFailed as exc:
+            items.append(("error", offset, *_finding(exc)))
             continue
         if entry.kind != kind:
             items.append(("other", offset, line))

@@ -3,6 +3,8 @@ allowed in the current state, `state` entries following the transitions, exact p
 
 from __future__ import annotations
 
+import re
+
 from crypto.board import BoardEntry
 from crypto.encoding import expect_object
 from verifier.facts import Facts
@@ -53,6 +55,10 @@ PAYLOAD_FIELDS = {
 }
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
 class StateMachine:
     __slots__ = ("facts", "report")
 
@@ -80,6 +86,15 @@ class StateMachine:
         payload = entry.payload
         if payload["uuid"] != entry.election:
             fail(entry.seq, entry.kind, "genesis", "the genesis entry names another election")
+        if not _UUID.match(entry.election):
+            fail(
+                entry.seq, entry.kind, "genesis", "the election is not a lowercase hyphenated UUID"
+            )
+        if type(payload["slug"]) is not str or type(payload["title"]) is not str:
+            fail(entry.seq, entry.kind, "genesis", "slug and title are strings")
+        board_key = payload["board_key"]
+        if type(board_key) is not str or not _HEX64.match(board_key):
+            fail(entry.seq, entry.kind, "genesis", "board_key is not 64 lowercase hex digits")
         self.facts.election = entry.election
         self.report.title = payload.get("title")
         self._enter("draft")
