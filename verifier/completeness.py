@@ -19,6 +19,14 @@ class Completeness:
         report, facts = self.report, self.facts
         if report.entries == 0:
             fail(None, None, "board", "the board is empty")
+        expected = facts.expected
+        if expected is not None:
+            fail(
+                expected.seq,
+                expected.kind,
+                "order",
+                f"must be immediately followed by {expected.what}, but the board ends here",
+            )
         if since is not None and not since_seen:
             fail(None, None, "since", f"no entry with hash {since} on this board")
         if facts.state == "tallied" and not facts.result:

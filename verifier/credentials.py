@@ -8,7 +8,7 @@ import array
 from crypto.board import BoardEntry
 from crypto.errors import CryptoError
 from crypto.manifest import Credential, CredentialListReader
-from verifier.facts import Facts
+from verifier.facts import Expected, Facts
 from verifier.report import Report, fail
 
 
@@ -71,7 +71,16 @@ class CredentialsChecker:
         except CryptoError as exc:
             fail(entry.seq, entry.kind, "credentials", str(exc))
         self.table.extend(part)
-        if self.reader.complete:
+        if not self.reader.complete:  # §11.5: the next part comes in the very next entry
+            following = self.reader.part
+            facts.expected = Expected(
+                entry.seq,
+                entry.kind,
+                "credentials",
+                {"part": following},
+                f"part {following} of the credential list",
+            )
+        else:
             meta = self.reader.meta
             facts.credentials = self.table
             facts.credentials_meta = {

@@ -219,7 +219,7 @@ class Verifier:
         if not self._since_seen and entry.hash == self.since:
             self._since_seen = True
         self.chain.check(entry.seq, entry.kind, entry.prev, entry.time, entry.election)
-        self.states.accept(entry.seq, entry.kind)
+        self.states.accept(entry.seq, entry.kind, entry.payload)
         try:
             self.states.payload(entry)
             self.handlers[entry.kind](entry)

@@ -33,6 +33,19 @@ class TallyFacts:
     weight: int
 
 
+@dataclass(frozen=True)
+class Expected:
+    """The entry right after entry ``seq`` (of ``kind``) must be a ``next_kind`` entry whose
+    payload holds ``fields`` (§11.2: "right before", §11.5: consecutive parts, §12.4: a rejected
+    decryption's `decryption-rejected`)."""
+
+    seq: int
+    kind: str
+    next_kind: str
+    fields: dict
+    what: str  #: the expected entry, in words
+
+
 @dataclass
 class Facts:
     election: str | None = None  #: the genesis entry's uuid (every entry's `election`)
@@ -46,3 +59,4 @@ class Facts:
     manifest: Manifest | None = None  #: the verified manifest
     tally: TallyFacts | None = None
     result: bool = False  #: a verified `result` entry is on the board
+    expected: Expected | None = None  #: what the next entry must be, if anything

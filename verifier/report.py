@@ -46,6 +46,10 @@ class Report:
     trustees: int = 0
     threshold: int | None = None
     qualified: list[int] = field(default_factory=list)
+    #: True if the election key comes from a key ceremony on the board, False if it was installed
+    #: without one (see ``warnings``), None before the manifest
+    key_from_ceremony: bool | None = None
+    warnings: list[str] = field(default_factory=list)
     credentials: int = 0
     ballots: int = 0
     ballots_verified: int = 0
@@ -80,6 +84,8 @@ class Report:
             "trustees": self.trustees,
             "threshold": self.threshold,
             "qualified": self.qualified,
+            "key_from_ceremony": self.key_from_ceremony,
+            "warnings": self.warnings,
             "credentials": self.credentials,
             "ballots": self.ballots,
             "ballots_verified": self.ballots_verified,
@@ -107,6 +113,8 @@ class Report:
         if self.since:
             lines.append(f"Incremental: proofs re-checked after head {self.since}")
         lines.append(f"State: {self.state}")
+        for warning in self.warnings:
+            lines.append(f"WARNING: {warning}")
         if self.threshold is not None:
             lines.append(
                 f"Key ceremony: {self.trustees} trustees, threshold {self.threshold}, "

@@ -12,7 +12,22 @@ import json
 import pytest
 
 from crypto.board import BoardEntry
-from tests.verifier.boardgen import full_election
+from crypto.elgamal import ElectionKey
+from crypto.group import Scalar, base_mul
+from crypto.threshold import (
+    Ceremony,
+    dkg_combine_shares,
+    dkg_complain,
+    dkg_confirm,
+    dkg_deal,
+    dkg_election_key,
+    dkg_new_polynomial,
+    dkg_open_share,
+    dkg_verification_key,
+    trustee_keygen,
+    trustee_sign,
+)
+from tests.verifier.boardgen import SINGLE5, BoardBuilder, full_election
 from tests.verifier.test_verifier import index_of, rechain, run_cli, with_payload, write
 
 
@@ -132,3 +147,368 @@ def test_the_election_is_a_lowercase_uuid(election, tmp_path):
     )
     failure = failure_of(tmp_path, lines_of(rechain(entries)))
     assert (failure["seq"], failure["check"]) == (0, "genesis"), failure
+
+
+# --- helpers for crafted boards ----------------------------------------------------------------
+
+
+def retimed(entries: list[BoardEntry]) -> list[BoardEntry]:
+    """Re-chain from the start with times made non-decreasing (after moving entries around)."""
+    out: list[BoardEntry] = []
+    for e in entries:
+        time = max(e.time, out[-1].time) if out else e.time
+        out.append(
+            BoardEntry.create(
+                election=e.election,
+                seq=len(out),
+                kind=e.kind,
+                time=time,
+                prev=out[-1].hash if out else e.prev,
+                payload=e.payload,
+            )
+        )
+    return out
+
+
+def verify_lines(tmp_path, entries, *extra) -> tuple[int, dict]:
+    path = tmp_path / "crafted.jsonl"
+    path.write_bytes(b"".join(e.to_line() for e in entries))
+    code, out = run_cli(path, "--json", *extra)
+    return code, json.loads(out)
+
+
+def rejected(tmp_path, entries, check: str, *extra) -> dict:
+    code, report = verify_lines(tmp_path, entries, *extra)
+    assert code == 1, "not rejected"
+    failure = report["failure"]
+    assert failure["check"] == check, failure
+    return failure
+
+
+class CeremonyBoard:
+    """A board up to the key ceremony's result, each message made by hand so that a test can
+    publish exactly the messages it wants, in the order it wants."""
+
+    def __init__(self, n: int = 3, t: int = 2, *, names=None) -> None:
+        self.b = BoardBuilder(questions=[SINGLE5])
+        self.n, self.t = n, t
+        keys = [trustee_keygen(i, self.b.election) for i in range(1, n + 1)]
+        self.secrets = {i: s for i, (s, _) in enumerate(keys, start=1)}
+        self.public = [pub for _, pub in keys]
+        names = names or [f"Trustee {i}" for i in range(1, n + 1)]
+        for pub, name in zip(self.public, names, strict=True):
+            self.b.append("trustee", {"name": name, "key": pub.to_json()})
+        self.b.transition("key_ceremony")
+        self.ceremony = Ceremony(self.b.election, t, tuple(self.public))
+        self.b.append(
+            "ceremony",
+            {
+                "threshold": t,
+                "trustees": [
+                    {"index": p.index, "name": name, "public_key": p.public_key.to_hex()}
+                    for p, name in zip(self.public, names, strict=True)
+                ],
+                "context": self.ceremony.context,
+            },
+        )
+        self.dealt = {i: dkg_deal(dkg_new_polynomial(t), i, self.ceremony) for i in range(1, n + 1)}
+
+    def sign(self, i: int, message: dict) -> dict:
+        return trustee_sign(self.secrets[i], message, self.ceremony)
+
+    def commit(self, *dealers: int) -> None:
+        for i in dealers or range(1, self.n + 1):
+            self.b.append("dkg-commitment", self.sign(i, self.dealt[i][0].to_json()))
+
+    def deal(self, *dealers: int) -> None:
+        for i in dealers or range(1, self.n + 1):
+            self.b.append("dkg-deal", self.sign(i, self.dealt[i][1].to_json()))
+
+    def complaint(self, complainer: int, dealer: int) -> dict:
+        deal = self.dealt[dealer][1]
+        return dkg_complain(deal, complainer, self.secrets[complainer], self.ceremony).to_json()
+
+    def qualified(self, dealers) -> list:
+        return [self.dealt[i][1] for i in sorted(dealers)]
+
+    def confirm(self, trustees, dealers=None) -> None:
+        qualified = self.qualified(dealers or range(1, self.n + 1))
+        for j in trustees:
+            share = dkg_combine_shares(
+                dkg_open_share(d, j, self.secrets[j], self.ceremony) for d in qualified
+            )
+            confirmation = dkg_confirm(share, j, [d.dealer for d in qualified], self.ceremony)
+            self.b.append("dkg-confirmation", self.sign(j, confirmation.to_json()))
+
+    def result(self, dealers=None) -> None:
+        qualified = self.qualified(dealers or range(1, self.n + 1))
+        out = sorted(set(range(1, self.n + 1)) - {d.dealer for d in qualified})
+        self.b.append(
+            "ceremony-result",
+            {
+                "qualified": [d.dealer for d in qualified],
+                "disqualified": [{"dealer": i, "reason": "x"} for i in out],
+                "public_key": dkg_election_key(qualified).to_json(),
+                "verification_keys": [
+                    dkg_verification_key(qualified, j).to_hex() for j in range(1, self.n + 1)
+                ],
+            },
+        )
+        self.b.transition("ready")
+
+    @property
+    def entries(self) -> list[BoardEntry]:
+        return self.b.entries
+
+
+def test_a_crafted_ceremony_board_verifies(tmp_path):
+    c = CeremonyBoard()
+    c.commit()
+    c.deal()
+    c.b.append("dkg-complaint", c.complaint(2, 1))  # unjustified: the share was good
+    c.confirm([1, 2])
+    c.result()
+    code, report = verify_lines(tmp_path, c.entries)
+    assert code == 0, report["failure"]
+    assert report["state"] == "ready" and report["qualified"] == [1, 2, 3]
+
+
+# --- §11.2 qualifiers, §12.1 ceremony rules -----------------------------------------------------
+
+
+def test_a_second_ceremony_result_is_rejected(election, tmp_path):
+    i = index_of(election.entries, "ceremony-result")
+    entries = retimed([*election.entries[: i + 1], election.entries[i], *election.entries[i + 1 :]])
+    failure = rejected(tmp_path, entries, "order")
+    assert failure["seq"] == i + 1
+
+
+def test_ceremony_result_needs_threshold_confirmations(tmp_path):
+    for confirmed in ([], [3]):
+        c = CeremonyBoard()
+        c.commit()
+        c.deal()
+        c.confirm(confirmed)
+        c.result()
+        failure = rejected(tmp_path, c.entries, "ceremony")
+        assert failure["kind"] == "ceremony-result" and "threshold" in failure["reason"]
+
+
+def test_a_confirmation_twice_is_rejected(tmp_path):
+    c = CeremonyBoard()
+    c.commit()
+    c.deal()
+    c.confirm([1, 2, 1])
+    c.result()
+    failure = rejected(tmp_path, c.entries, "ceremony")
+    assert failure["kind"] == "dkg-confirmation" and "twice" in failure["reason"]
+
+
+def test_a_complaint_after_a_confirmation_is_rejected(tmp_path):
+    """QUAL is fixed once a trustee has confirmed it: no complaint may follow."""
+    c = CeremonyBoard()
+    c.commit()
+    c.deal()
+    c.confirm([1])
+    c.b.append("dkg-complaint", c.complaint(2, 1))  # unjustified: QUAL would not even change
+    c.confirm([2])
+    c.result()
+    failure = rejected(tmp_path, c.entries, "ceremony")
+    assert failure["kind"] == "dkg-complaint" and "after a confirmation" in failure["reason"]
+
+
+def test_a_deal_after_a_complaint_is_rejected(tmp_path):
+    c = CeremonyBoard()
+    c.commit()
+    c.deal(1, 2)
+    c.b.append("dkg-complaint", c.complaint(2, 1))
+    c.deal(3)
+    c.confirm([1, 2])
+    c.result()
+    failure = rejected(tmp_path, c.entries, "ceremony")
+    assert failure["kind"] == "dkg-deal" and "deal phase" in failure["reason"]
+
+
+def test_moot_duplicated_and_void_complaints_are_rejected(tmp_path):
+    def board(complaints) -> list[BoardEntry]:
+        c = CeremonyBoard()
+        c.commit()
+        c.deal(1, 2)  # dealer 3 never dealt (the deal phase was closed): out of QUAL
+        for complaint in complaints(c):
+            c.b.append("dkg-complaint", complaint)
+        c.confirm([1, 2], dealers=[1, 2])
+        c.result(dealers=[1, 2])
+        return c.entries
+
+    def void(c):
+        complaint = c.complaint(2, 1)
+        proof = complaint["proof"]
+        proof["response"] = Scalar.reduce(int(proof["response"], 16) + 1).to_hex()
+        return [complaint]
+
+    def malformed(c):
+        complaint = c.complaint(2, 1)
+        complaint["shared_point"] = complaint["shared_point"].upper()
+        return [complaint]
+
+    code, report = verify_lines(tmp_path, board(lambda c: [c.complaint(2, 1)]))
+    assert code == 0, report["failure"]
+    for name, complaints, check in [
+        ("moot (no deal)", lambda c: [c.complaint(1, 3)], "ceremony"),
+        ("duplicated", lambda c: [c.complaint(2, 1), c.complaint(2, 1)], "ceremony"),
+        ("void (proof fails)", void, "ceremony"),
+        ("malformed", malformed, "dkg-complaint"),
+    ]:
+        code, report = verify_lines(tmp_path, board(complaints))
+        assert code == 1, name
+        assert report["failure"]["kind"] == "dkg-complaint", (name, report["failure"])
+        assert report["failure"]["check"] == check, (name, report["failure"])
+
+
+def test_a_share_of_zero_is_judged_by_its_equation(tmp_path):
+    """§8.6: 32 zero bytes are a canonical scalar; a complaint about a share of 0 is justified
+    only if 0·G ≠ Σₖ jᵏ·Cᵢₖ (here it is, the dealer's polynomial being anything else)."""
+    from crypto.ecies import ecies_encrypt
+    from crypto.threshold import DkgDeal, _share_aad
+
+    c = CeremonyBoard()
+    commitment, deal = c.dealt[1]
+    zero = ecies_encrypt(c.public[1].public_key, bytes(32), _share_aad(c.ceremony.context, 1, 2))
+    deal = DkgDeal(1, deal.coefficients, deal.proofs, (deal.shares[0], zero, deal.shares[2]))
+    c.dealt[1] = (commitment, deal)
+    c.commit()
+    c.deal()
+    c.b.append("dkg-complaint", c.complaint(2, 1))  # justified: 0·G = O ≠ f₁(2)·G
+    c.confirm([1, 2], dealers=[2, 3])
+    c.result(dealers=[2, 3])
+    code, report = verify_lines(tmp_path, c.entries)
+    assert code == 0, report["failure"]
+    assert report["qualified"] == [2, 3]
+
+
+def test_ceremony_names_must_be_the_registered_ones(tmp_path):
+    c = CeremonyBoard()
+    i = index_of(c.entries, "ceremony")
+    entries = with_payload(c.entries, i, lambda p: p["trustees"][1].update(name="Mallory"))
+    failure = rejected(tmp_path, entries, "ceremony")
+    assert failure["seq"] == i and "name" in failure["reason"]
+
+
+def test_nothing_between_the_ceremony_result_and_the_ready_state(election, tmp_path):
+    """`ceremony-result` comes right before state → ready (§11.2); here the credential list is
+    published between them (its kind is allowed in key_ceremony)."""
+    e = election.entries
+    i = index_of(e, "ceremony-result")
+    creds = [x for x in e if x.kind == "credentials"]
+    rest = [x for x in e[i + 1 :] if x.kind != "credentials"]
+    failure = rejected(tmp_path, retimed([*e[: i + 1], *creds, *rest]), "order")
+    assert failure["seq"] == i + 1
+
+
+def test_nothing_between_the_result_and_the_tallied_state(election, tmp_path):
+    """Trustee 3's valid decryption, published after the result (§12.4: none is)."""
+    e = election.entries
+    r = index_of(e, "result")
+    late = BoardEntry(
+        e[r].election, 0, "partial-decryption", e[r].time, "", election.signed_decryption(3), ""
+    )
+    failure = rejected(tmp_path, retimed([*e[: r + 1], late, *e[r + 1 :]]), "order")
+    assert failure["seq"] == r + 1
+
+
+def test_credential_parts_must_be_consecutive(tmp_path, monkeypatch):
+    """Parts 0, 1, 2 of the list, with the state change to key_ceremony between parts 0 and 1."""
+    import crypto.manifest
+
+    monkeypatch.setattr(crypto.manifest, "CREDENTIALS_PER_ENTRY", 2)
+    b = BoardBuilder(questions=[SINGLE5])
+    b.publish_credentials(5)
+    parts = b.entries[1:]
+    b2 = BoardBuilder(questions=[SINGLE5])
+    b2.election = b.election
+    b2.entries = [b.entries[0]]
+    b2.last = b.entries[0]
+    b2.clock = b.clock
+    b2.transition("key_ceremony")
+    entries = retimed([b.entries[0], parts[0], b2.entries[1], *parts[1:]])
+    code, report = verify_lines(tmp_path, [b.entries[0], *parts])
+    assert code == 0, report["failure"]
+    failure = rejected(tmp_path, entries, "order")
+    assert failure["seq"] == 2  # the state entry, where part 1 was due
+
+
+# --- a key installed without a ceremony (§11.2, §10) ---------------------------------------------
+
+
+def no_ceremony_board(*, registered: bool = False, tamper=None) -> BoardBuilder:
+    """An election whose key was made elsewhere (a 2-of-3 sharing) and installed directly."""
+    b = BoardBuilder(questions=[SINGLE5])
+    keys = [trustee_keygen(i, b.election) for i in range(1, 4)]
+    if registered:
+        for i, (_, pub) in enumerate(keys, start=1):
+            b.append("trustee", {"name": f"Trustee {i}", "key": pub.to_json()})
+    b.transition("key_ceremony")
+    b.transition("ready")
+    poly = dkg_new_polynomial(2)
+    b.trustee_secrets = {i: s for i, (s, _) in enumerate(keys, start=1)}
+    b.trustee_keys = [pub for _, pub in keys]
+    b.threshold = 2
+    b.ceremony = Ceremony(b.election, 2, tuple(b.trustee_keys))
+    b.key = ElectionKey(base_mul(poly(0)))
+    b.shares = {j: poly(j) for j in range(1, 4)}
+    b.verification_keys = [base_mul(poly(j)) for j in range(1, 4)]
+    if tamper is not None:
+        tamper(b)
+    b.publish_credentials(3)
+    b.open()
+    for v in range(3):
+        b.cast(v, [[0, 1, 0, 0, 0]])
+    b.close_and_tally()
+    b.decrypt((1, 2))
+    return b
+
+
+def test_a_key_installed_without_ceremony_verifies_with_a_warning(tmp_path):
+    code, report = verify_lines(tmp_path, no_ceremony_board().entries)
+    assert code == 0, report["failure"]
+    assert report["key_from_ceremony"] is False and report["result_verified"]
+    assert any("could know the decryption key" in w for w in report["warnings"])
+    code, human = run_cli(write(tmp_path, no_ceremony_board().entries))
+    assert code == 0 and "WARNING" in human
+
+
+def test_without_ceremony_the_context_must_be_its_digest(tmp_path):
+    def wrong_context(b):
+        b.ceremony = Ceremony(b.election, 1, tuple(b.trustee_keys))  # another threshold
+
+    failure = rejected(tmp_path, no_ceremony_board(tamper=wrong_context).entries, "manifest")
+    assert failure["kind"] == "manifest" and "context" in failure["reason"]
+
+
+def test_without_ceremony_the_keys_must_lie_on_one_polynomial(tmp_path):
+    def third_key(b):
+        b.verification_keys[2] = base_mul(Scalar.random())  # trustee 3 never decrypts here
+
+    failure = rejected(tmp_path, no_ceremony_board(tamper=third_key).entries, "manifest")
+    assert "verification key 3" in failure["reason"]
+
+
+def test_registered_trustees_but_no_ceremony_is_rejected(tmp_path):
+    failure = rejected(tmp_path, no_ceremony_board(registered=True).entries, "order")
+    assert failure["kind"] == "state" and "without its ceremony" in failure["reason"]
+
+
+def test_manifest_trustee_names_must_be_the_ceremony_ones(election, tmp_path):
+    """Only the entries up to the opening: the manifest's fingerprint binds the ballots."""
+    e = election.entries
+    m = index_of(e, "manifest")
+
+    def rename(p):
+        p["manifest"]["trustees"][0]["name"] = "Someone else"
+        from crypto.hashing import digest_json
+
+        p["fingerprint"] = digest_json(p["manifest"])
+
+    entries = with_payload(e[: m + 2], m, rename)
+    failure = rejected(tmp_path, entries, "manifest")
+    assert failure["seq"] == m
