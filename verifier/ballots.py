@@ -38,16 +38,17 @@ _KIND = re.compile(rb'"kind":"([a-z-]+)"')
 
 
 class TrackerSet:
-    """The 16-byte tracker keys seen so far, in one bytearray (open addressing, linear probing,
-    at most 2/3 full): 24–48 bytes per ballot instead of ≈ 100 for a ``set`` of ``bytes`` objects.
-    Slots come from Python's keyed ``hash`` (SipHash, a random key per process), so crafted
-    trackers cannot pile up in one run of slots."""
+    """The trackers seen so far, whole (32 bytes), in one bytearray (open addressing, linear
+    probing, at most 2/3 full): 48–96 bytes per ballot instead of ≈ 120 for a ``set`` of
+    ``bytes`` objects. Slots come from Python's keyed ``hash`` (SipHash, a random key per
+    process), so crafted trackers cannot pile up in one run of slots."""
 
     __slots__ = ("table", "mask", "count", "has_empty")
-    _EMPTY = bytes(16)
+    SIZE = 32
+    _EMPTY = bytes(SIZE)
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.table = bytearray(16 * capacity)
+        self.table = bytearray(self.SIZE * capacity)
         self.mask = capacity - 1
         self.count = 0
         self.has_empty = False  # the all-zero key, which marks empty slots
@@ -56,7 +57,7 @@ class TrackerSet:
         table, mask, empty = self.table, self.mask, self._EMPTY
         i = hash(key) & mask
         while True:
-            slot = table[16 * i : 16 * i + 16]
+            slot = table[32 * i : 32 * i + 32]
             if slot == key:
                 return i, True
             if slot == empty:
@@ -76,15 +77,15 @@ class TrackerSet:
 
     def insert(self, key: bytes) -> bool:
         """Add ``key``; False if it was already there (one probe sequence for both)."""
-        if len(key) != 16:
-            raise ValueError("tracker keys are 16 bytes")
+        if len(key) != 32:
+            raise ValueError("tracker keys are 32 bytes")
         if key == self._EMPTY:
             new, self.has_empty = not self.has_empty, True
             return new
         i, found = self._find(key)
         if found:
             return False
-        self.table[16 * i : 16 * i + 16] = key
+        self.table[32 * i : 32 * i + 32] = key
         self.count += 1
         if 3 * self.count > 2 * (self.mask + 1):
             self._grow()
@@ -95,11 +96,11 @@ class TrackerSet:
         self.table = bytearray(2 * len(old))
         self.mask = 2 * (self.mask + 1) - 1
         empty = self._EMPTY
-        for start in range(0, len(old), 16):
-            key = bytes(old[start : start + 16])
+        for start in range(0, len(old), 32):
+            key = bytes(old[start : start + 32])
             if key != empty:
                 i, _ = self._find(key)
-                self.table[16 * i : 16 * i + 16] = key
+                self.table[32 * i : 32 * i + 32] = key
 
 
 # --- Worker side -------------------------------------------------------------------------------
@@ -121,8 +122,15 @@ def worker_init(context: WorkerContext) -> None:
     manifest = Manifest.from_json(context.manifest_json)
     spec = manifest.spec
     _ = spec.key.table  # precompute once per process
+    election = manifest.data["election"]
     _WORKER.clear()
-    _WORKER.update(manifest=manifest, spec=spec, credentials=context.credentials)
+    _WORKER.update(
+        manifest=manifest,
+        spec=spec,
+        credentials=context.credentials,
+        # opens_at ≤ time < closes_at, board times having milliseconds ("…:SS.mmmZ")
+        window=(election["opens_at"][:19] + ".000Z", election["closes_at"][:19] + ".000Z"),
+    )
 
 
 def worker_ready() -> bool:
@@ -144,12 +152,16 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     """Verify the ballot and audit entries of a chunk of ``(offset, line)``, in line order.
 
     Returns items in line order: ``("other", offset, line)`` for entries the main process
-    handles, ``("ballot", …)``/``("audit", …)`` for verified ones, ``("error", offset, seq, kind,
-    check, reason)`` for a failure, and ``("agg", exported)`` partial sums of the ballots since
-    the previous such item, placed before every "other" item.
+    handles; ``("ballot", offset, seq, kind, prev, hash, time, election, tracker, credential,
+    checked, alpha_keys)`` and ``("audit", offset, seq, kind, prev, hash, time, election,
+    {"tracker", "plaintexts", "alphas"})`` for verified ones; ``("error", offset, seq, kind,
+    check, reason[, head])`` for a failure (``head`` as in a verified item, once the line was
+    read: the main process checks the entry's place in the chain first); and ``("agg", exported)``, the partial sums of the ballots
+    since the previous such item, placed before every "other" item.
     """
     spec = _WORKER["spec"]
     table: CredentialTable = _WORKER["credentials"]
+    opens, closes = _WORKER["window"]
     items: list = []
     batch = BatchVerifier()
     batches: list[tuple[BatchVerifier, list[int]]] = [(batch, [])]
@@ -169,6 +181,8 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
             continue
         head = (offset, entry.seq, entry.kind, entry.prev, entry.hash, entry.time, entry.election)
         try:
+            if not opens <= entry.time < closes:
+                raise _CheckError("window", f"{kind} outside the voting window")
             if kind == "ballot":
                 record = _check_ballot(entry, line, table, batch if check_proofs else None)
                 batches[-1][1].append(len(items))
@@ -177,11 +191,10 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
                     batch = BatchVerifier()
                     batches.append((batch, []))
             else:
-                items.append(("audit", *head, _check_audit(entry)))
+                items.append(("audit", *head, _check_audit(entry, table)))
         except (CryptoError, KeyError, TypeError, ValueError) as exc:
-            items.append(
-                ("error", offset, entry.seq, kind, getattr(exc, "check", "ballot"), str(exc))
-            )
+            check = getattr(exc, "check", "ballot")
+            items.append(("error", offset, entry.seq, kind, check, str(exc), head))
     for batch, members in batches if check_proofs else ():
         try:
             batch.verify()
@@ -191,14 +204,32 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
                     ballot_verify(items[i][2]["ballot"], spec)
                 except CryptoError as exc:
                     head = items[i][1]
-                    items[i] = ("error", head[0], head[1], "ballot", "ballot-proofs", str(exc))
+                    items[i] = (
+                        "error",
+                        head[0],
+                        head[1],
+                        "ballot",
+                        "ballot-proofs",
+                        str(exc),
+                        head,
+                    )
     out: list = []
     aggregator = Aggregator(spec)
     for item in items:
         if item[0] == "ballot":
             head, record = item[1], item[2]
-            aggregator.add(record["ballot"], record["weight"])
-            out.append(("ballot", *head, record["tracker"], record["credential"], check_proofs))
+            ballot = record["ballot"]
+            aggregator.add(ballot, record["weight"])
+            out.append(
+                (
+                    "ballot",
+                    *head,
+                    record["tracker"],
+                    record["credential"],
+                    check_proofs,
+                    alpha_keys(ballot),
+                )
+            )
             continue
         if item[0] == "other" and aggregator.count:
             out.append(("agg", aggregator.export()))
@@ -207,6 +238,22 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     if aggregator.count:
         out.append(("agg", aggregator.export()))
     return out
+
+
+def ballot_alphas(ballot: Ballot) -> list[bytes]:
+    """The α of every choice and budget-bit ciphertext of a ballot, encoded (65 bytes each)."""
+    out = []
+    for answer in ballot.answers:
+        out.extend(ct.alpha.to_bytes() for ct in answer.choices)
+        if answer.budget_proof is not None:
+            out.extend(ct.alpha.to_bytes() for ct in answer.budget_proof.bits)
+    return out
+
+
+def alpha_keys(ballot: Ballot) -> bytes:
+    """8 bytes of each α's x coordinate, concatenated: enough to find the ballots that may reuse
+    an audited α (the whole α is then compared, :meth:`BallotBook.on_ballot`)."""
+    return b"".join(alpha[1:9] for alpha in ballot_alphas(ballot))
 
 
 def read_ballot(entry: BoardEntry, line: bytes | None = None) -> tuple[Ballot, str]:
@@ -235,54 +282,59 @@ def _check_ballot(
         raise _CheckError("ballot-proofs", "the ballot is for another election")
     return {
         "ballot": ballot,
-        "tracker": tracker,
+        "tracker": bytes.fromhex(tracker),
         "credential": index,
         "weight": table.weights[index],
     }
 
 
-def _check_audit(entry: BoardEntry) -> dict:
+def _check_audit(entry: BoardEntry, table: CredentialTable) -> dict:
+    """§11.8: an audited ballot passed the same checks as a cast one (§11.7) — its credential on
+    the list included — and its randomness opens every ciphertext (§7.8)."""
     spec = _WORKER["spec"]
     payload = expect_object(entry.payload, PAYLOAD_FIELDS["audit"], "audit payload")
-    ballot = Ballot.from_json(payload.get("ballot"))
-    tracker = ballot.tracker()
-    if payload.get("tracker") != tracker:
+    ballot = Ballot.from_json(payload["ballot"])
+    tracker = check_digest_hex(payload["tracker"], "tracker")
+    if ballot.tracker() != tracker:
         raise _CheckError("tracker", "the tracker is not the hash of the audited ballot")
+    if table.index(ballot.credential.to_bytes()) is None:
+        raise _CheckError("credential", "signed by a credential that is not on the published list")
     ballot_verify(ballot, spec)
-    plaintexts = ballot_audit(ballot, spec, BallotSecrets.from_json(payload.get("randomness")))
-    return {"tracker": tracker, "plaintexts": plaintexts}
+    try:
+        plaintexts = ballot_audit(ballot, spec, BallotSecrets.from_json(payload["randomness"]))
+    except CryptoError as exc:
+        raise _CheckError("audit", str(exc)) from None
+    return {"tracker": tracker, "plaintexts": plaintexts, "alphas": b"".join(ballot_alphas(ballot))}
 
 
 # --- Main side ---------------------------------------------------------------------------------
 
 
 class BallotBook:
-    """Per credential its last ballot; the trackers seen; the superseded ballots; the audits."""
+    """Per credential its last ballot; the trackers seen; the superseded ballots; the audits
+    and the α of their ciphertexts."""
 
-    def __init__(self, facts: Facts, report: Report) -> None:
+    def __init__(self, facts: Facts, report: Report, source) -> None:
         self.facts = facts
         self.report = report
+        self.source = source  #: re-reads a ballot by its offset (``read_at``)
         self.last_ballot: array.array | None = None  # per credential: offset of its last ballot
         self.superseded: array.array = array.array("q")
-        self.trackers = TrackerSet()
-        self.audited = TrackerSet(16)
-        self._opens = self._closes = ""
+        self.trackers = TrackerSet()  #: of ballots and audits
+        self.audited_alphas: dict[bytes, int] = {}  #: α (65 bytes) of an audit → its seq
+        self.audited_keys: set[bytes] = set()  #: their 8-byte keys (:func:`alpha_keys`)
 
     def open(self) -> None:
         """The manifest is verified: ballots may come."""
-        manifest = self.facts.manifest
-        election = manifest.data["election"]
-        self._opens = election["opens_at"][:19] + ".000Z"
-        self._closes = election["closes_at"][:19] + ".000Z"
         self.last_ballot = array.array("q", [-1]) * self.facts.credentials.count
 
-    def on_ballot(self, seq, offset, tracker, credential, checked, when) -> None:
-        # opens_at ≤ time < closes_at, board times having milliseconds ("…:SS.mmmZ")
-        if not self._opens <= when < self._closes:
-            fail(seq, "ballot", "window", "cast outside the voting window")
-        key = bytes.fromhex(tracker[:32])
-        if key in self.audited or not self.trackers.insert(key):
-            fail(seq, "ballot", "replay", f"tracker {tracker[:16]}… already on the board")
+    def on_ballot(self, seq, offset, tracker: bytes, credential, checked, keys: bytes) -> None:
+        if not self.trackers.insert(tracker):
+            fail(seq, "ballot", "replay", f"tracker {tracker.hex()[:16]}… already on the board")
+        if self.audited_keys and any(
+            keys[i : i + 8] in self.audited_keys for i in range(0, len(keys), 8)
+        ):
+            self._audited_alpha(seq, offset)
         previous = self.last_ballot[credential]
         if previous >= 0:
             self.superseded.append(previous)
@@ -291,49 +343,30 @@ class BallotBook:
         if checked:
             self.report.ballots_verified += 1
 
+    def _audited_alpha(self, seq: int, offset: int) -> None:
+        """§12.2: no ballot reuses, as an α, the α of an earlier audit's ciphertexts (whose
+        plaintexts are public). Re-read to compare whole points: the 8-byte keys only hinted."""
+        ballot, _ = read_ballot(BoardEntry.from_line(self.source.read_at(offset)))
+        for alpha in ballot_alphas(ballot):
+            audit = self.audited_alphas.get(alpha)
+            if audit is not None:
+                fail(
+                    seq,
+                    "ballot",
+                    "audited",
+                    f"reuses a ciphertext of the ballot audited in entry {audit}: its plaintext is "
+                    "public, it must never be counted",
+                )
+
     def on_audit(self, seq, audit: dict) -> None:
-        key = bytes.fromhex(audit["tracker"][:32])
-        if key in self.trackers or key in self.audited:
+        tracker = audit["tracker"]
+        if not self.trackers.insert(bytes.fromhex(tracker)):
             fail(seq, "audit", "replay", "this ballot was already on the board")
-        self.audited.add(key)
+        alphas = audit["alphas"]
+        for i in range(0, len(alphas), 65):
+            alpha = alphas[i : i + 65]
+            self.audited_alphas.setdefault(alpha, seq)
+            self.audited_keys.add(alpha[1:9])
         self.report.audits.append(
-            {"seq": seq, "tracker": audit["tracker"], "plaintexts": audit["plaintexts"]}
+            {"seq": seq, "tracker": tracker, "plaintexts": audit["plaintexts"]}
         )
-
-
-# --- Chunk results as JSON (Celery's serializer) -------------------------------------------------
-
-
-def chunk_result_to_json(items: list) -> list:
-    """:func:`verify_chunk`'s result in JSON values only (bytes as ``{"b": hex}``, dicts as
-    ``{"d": [[key, value], …]}``, tuples as lists); :func:`chunk_result_from_json` inverts it."""
-
-    def enc(value):
-        if isinstance(value, bytes):
-            return {"b": value.hex()}
-        if isinstance(value, (list, tuple)):
-            return [enc(v) for v in value]
-        if isinstance(value, dict):
-            return {"d": [[k, enc(v)] for k, v in value.items()]}
-        return value
-
-    return [enc(item) for item in items]
-
-
-def chunk_result_from_json(items: list) -> list:
-    def dec(value):
-        if isinstance(value, dict):
-            if "b" in value:
-                return bytes.fromhex(value["b"])
-            return {k: dec(v) for k, v in value["d"]}
-        if isinstance(value, list):
-            return tuple(dec(v) for v in value)
-        return value
-
-    out = []
-    for item in items:
-        item = dec(item)
-        if item[0] == "agg":  # exports are lists of (weight, [bytes | None]) pairs
-            item = ("agg", [(w, list(points)) for w, points in item[1]])
-        out.append(item)
-    return out

@@ -31,5 +31,3 @@ class Completeness:
             fail(None, None, "since", f"no entry with hash {since} on this board")
         if facts.state == "tallied" and not facts.result:
             fail(None, None, "result", "the election is tallied but has no result")
-        if self.decryption.pending():
-            fail(None, None, "decryption", "an invalid decryption was not rejected")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from crypto.board import BoardEntry
 from crypto.dlog import DlogTable
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InvalidProof
 from crypto.tally import funded_projects
 from crypto.threshold import (
     PartialDecryption,
@@ -15,8 +15,11 @@ from crypto.threshold import (
     decryption_check_signature,
     verify_partial_decryption,
 )
-from verifier.facts import Facts
+from verifier.facts import Expected, Facts
 from verifier.report import Report, fail
+
+#: §12.4: a `decryption-rejected` reason is at most 480 characters (Unicode code points)
+MAX_REASON = 480
 
 
 class DecryptionChecker:
@@ -24,11 +27,7 @@ class DecryptionChecker:
         self.facts = facts
         self.report = report
         self.partials: dict[int, PartialDecryption] = {}  #: trustee → its valid decryption
-        self.unrejected: dict[int, int] = {}  #: trustee → invalid decryptions not yet rejected
-
-    def pending(self) -> bool:
-        """An invalid decryption is still waiting for its `decryption-rejected` entry."""
-        return any(self.unrejected.values())
+        self.rejectable: int | None = None  #: the trustee of the invalid decryption just read
 
     def on_partial_decryption(self, entry: BoardEntry) -> None:
         tally = self.facts.tally
@@ -47,39 +46,55 @@ class DecryptionChecker:
         partial = PartialDecryption.from_json(entry.payload["decryption"])
         if j in self.partials:
             fail(entry.seq, entry.kind, "decryption", f"trustee {j} has a valid decryption already")
-        if self.pending():
-            fail(entry.seq, entry.kind, "decryption", "an invalid decryption was not rejected")
+        self.rejectable = None
         try:
+            for p, (ct, share) in enumerate(
+                zip(tally.ciphertexts, partial.shares, strict=False)
+            ):  # §9.1: where Aₚ = O the share is O; a proof could not show otherwise anyway
+                if ct.alpha.is_identity() and not share.is_identity():
+                    raise InvalidProof(f"position {p}: Aₚ is O but the share is not")
             verify_partial_decryption(
                 partial,
                 verification_key=manifest.verification_keys[j - 1],
                 ciphertexts=tally.ciphertexts,
                 context=manifest.fingerprint,
             )
-        except CryptoError:
-            self.unrejected[j] = self.unrejected.get(j, 0) + 1
+        except CryptoError:  # published, then rejected in the very next entry (§12.4)
+            self.rejectable = j
+            self.facts.expected = Expected(
+                entry.seq,
+                entry.kind,
+                "decryption-rejected",
+                {"trustee": j},
+                f"the decryption-rejected entry of trustee {j}",
+            )
             return
         self.partials[j] = partial
         self.report.decryptions_valid.append(j)
 
     def on_decryption_rejected(self, entry: BoardEntry) -> None:
-        j = entry.payload["trustee"]
-        if type(j) is not int or not self.unrejected.get(j):
+        j, reason = entry.payload["trustee"], entry.payload["reason"]
+        if self.rejectable is None or j != self.rejectable:
             fail(
                 entry.seq,
                 entry.kind,
                 "decryption",
-                f"trustee {j}'s decryption was rejected but is valid or absent",
+                f"trustee {j!r}'s decryption was rejected but is valid or absent",
             )
-        self.unrejected[j] -= 1
+        if type(reason) is not str or not 1 <= len(reason) <= MAX_REASON:
+            fail(
+                entry.seq,
+                entry.kind,
+                "decryption",
+                f"the reason is a string of 1 to {MAX_REASON} characters",
+            )
+        self.rejectable = None
         self.report.decryptions_rejected.append(j)
 
     def on_result(self, entry: BoardEntry) -> None:
         facts = self.facts
-        if facts.tally is None or facts.result:
-            fail(entry.seq, entry.kind, "result", "a result without a tally, or a second result")
-        if self.pending():
-            fail(entry.seq, entry.kind, "decryption", "an invalid decryption was not rejected")
+        if facts.tally is None:
+            fail(entry.seq, entry.kind, "result", "a result without a tally")
         manifest = facts.manifest
         payload = entry.payload
         used = payload["trustees"]

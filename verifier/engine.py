@@ -103,7 +103,7 @@ class Verifier:
         self.ceremony = CeremonyChecker(facts, report)
         self.credentials = CredentialsChecker(facts, report)
         self.manifest = ManifestChecker(facts, report)
-        self.book = BallotBook(facts, report)
+        self.book = BallotBook(facts, report, source)
         self.tally = TallyChecker(facts, report, self.book, source)
         self.decryption = DecryptionChecker(facts, report)
         self.completeness = Completeness(facts, report, self.decryption)
@@ -203,8 +203,7 @@ class Verifier:
                 elif tag == "other":
                     self._handle_line(item[1], item[2])
                 elif tag == "error":
-                    _, _offset, seq, kind, check, reason = item
-                    fail(seq, kind, check, reason)
+                    self._worker_failure(*item[1:])
                 else:
                     self._handle_checked(item)
 
@@ -235,12 +234,21 @@ class Verifier:
         self.chain.check(seq, kind, prev, when, election)
         self.states.accept(seq, kind)
         if kind == "ballot":
-            tracker, credential, checked = rest
-            self.book.on_ballot(seq, offset, tracker, credential, checked, when)
+            tracker, credential, checked, keys = rest
+            self.book.on_ballot(seq, offset, tracker, credential, checked, keys)
         else:
             (audit,) = rest
             self.book.on_audit(seq, audit)
         self.chain.advance(seq, kind, digest, when)
+
+    def _worker_failure(self, offset, seq, kind, check, reason, head=None) -> None:
+        """A ballot or audit a worker refused: its place in the chain and the state machine come
+        first (§12.5 checks 1 and 2), then the worker's finding."""
+        if head is not None:
+            _, _, kind, prev, _, when, election = head
+            self.chain.check(seq, kind, prev, when, election)
+            self.states.accept(seq, kind)
+        fail(seq, kind, check, reason)
 
     def _on_manifest(self, entry: BoardEntry) -> None:
         self.manifest.on_manifest(entry)

@@ -11,11 +11,14 @@ import json
 
 import pytest
 
+from crypto.ballot import Ballot, ballot_encrypt
 from crypto.board import BoardEntry
 from crypto.elgamal import ElectionKey
 from crypto.group import Scalar, base_mul
+from crypto.signatures import SigningKey, sign
 from crypto.threshold import (
     Ceremony,
+    decryption_sign,
     dkg_combine_shares,
     dkg_complain,
     dkg_confirm,
@@ -27,8 +30,9 @@ from crypto.threshold import (
     trustee_keygen,
     trustee_sign,
 )
-from tests.verifier.boardgen import SINGLE5, BoardBuilder, full_election
+from tests.verifier.boardgen import SINGLE5, BoardBuilder, full_election, random_choices
 from tests.verifier.test_verifier import index_of, rechain, run_cli, with_payload, write
+from verifier.report import VerificationFailed
 
 
 @pytest.fixture(scope="module")
@@ -512,3 +516,232 @@ def test_manifest_trustee_names_must_be_the_ceremony_ones(election, tmp_path):
     entries = with_payload(e[: m + 2], m, rename)
     failure = rejected(tmp_path, entries, "manifest")
     assert failure["seq"] == m
+
+
+# --- ballots and audits (§11.7, §11.8, §12.2) ------------------------------------------------------
+
+
+def small_election(audit_at=None, extra=None, questions=None) -> BoardBuilder:
+    """Four voters; ``extra(b)`` appends more entries while the election is open."""
+    import random
+
+    rng = random.Random(3)
+    b = BoardBuilder(questions=questions or [SINGLE5])
+    b.run_ceremony(3, 2)
+    b.publish_credentials(4)
+    b.open()
+    for v in range(4):
+        b.cast(v, random_choices(b.manifest, rng))
+    if extra is not None:
+        extra(b)
+    b.close_and_tally()
+    b.decrypt((1, 2))
+    return b
+
+
+def _outsider_audit(b):
+    outsider = SigningKey(Scalar.random())
+    ballot, secrets = ballot_encrypt(b.manifest.spec, outsider, [[0, 0, 0, 1, 0]])
+    b.append(
+        "audit",
+        {"ballot": ballot.to_json(), "randomness": secrets.to_json(), "tracker": ballot.tracker()},
+    )
+
+
+def test_an_audit_signed_by_a_credential_not_on_the_list_is_rejected(tmp_path):
+    """The server could otherwise publish fake audits (§11.8: they pass the same checks)."""
+    b = small_election(extra=_outsider_audit)
+    failure = rejected(tmp_path, b.entries, "credential")
+    assert failure["kind"] == "audit" and failure["seq"] == index_of(b.entries, "audit")
+
+
+def test_an_audit_outside_the_voting_window_is_rejected(tmp_path):
+    from datetime import timedelta
+
+    def late_audit(b):
+        b.clock += timedelta(days=3)  # the window closes 2 days after it opened
+        b.audit(1, [[1, 0, 0, 0, 0]])
+
+    b = small_election(extra=late_audit)
+    failure = rejected(tmp_path, b.entries, "window")
+    assert failure["kind"] == "audit"
+
+
+def _recast_audited(b):
+    """An audited ballot's ciphertexts (and proofs), re-signed by its credential and cast: a
+    valid ballot with a new tracker, whose plaintext the audit made public."""
+    ballot, secrets = b.ballot(0, [[0, 1, 0, 0, 0]])
+    b.append(
+        "audit",
+        {"ballot": ballot.to_json(), "randomness": secrets.to_json(), "tracker": ballot.tracker()},
+    )
+    unsigned = Ballot(ballot.election, ballot.credential, ballot.answers, ballot.signature)
+    signature = sign(b.signers[0], unsigned.content_digest(), context=b.manifest.fingerprint)
+    recast = Ballot(ballot.election, ballot.credential, ballot.answers, signature)
+    assert recast.tracker() != ballot.tracker()
+    b.cast(0, [[0, 1, 0, 0, 0]], ballot=recast)
+
+
+def test_a_ballot_reusing_an_audited_ciphertext_is_rejected(tmp_path):
+    b = small_election(extra=_recast_audited)
+    failure = rejected(tmp_path, b.entries, "audited")
+    assert failure["kind"] == "ballot" and failure["seq"] == index_of(b.entries, "ballot", 4)
+    assert f"entry {index_of(b.entries, 'audit')}" in failure["reason"]
+
+
+def test_the_audited_alpha_rule_covers_budget_bits(tmp_path):
+    """A valid budget ballot whose only reused α is a budget bit's: the bit's randomness ρ₁ was
+    revealed by an audit and drawn again (§7.4: ρ₁ is the first budget draw, after the 4
+    selections' 4 draws each)."""
+    import random
+
+    from tests.verifier.boardgen import BUDGET
+
+    b = BoardBuilder(questions=[BUDGET])
+    b.run_ceremony(3, 2)
+    b.publish_credentials(3)
+    b.open()
+    b.cast(0, random_choices(b.manifest, random.Random(4)))
+    audited, secrets = b.ballot(1, [[1, 0, 1, 0]])
+    b.append(
+        "audit",
+        {
+            "ballot": audited.to_json(),
+            "randomness": secrets.to_json(),
+            "tracker": audited.tracker(),
+        },
+    )
+    from verifier.ballots import ballot_alphas
+
+    draws = iter([Scalar.random() for _ in range(16)] + [secrets.bits[0][1]])
+    ballot, _ = ballot_encrypt(
+        b.manifest.spec,
+        b.signers[1],
+        [[0, 1, 1, 0]],
+        rand=lambda: next(draws, None) or Scalar.random(),
+    )
+    reused = set(ballot_alphas(ballot)) & set(ballot_alphas(audited))
+    assert reused == {audited.answers[0].budget_proof.bits[1].alpha.to_bytes()}
+    b.cast(1, [[0, 1, 1, 0]], ballot=ballot)
+    b.close_and_tally()
+    b.decrypt((1, 2))
+    failure = rejected(tmp_path, b.entries, "audited")
+    assert failure["seq"] == index_of(b.entries, "ballot", 1)
+
+
+def test_the_audited_alpha_rule_looks_only_at_earlier_audits(tmp_path):
+    """The rule's exact scope (§12.2): an audit published after a ballot does not make it
+    invalid (that ballot's plaintext becomes known; it stays counted)."""
+
+    def audit_after(b):
+        ballot, secrets = b.ballot(0, [[0, 1, 0, 0, 0]])
+        b.cast(0, [[0, 1, 0, 0, 0]], ballot=ballot)
+        again = Ballot(
+            ballot.election,
+            ballot.credential,
+            ballot.answers,
+            sign(b.signers[0], ballot.content_digest(), context=b.manifest.fingerprint),
+        )
+        b.append(
+            "audit",
+            {
+                "ballot": again.to_json(),
+                "randomness": secrets.to_json(),
+                "tracker": again.tracker(),
+            },
+        )
+
+    code, report = verify_lines(tmp_path, small_election(extra=audit_after).entries)
+    assert code == 0, report["failure"]
+
+
+def test_ballot_book_compares_whole_trackers():
+    """Two trackers with the same first 16 bytes are two ballots (the engine before issue 9
+    compared 16-byte prefixes)."""
+    from verifier.ballots import BallotBook
+    from verifier.facts import Facts
+    from verifier.report import Report
+
+    class OneCredentialTable:
+        count = 2
+
+    facts = Facts(credentials=OneCredentialTable())
+    book = BallotBook(facts, Report(source="-"), source=None)
+    book.open()
+    first = bytes(range(32))
+    book.on_ballot(7, 100, first, 0, True, b"")
+    book.on_ballot(8, 200, first[:16] + bytes(16), 1, True, b"")
+    assert book.report.ballots == 2
+    with pytest.raises(VerificationFailed) as caught:
+        book.on_ballot(9, 300, first, 1, True, b"")
+    assert caught.value.finding.check == "replay" and caught.value.finding.seq == 9
+
+
+# --- decryptions (§12.4) -------------------------------------------------------------------------
+
+
+def _rejection(reason):
+    def mutate(p):
+        p["reason"] = reason
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("reason", "ok"),
+    [("x" * 480, True), ("é" * 480, True), ("x" * 481, False), ("", False), (None, False)],
+)
+def test_a_rejection_reason_is_1_to_480_characters(tmp_path, reason, ok):
+    b = full_election(voters=2, audits=0, bad_trustee=3)
+    i = index_of(b.entries, "decryption-rejected")
+    entries = with_payload(b.entries, i, _rejection(reason))
+    code, report = verify_lines(tmp_path, entries)
+    if ok:
+        assert code == 0, report["failure"]
+    else:
+        assert code == 1 and report["failure"]["seq"] == i, report["failure"]
+        assert report["failure"]["check"] == "decryption"
+
+
+def test_a_rejection_must_follow_its_decryption_immediately(tmp_path):
+    b = full_election(voters=2, audits=0, bad_trustee=3)
+    e = b.entries
+    bad = next(
+        i
+        for i, x in enumerate(e)
+        if x.kind == "partial-decryption" and x.payload["decryption"]["trustee"] == 3
+    )
+    first = index_of(e, "partial-decryption", 0)
+    moved = [
+        *e[:first],
+        e[bad],
+        *e[first:bad],
+        *e[bad + 1 :],
+    ]  # trustee 3's first, its rejection later
+    failure = rejected(tmp_path, retimed(moved), "order")
+    assert failure["seq"] == first + 1 and "decryption-rejected" in failure["reason"]
+
+
+def test_a_share_other_than_00_where_the_tally_is_O_is_a_failed_decryption(tmp_path):
+    """§9.1: with no ballot counted every Aₚ is O; a trustee's decryption with another share
+    there is invalid (published, then rejected): without its rejection the board is invalid."""
+    b = BoardBuilder(questions=[SINGLE5])
+    b.run_ceremony(3, 2)
+    b.publish_credentials(2)
+    b.open()
+    b.close_and_tally()
+    assert all(ct.alpha.is_identity() for ct in b.tally)
+    payload = b.signed_decryption(1)
+    payload["decryption"]["shares"][0] = base_mul(Scalar.random()).to_hex()
+    payload = decryption_sign(
+        b.trustee_secrets[1], payload["decryption"], fingerprint=b.manifest.fingerprint
+    )
+    b.append("partial-decryption", payload)
+    end = len(b.entries)
+    b.append("decryption-rejected", {"trustee": 1, "reason": "position 0: Aₚ is O"})
+    b.decrypt((2, 3))
+    code, report = verify_lines(tmp_path, b.entries)
+    assert code == 0, report["failure"]
+    assert report["decryptions_rejected"] == [1] and report["decryptions_valid"] == [2, 3]
+    failure = rejected(tmp_path, retimed(b.entries[:end] + b.entries[end + 1 :]), "order")
+    assert failure["seq"] == end
