@@ -83,10 +83,14 @@ class Verifier:
         since: str | None = None,
         progress=None,
         executor=None,
+        require_result: bool = False,
+        require_ceremony: bool = False,
     ) -> None:
         """``executor``, if given, replaces the local process pool: an object whose
         ``submit(chunk, check_proofs)`` returns something with ``result()`` giving what
-        :func:`verifier.ballots.verify_chunk` returns (e.g. Celery tasks on other machines)."""
+        :func:`verifier.ballots.verify_chunk` returns (e.g. Celery tasks on other machines).
+        ``require_result``: a board without a verified result fails (at :meth:`finish`);
+        ``require_ceremony``: an election key installed without a ceremony on the board fails."""
         self.source = source
         self.report = report
         self.jobs = max(1, jobs)
@@ -99,14 +103,14 @@ class Verifier:
         self.pending: list = []
         facts = self.facts = Facts()
         self.chain = Chain(report)
-        self.states = StateMachine(facts, report)
+        self.states = StateMachine(facts, report, require_ceremony=require_ceremony)
         self.ceremony = CeremonyChecker(facts, report)
         self.credentials = CredentialsChecker(facts, report)
         self.manifest = ManifestChecker(facts, report)
         self.book = BallotBook(facts, report, source)
         self.tally = TallyChecker(facts, report, self.book, source)
         self.decryption = DecryptionChecker(facts, report)
-        self.completeness = Completeness(facts, report, self.decryption)
+        self.completeness = Completeness(facts, report, require_result=require_result)
         self.handlers = {
             "election": self.states.on_election,
             "state": self.states.on_state,
@@ -274,15 +278,28 @@ def verify_board(
     progress=None,
     keep_open: bool = False,
     executor=None,
+    require_result: bool = False,
+    require_ceremony: bool = False,
 ) -> tuple[Report, Verifier]:
     """Verify a board from a :class:`~verifier.source.BoardSource`. A verification failure does not
     raise: the report carries it. With ``keep_open`` the verifier (and its worker pool) stays alive
-    so that ``--follow`` can feed it what the board appends later."""
+    so that ``--follow`` can feed it what the board appends later. ``require_result`` and
+    ``require_ceremony``: see :class:`Verifier` (``report.required`` lists them)."""
     jobs = jobs or os.cpu_count() or 1
     report = Report(source=source.source, since=since)
+    report.required = [
+        name for name, on in (("result", require_result), ("ceremony", require_ceremony)) if on
+    ]
     started = time.perf_counter()
     verifier = Verifier(
-        source, report, jobs=jobs, since=since, progress=progress, executor=executor
+        source,
+        report,
+        jobs=jobs,
+        since=since,
+        progress=progress,
+        executor=executor,
+        require_result=require_result,
+        require_ceremony=require_ceremony,
     )
     try:
         verifier.feed(source.lines())

@@ -63,6 +63,8 @@ class Report:
     result: dict[str, Any] | None = None
     result_verified: bool = False
     since: str | None = None
+    #: what this run was asked to require (``--require-result``, ``--require-ceremony``)
+    required: list[str] = field(default_factory=list)
     failure: Finding | None = None
     seconds: float = 0.0
 
@@ -70,9 +72,27 @@ class Report:
     def verified(self) -> bool:
         return self.failure is None
 
+    @property
+    def complete(self) -> bool:
+        """The board is verified to its end, the result included (state ``tallied``)."""
+        return self.failure is None and self.result_verified
+
+    @property
+    def summary(self) -> str:
+        """The verdict in words: exactly one of "result verified", "verified up to state X, no
+        result yet", "verification failed: …"."""
+        if self.failure is not None:
+            return f"verification failed: {self.failure}"
+        if self.result_verified:
+            return "result verified"
+        return f"verified up to state {self.state}, no result yet"
+
     def to_json(self) -> dict:
         return {
             "verified": self.verified,
+            "summary": self.summary,
+            "complete": self.complete,
+            "required": self.required,
             "source": self.source,
             "election": self.election,
             "title": self.title,
@@ -149,6 +169,11 @@ class Report:
         lines.append(f"Time: {self.seconds:.2f} s")
         if self.failure:
             lines.append(f"VERIFICATION FAILED — {self.failure}")
+        elif self.result_verified:
+            lines.append("RESULT VERIFIED: every check passed, up to the decrypted result")
         else:
-            lines.append("VERIFIED: every check passed")
+            lines.append(
+                f"VERIFIED UP TO STATE {self.state}, NO RESULT YET: every entry so far passed "
+                "its checks; this board does not prove any result"
+            )
         return "\n".join(lines)

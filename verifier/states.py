@@ -70,11 +70,12 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
 class StateMachine:
-    __slots__ = ("facts", "report", "seen", "previous", "before")
+    __slots__ = ("facts", "report", "seen", "previous", "before", "require_ceremony")
 
-    def __init__(self, facts: Facts, report: Report) -> None:
+    def __init__(self, facts: Facts, report: Report, *, require_ceremony: bool = False) -> None:
         self.facts = facts
         self.report = report
+        self.require_ceremony = require_ceremony
         self.seen: set[str] = set()  #: kinds seen so far
         self.previous: str | None = None  #: the kind of the entry accepted last
         self.before: str | None = None  #: the kind of the entry before that one
@@ -166,13 +167,22 @@ class StateMachine:
                     "order",
                     f"state → {to} must come right after the {before} entry",
                 )
-        if to == "ready" and "ceremony" not in self.seen and "trustee" in self.seen:
-            fail(
-                entry.seq,
-                entry.kind,
-                "order",
-                "trustees registered on this board but the key comes without its ceremony",
-            )
+        if to == "ready" and "ceremony" not in self.seen:
+            if "trustee" in self.seen:
+                fail(
+                    entry.seq,
+                    entry.kind,
+                    "order",
+                    "trustees registered on this board but the key comes without its ceremony",
+                )
+            if self.require_ceremony:
+                fail(
+                    entry.seq,
+                    entry.kind,
+                    "ceremony",
+                    "the election key was installed without a key ceremony on this board: the "
+                    "server could know it (--require-ceremony)",
+                )
         self._enter(to)
 
     def _enter(self, state: str) -> None:
