@@ -23,11 +23,11 @@ from crypto.encoding import expect_object
 from crypto.errors import CryptoError
 from crypto.hashing import check_digest_hex
 from crypto.manifest import Manifest
-from crypto.proofs.batch import BatchVerifier
 from crypto.tally import Aggregator
 from verifier.chain import read_line
 from verifier.credentials import CredentialTable
 from verifier.facts import Facts
+from verifier.fastballot import BallotBatch, FastBallot, Unrecognised, _Rho
 from verifier.report import Report, VerificationFailed, fail
 from verifier.states import PAYLOAD_FIELDS
 
@@ -130,6 +130,7 @@ def worker_init(context: WorkerContext) -> None:
         credentials=context.credentials,
         # opens_at ≤ time < closes_at, board times having milliseconds ("…:SS.mmmZ")
         window=(election["opens_at"][:19] + ".000Z", election["closes_at"][:19] + ".000Z"),
+        rho=_Rho(),
     )
 
 
@@ -156,15 +157,17 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     checked, alpha_keys)`` and ``("audit", offset, seq, kind, prev, hash, time, election,
     {"tracker", "plaintexts", "alphas"})`` for verified ones; ``("error", offset, seq, kind,
     check, reason[, head])`` for a failure (``head`` as in a verified item, once the line was
-    read: the main process checks the entry's place in the chain first); and ``("agg", exported)``, the partial sums of the ballots
-    since the previous such item, placed before every "other" item.
+    read: the main process checks the entry's place in the chain first); and ``("agg",
+    exported)``, the partial sums of the ballots since the previous such item, placed before
+    every "other" item.
     """
     spec = _WORKER["spec"]
     table: CredentialTable = _WORKER["credentials"]
     opens, closes = _WORKER["window"]
+    rho = _WORKER["rho"]
     items: list = []
-    batch = BatchVerifier()
-    batches: list[tuple[BatchVerifier, list[int]]] = [(batch, [])]
+    batch = BallotBatch(spec, rho)
+    batches: list[tuple[BallotBatch, list[int]]] = [(batch, [])]
     for offset, line in chunk:
         kind_match = _KIND.search(line, 0, 400)
         kind = kind_match.group(1).decode() if kind_match else None
@@ -183,53 +186,51 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
         try:
             if not opens <= entry.time < closes:
                 raise _CheckError("window", f"{kind} outside the voting window")
-            if kind == "ballot":
-                record = _check_ballot(entry, line, table, batch if check_proofs else None)
-                batches[-1][1].append(len(items))
-                items.append(["ballot", head, record])
-                if len(batches[-1][1]) == BALLOTS_PER_BATCH:
-                    batch = BatchVerifier()
-                    batches.append((batch, []))
-            else:
+            if kind == "audit":
                 items.append(("audit", *head, _check_audit(entry, table)))
+                continue
+            payload = expect_object(entry.payload, PAYLOAD_FIELDS["ballot"], "ballot payload")
+            canonical = ballot_payload_bytes(line)
+            try:
+                fast, tracker, equations = batch.prepare(payload["ballot"], canonical, check_proofs)
+            except (Unrecognised, CryptoError, KeyError, TypeError, ValueError, AttributeError):
+                # the reference code decides, and names what is wrong
+                fast, tracker = _reference_ballot(payload["ballot"], canonical, check_proofs)
+                equations = None
+            if payload["tracker"] != tracker:
+                check_digest_hex(payload["tracker"], "tracker")
+                raise _CheckError("tracker", "the tracker is not the hash of the ballot")
+            index = table.index(fast.credential)
+            if index is None:
+                raise _CheckError(
+                    "credential", "signed by a credential that is not on the published list"
+                )
+            record = (fast, bytes.fromhex(tracker), index, table.weights[index], payload["ballot"])
+            if equations is not None:
+                batch.queue(equations)
+                batches[-1][1].append(len(items))
+                if batch.ballots == BALLOTS_PER_BATCH:
+                    batch = BallotBatch(spec, rho)
+                    batches.append((batch, []))
+            items.append(["ballot", head, record, canonical])
         except (CryptoError, KeyError, TypeError, ValueError) as exc:
             check = getattr(exc, "check", "ballot")
             items.append(("error", offset, entry.seq, kind, check, str(exc), head))
-    for batch, members in batches if check_proofs else ():
-        try:
-            batch.verify()
-        except CryptoError:  # find the culprit(s) one by one
+    for batch, members in batches:
+        if members and not batch.verify():  # find the culprit(s) one by one
             for i in members:
+                head, record, canonical = items[i][1], items[i][2], items[i][3]
                 try:
-                    ballot_verify(items[i][2]["ballot"], spec)
+                    _reference_ballot(record[4], canonical, True)
                 except CryptoError as exc:
-                    head = items[i][1]
-                    items[i] = (
-                        "error",
-                        head[0],
-                        head[1],
-                        "ballot",
-                        "ballot-proofs",
-                        str(exc),
-                        head,
-                    )
+                    items[i] = ("error", head[0], head[1], "ballot", "ballot", str(exc), head)
     out: list = []
     aggregator = Aggregator(spec)
     for item in items:
         if item[0] == "ballot":
-            head, record = item[1], item[2]
-            ballot = record["ballot"]
-            aggregator.add(ballot, record["weight"])
-            out.append(
-                (
-                    "ballot",
-                    *head,
-                    record["tracker"],
-                    record["credential"],
-                    check_proofs,
-                    alpha_keys(ballot),
-                )
-            )
+            head, (fast, tracker, index, weight, _) = item[1], item[2]
+            aggregator.add_points(fast.points, weight)
+            out.append(("ballot", *head, tracker, index, check_proofs, fast.alpha_keys))
             continue
         if item[0] == "other" and aggregator.count:
             out.append(("agg", aggregator.export()))
@@ -238,6 +239,20 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     if aggregator.count:
         out.append(("agg", aggregator.export()))
     return out
+
+
+def _reference_ballot(value, canonical: bytes, check_proofs: bool) -> tuple[FastBallot, str]:
+    """A ballot decoded and, with ``check_proofs``, verified by ``crypto.ballot`` alone; raises
+    the error that names the problem."""
+    spec = _WORKER["spec"]
+    ballot = Ballot.from_json(value, canonical=canonical)
+    if check_proofs:
+        ballot_verify(ballot, spec)
+    elif ballot.election != spec.fingerprint:
+        raise _CheckError("ballot", "the ballot is for another election")
+    points = [p for answer in ballot.answers for ct in answer.choices for p in (ct.alpha, ct.beta)]
+    fast = FastBallot(ballot.credential.to_bytes(), points, alpha_keys(ballot))
+    return fast, ballot.tracker()
 
 
 def ballot_alphas(ballot: Ballot) -> list[bytes]:
@@ -266,26 +281,6 @@ def read_ballot(entry: BoardEntry, line: bytes | None = None) -> tuple[Ballot, s
     if ballot.tracker() != tracker:
         raise _CheckError("tracker", "the tracker is not the hash of the ballot")
     return ballot, tracker
-
-
-def _check_ballot(
-    entry: BoardEntry, line: bytes, table: CredentialTable, batch: BatchVerifier | None
-) -> dict:
-    spec = _WORKER["spec"]
-    ballot, tracker = read_ballot(entry, line)
-    index = table.index(ballot.credential.to_bytes())
-    if index is None:
-        raise _CheckError("credential", "signed by a credential that is not on the published list")
-    if batch is not None:
-        ballot_verify(ballot, spec, batch=batch)
-    elif ballot.election != spec.fingerprint:
-        raise _CheckError("ballot-proofs", "the ballot is for another election")
-    return {
-        "ballot": ballot,
-        "tracker": bytes.fromhex(tracker),
-        "credential": index,
-        "weight": table.weights[index],
-    }
 
 
 def _check_audit(entry: BoardEntry, table: CredentialTable) -> dict:
@@ -370,3 +365,41 @@ class BallotBook:
         self.report.audits.append(
             {"seq": seq, "tracker": tracker, "plaintexts": audit["plaintexts"]}
         )
+
+
+# --- Chunk results as JSON (Celery's serializer) -------------------------------------------------
+
+
+def chunk_result_to_json(items: list) -> list:
+    """:func:`verify_chunk`'s result in JSON values only (bytes as ``{"b": hex}``, dicts as
+    ``{"d": [[key, value], …]}``, tuples as lists); :func:`chunk_result_from_json` inverts it."""
+
+    def enc(value):
+        if isinstance(value, bytes):
+            return {"b": value.hex()}
+        if isinstance(value, (list, tuple)):
+            return [enc(v) for v in value]
+        if isinstance(value, dict):
+            return {"d": [[k, enc(v)] for k, v in value.items()]}
+        return value
+
+    return [enc(item) for item in items]
+
+
+def chunk_result_from_json(items: list) -> list:
+    def dec(value):
+        if isinstance(value, dict):
+            if "b" in value:
+                return bytes.fromhex(value["b"])
+            return {k: dec(v) for k, v in value["d"]}
+        if isinstance(value, list):
+            return tuple(dec(v) for v in value)
+        return value
+
+    out = []
+    for item in items:
+        item = dec(item)
+        if item[0] == "agg":  # exports are lists of (weight, [bytes | None]) pairs
+            item = ("agg", [(w, list(points)) for w, points in item[1]])
+        out.append(item)
+    return out

@@ -55,6 +55,24 @@ __all__ = [
 
 #: lines per chunk handed to a worker
 CHUNK_LINES = 256
+#: the check that names a malformed entry of each kind
+CHECK_OF_KIND = {
+    "election": "genesis",
+    "state": "state",
+    "trustee": "ceremony",
+    "ceremony": "ceremony",
+    "dkg-commitment": "ceremony",
+    "dkg-deal": "ceremony",
+    "dkg-complaint": "ceremony",
+    "dkg-confirmation": "ceremony",
+    "ceremony-result": "ceremony",
+    "credentials": "credentials",
+    "manifest": "manifest",
+    "tally": "tally",
+    "partial-decryption": "decryption",
+    "decryption-rejected": "decryption",
+    "result": "result",
+}
 _DECLARED_HASH = re.compile(rb'"hash":"([0-9a-f]{64})"')
 
 
@@ -229,7 +247,9 @@ class Verifier:
         except VerificationFailed:
             raise
         except (CryptoError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            fail(entry.seq, entry.kind, entry.kind, f"{type(exc).__name__}: {exc}")
+            # malformed: the check of the entry's kind names it (§12.5 steps 2–7)
+            check = CHECK_OF_KIND.get(entry.kind, entry.kind)
+            fail(entry.seq, entry.kind, check, f"{type(exc).__name__}: {exc}")
         self.chain.advance(entry.seq, entry.kind, entry.hash, entry.time)
 
     def _handle_checked(self, item) -> None:

@@ -361,7 +361,7 @@ def test_moot_duplicated_and_void_complaints_are_rejected(tmp_path):
         ("moot (no deal)", lambda c: [c.complaint(1, 3)], "ceremony"),
         ("duplicated", lambda c: [c.complaint(2, 1), c.complaint(2, 1)], "ceremony"),
         ("void (proof fails)", void, "ceremony"),
-        ("malformed", malformed, "dkg-complaint"),
+        ("malformed", malformed, "ceremony"),
     ]:
         code, report = verify_lines(tmp_path, board(complaints))
         assert code == 1, name
