@@ -19,7 +19,9 @@ tests/verifier/test_fastballot.py checks that both agree on valid and tampered b
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 
 from crypto.ballot import ElectionSpec
 from crypto.group import Point, Q, Scalar, multi_mul
@@ -29,6 +31,16 @@ __all__ = ["BallotBatch", "FastBallot", "Unrecognised"]
 
 _point = Point.from_hex
 _scalar = Scalar.from_hex
+_ENVELOPE = ("election", "hash", "kind", "payload", "prev", "seq", "time", "version")
+_PAYLOAD = ("ballot", "tracker")
+_BALLOT = ("answers", "credential", "election", "signature", "version")
+_ANSWER = ("budget_proof", "choice_proofs", "choices", "sum_proof")
+_CIPHERTEXT = ("alpha", "beta")
+_PROOF = ("challenges", "commitments", "responses")
+_SIGNATURE = ("commitment", "response")
+_BUDGET = ("bit_proofs", "bits")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 
 
 class Unrecognised(Exception):
@@ -77,6 +89,14 @@ class BallotBatch:
             for q in spec.questions
         ]
         self._rho = rho or _Rho()
+        # keys in a ballot entry: one '":' each (no value holds that pair of characters)
+        keys = len(_ENVELOPE) + len(_PAYLOAD) + len(_BALLOT) + len(_SIGNATURE)
+        for q in spec.questions:
+            keys += len(_ANSWER) + q.encrypted_options * (len(_CIPHERTEXT) + len(_PROOF))
+            keys += len(_PROOF) if q.sum_values is not None else 0
+            if q.budget is not None:
+                keys += len(_BUDGET) + q.budget_bits * (len(_CIPHERTEXT) + len(_PROOF))
+        self._keys = keys
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +114,56 @@ class BallotBatch:
         return total.is_identity()
 
     # --- one ballot
+    def read_line(self, line: bytes, election: str) -> tuple[int, str, str, str, dict]:
+        """``(seq, prev, hash, time, payload)`` of a `ballot` entry line of ``election``, when
+        the line is provably ``JCS(entry) ‖ "\n"`` with its hash right — without re-encoding it:
+        no whitespace but the final newline, no escape, one '":' per key (no duplicate key),
+        every object's keys in sorted order (here for the envelope and the payload, in
+        :meth:`prepare` for the ballot), every value in its one canonical spelling. Anything else
+        raises :class:`Unrecognised`: the caller then reads the line the general way
+        (``verifier.chain.read_line``), which decides."""
+        end = len(line) - 1
+        if (
+            line.find(b"\n") != end
+            or b" " in line
+            or b"\\" in line
+            or b"\t" in line
+            or b"\r" in line
+            or line.count(b'":') != self._keys
+        ):
+            raise Unrecognised
+        obj = json.loads(line)
+        if type(obj) is not dict or tuple(obj) != _ENVELOPE:
+            raise Unrecognised
+        payload, seq, version = obj["payload"], obj["seq"], obj["version"]
+        digest, prev, time = obj["hash"], obj["prev"], obj["time"]
+        if (
+            obj["election"] != election
+            or obj["kind"] != "ballot"
+            or type(version) is not int
+            or version != 1
+            or type(seq) is not int
+            or not 0 < seq < 2**53
+            or line.find(b'"seq":%d,' % seq) < 0
+            or type(time) is not str
+            or not _TIME.match(time)
+            or type(prev) is not str
+            or not _HEX64.match(prev)
+            or type(digest) is not str
+            or not _HEX64.match(digest)
+            or type(payload) is not dict
+            or tuple(payload) != _PAYLOAD
+            or type(payload["tracker"]) is not str
+            or not _HEX64.match(payload["tracker"])
+        ):
+            raise Unrecognised
+        # JCS(entry without "hash"): the line without its `,"hash":"…"` member (after "election")
+        if line[50:124] != b',"hash":"' + digest.encode() + b'"':
+            raise Unrecognised
+        if hashlib.sha256(line[:50] + line[124:end]).hexdigest() != digest:
+            raise Unrecognised
+        return seq, prev, digest, time, payload
+
     def queue(self, equations: _Equations) -> None:
         """Add a ballot's equations (from :meth:`prepare`) to the batch."""
         self.g += equations.g
@@ -109,30 +179,30 @@ class BallotBatch:
         and, with ``check_proofs``, check its challenges and write its equations (not queued
         yet: :meth:`queue`); return it, its tracker (hex) and the equations. Raises
         :class:`Unrecognised` — or a decoding error — for anything it does not vouch for."""
-        if type(ballot) is not dict or len(ballot) != 5:
+        if type(ballot) is not dict or tuple(ballot) != _BALLOT:
             raise Unrecognised
-        if type(ballot["version"]) is not int or ballot["version"] != 1:
-            raise Unrecognised
-        if ballot["election"] != self.fingerprint:
+        version = ballot["version"]
+        if type(version) is not int or version != 1 or ballot["election"] != self.fingerprint:
             raise Unrecognised
         credential_hex = ballot["credential"]
         credential = _point(credential_hex)
         answers, signature = ballot["answers"], ballot["signature"]
         if type(answers) is not list or len(answers) != len(self._questions):
             raise Unrecognised
-        if type(signature) is not dict or len(signature) != 2:
+        if type(signature) is not dict or tuple(signature) != _SIGNATURE:
             raise Unrecognised
         tracker, content_digest = _digests(canonical)
         points: list[Point] = []
         keys: list[bytes] = []
-        eq = _Equations(self._rho)
+        eq = _Equations(self._rho) if check_proofs else None
+        binding = f'{{"credential":"{credential_hex}",'
         for qi, (answer, shape) in enumerate(zip(answers, self._questions, strict=True)):
-            self._answer(eq, answer, shape, qi, credential_hex, points, keys)
+            self._answer(eq, answer, shape, qi, binding, points, keys)
         # the credential's signature (§6.2): z·G − R − c·S = O
         commitment_hex = signature["commitment"]
         commitment = _point(commitment_hex)
         z = _scalar(signature["response"])._v
-        if check_proofs:
+        if eq is not None:
             c = hash_message_to_scalar(
                 "credential-signature",
                 (
@@ -142,14 +212,13 @@ class BallotBatch:
             )._v
             r = eq.rho()
             eq.g += r * z
-            eq.term(-r, commitment)
-            eq.term(-r * c, credential)
-        fast = FastBallot(credential.to_bytes(), points, b"".join(keys))
-        return fast, tracker, eq if check_proofs else None
+            eq.scalars += (-r, -r * c)
+            eq.points += (commitment, credential)
+        return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
 
-    def _answer(self, eq, answer, shape, qi, credential_hex, points, keys) -> None:
+    def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
         _question, listed, sum_values, bits, costs, budget = shape
-        if type(answer) is not dict or len(answer) != 4:
+        if type(answer) is not dict or tuple(answer) != _ANSWER:
             raise Unrecognised
         choices, proofs = answer["choices"], answer["choice_proofs"]
         sum_proof, budget_proof = answer["sum_proof"], answer["budget_proof"]
@@ -157,47 +226,58 @@ class BallotBatch:
             raise Unrecognised
         if type(proofs) is not list or len(proofs) != listed:
             raise Unrecognised
-        alphas, betas, cts_hex = _ciphertexts(choices, keys)
-        for alpha, beta in zip(alphas, betas, strict=True):
-            points.append(alpha)
-            points.append(beta)
+        alphas, betas, cts_hex = _ciphertexts(choices, keys, points)
+        if (sum_values is None) is not (sum_proof is None):
+            raise Unrecognised
+        if (budget is None) is not (budget_proof is None):
+            raise Unrecognised
+        if eq is None:  # decoded, not checked (--since: checked in an earlier run)
+            for proof in proofs:
+                self._bit_proof(None, proof, "", "", "")
+            if sum_proof is not None:
+                self._sum_proof(None, sum_proof, sum_values, "", "")
+            if budget_proof is not None:
+                self._budget(None, budget_proof, bits, costs, budget, qi, binding, None, None, keys)
+            return
         # per listed ciphertext: the coefficient of its α and of its β in this ballot
-        ca = [0] * listed
-        cb = [0] * listed
-        credential = f'"credential":"{credential_hex}"'
+        ca, cb = [], []
         for o, proof in enumerate(proofs):
             da, db = self._bit_proof(
-                eq, proof, "selection", f'{{{credential},"option":{o},"question":{qi}}}', cts_hex[o]
+                eq, proof, "selection", f'{binding}"option":{o},"question":{qi}}}', cts_hex[o]
             )
-            ca[o] += da
-            cb[o] += db
-        if sum_values is None:
-            if sum_proof is not None:
-                raise Unrecognised
-        else:
+            ca.append(da)
+            cb.append(db)
+        if sum_proof is not None:
             da, db = self._sum_proof(
-                eq, sum_proof, sum_values, f'{{{credential},"question":{qi}}}', ",".join(cts_hex)
+                eq, sum_proof, sum_values, f'{binding}"question":{qi}}}', ",".join(cts_hex)
             )
-            for o in range(listed):
-                ca[o] += da
-                cb[o] += db
-        if budget is None:
-            if budget_proof is not None:
-                raise Unrecognised
-        else:
-            self._budget(eq, budget_proof, bits, costs, budget, qi, credential, ca, cb, keys)
+            ca = [x + da for x in ca]
+            cb = [x + db for x in cb]
+        if budget_proof is not None:
+            self._budget(eq, budget_proof, bits, costs, budget, qi, binding, ca, cb, keys)
+        scalars, pts = eq.scalars, eq.points
         for o in range(listed):
-            eq.term(ca[o], alphas[o])
-            eq.term(cb[o], betas[o])
+            scalars += (ca[o], cb[o])
+            pts += (alphas[o], betas[o])
 
     def _bit_proof(self, eq, proof, tag, binding, ct_hex) -> tuple[int, int]:
         """A 0/1 proof (§5.3, S = [0, 1]) on one ciphertext; queues its commitments and returns
-        the coefficients of the ciphertext's α and β."""
-        commitments, challenges, responses = _proof(proof, 2)
+        the coefficients of the ciphertext's α and β (with ``eq`` None: decodes only)."""
+        if type(proof) is not dict or tuple(proof) != _PROOF:
+            raise Unrecognised
+        commitments, challenges, responses = (
+            proof["commitments"],
+            proof["challenges"],
+            proof["responses"],
+        )
+        if len(challenges) != 2 or len(responses) != 2:
+            raise Unrecognised
         (a0h, b0h), (a1h, b1h) = commitments
         a0, b0, a1, b1 = _point(a0h), _point(b0h), _point(a1h), _point(b1h)
         c0, c1 = _scalar(challenges[0])._v, _scalar(challenges[1])._v
         v0, v1 = _scalar(responses[0])._v, _scalar(responses[1])._v
+        if eq is None:
+            return 0, 0
         c = hash_message_to_scalar(
             tag,
             (
@@ -209,8 +289,7 @@ class BallotBatch:
         if (c0 + c1) % Q != c:
             raise Unrecognised
         # vⱼ·G − cⱼ·α − aⱼ = O and cⱼ·sⱼ·G + vⱼ·K − cⱼ·β − bⱼ = O, for s₀ = 0, s₁ = 1
-        rho = eq.rho
-        ra0, ra1, rb0, rb1 = rho(), rho(), rho(), rho()
+        ra0, ra1, rb0, rb1 = eq.rho4()
         eq.g += ra0 * v0 + ra1 * v1 + rb1 * c1
         eq.k += rb0 * v0 + rb1 * v1
         eq.scalars += (-ra0, -ra1, -rb0, -rb1)
@@ -219,7 +298,7 @@ class BallotBatch:
 
     def _sum_proof(self, eq, proof, values, binding, cts_hex) -> tuple[int, int]:
         """§5.3 on the sum of the listed ciphertexts; returns the coefficient that every α (and
-        every β) of the question gets."""
+        every β) of the question gets (with ``eq`` None: decodes only)."""
         commitments, challenges, responses = _proof(proof, len(values))
         coms, pairs = [], []
         for pair in commitments:
@@ -229,6 +308,8 @@ class BallotBatch:
             pairs.append(f'["{pair[0]}","{pair[1]}"]')
         cs = [_scalar(x)._v for x in challenges]
         vs = [_scalar(x)._v for x in responses]
+        if eq is None:
+            return 0, 0
         c = hash_message_to_scalar(
             "sum",
             (
@@ -250,27 +331,31 @@ class BallotBatch:
             eq.points += (a, b)
         return da, db
 
-    def _budget(self, eq, proof, bits, costs, budget, qi, credential, ca, cb, keys) -> None:
+    def _budget(self, eq, proof, bits, costs, budget, qi, binding, ca, cb, keys) -> None:
         """§7.4: κ bit proofs, and Σ 2ʲ·Bⱼ + Σ costᵢ·Eᵢ = (O, budget·G)."""
-        if type(proof) is not dict or len(proof) != 2:
+        if type(proof) is not dict or tuple(proof) != _BUDGET:
             raise Unrecognised
         cts, bit_proofs = proof["bits"], proof["bit_proofs"]
         if type(cts) is not list or len(cts) != bits:
             raise Unrecognised
         if type(bit_proofs) is not list or len(bit_proofs) != bits:
             raise Unrecognised
-        alphas, betas, cts_hex = _ciphertexts(cts, keys)
+        alphas, betas, cts_hex = _ciphertexts(cts, keys, None)
+        if eq is None:
+            for bit_proof in bit_proofs:
+                self._bit_proof(None, bit_proof, "", "", "")
+            return
         r1, r2 = eq.rho(), eq.rho()
         for j, bit_proof in enumerate(bit_proofs):
             da, db = self._bit_proof(
                 eq,
                 bit_proof,
                 "budget-bit",
-                f'{{"bit":{j},{credential},"question":{qi}}}',
+                f'{{"bit":{j},{binding[1:]}"question":{qi}}}',
                 cts_hex[j],
             )
-            eq.term(da + r1 * (1 << j), alphas[j])
-            eq.term(db + r2 * (1 << j), betas[j])
+            eq.scalars += (da + r1 * (1 << j), db + r2 * (1 << j))
+            eq.points += (alphas[j], betas[j])
         for i, cost in enumerate(costs):
             ca[i] += r1 * cost
             cb[i] += r2 * cost
@@ -289,13 +374,13 @@ class _Equations:
         self.scalars: list[int] = []
         self.points: list[Point] = []
 
-    def term(self, scalar: int, point: Point) -> None:
-        self.scalars.append(scalar)
-        self.points.append(point)
+    def rho4(self) -> tuple[int, int, int, int]:
+        rho = self.rho
+        return rho(), rho(), rho(), rho()
 
 
 def _proof(proof, branches: int) -> tuple[list, list, list]:
-    if type(proof) is not dict or len(proof) != 3:
+    if type(proof) is not dict or tuple(proof) != _PROOF:
         raise Unrecognised
     commitments, challenges, responses = (
         proof["commitments"],
@@ -314,14 +399,20 @@ def _proof(proof, branches: int) -> tuple[list, list, list]:
     return commitments, challenges, responses
 
 
-def _ciphertexts(cts: list, keys: list[bytes]) -> tuple[list[Point], list[Point], list[str]]:
+def _ciphertexts(
+    cts: list, keys: list[bytes], points: list[Point] | None
+) -> tuple[list[Point], list[Point], list[str]]:
+    """Decode a list of ciphertexts; their α keys go to ``keys``, their points to ``points``."""
     alphas, betas, cts_hex = [], [], []
     for ct in cts:
-        if type(ct) is not dict or len(ct) != 2:
+        if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
             raise Unrecognised
         a_hex, b_hex = ct["alpha"], ct["beta"]
-        alphas.append(_point(a_hex))
-        betas.append(_point(b_hex))
+        alpha, beta = _point(a_hex), _point(b_hex)
+        alphas.append(alpha)
+        betas.append(beta)
+        if points is not None:
+            points += (alpha, beta)
         cts_hex.append(f'["{a_hex}","{b_hex}"]')
         keys.append(bytes.fromhex(a_hex[2:18]))
     return alphas, betas, cts_hex

@@ -8,6 +8,7 @@ check. Each of these boards verified with the engine before issue 9.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -745,3 +746,40 @@ def test_a_share_other_than_00_where_the_tally_is_O_is_a_failed_decryption(tmp_p
     assert report["decryptions_rejected"] == [1] and report["decryptions_valid"] == [2, 3]
     failure = rejected(tmp_path, retimed(b.entries[:end] + b.entries[end + 1 :]), "order")
     assert failure["seq"] == end
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda line: line.replace(b'{"alpha":', b'{ "alpha":', 1),
+        lambda line: line.replace(b'"beta":"04', b'"beta":"\\u00304', 1),
+        lambda line: re.sub(
+            rb'\{"alpha":("[0-9a-f]+"),"beta":("[0-9a-f]+")\}',
+            lambda m: b'{"beta":' + m.group(2) + b',"alpha":' + m.group(1) + b"}",
+            line,
+            count=1,
+        ),
+        lambda line: re.sub(
+            rb'\{"alpha":("[0-9a-f]+")',
+            lambda m: b'{"alpha":' + m.group(1) + b',"alpha":' + m.group(1),
+            line,
+            count=1,
+        ),
+        lambda line: line.replace(b',"kind":"ballot"', b',\n"kind":"ballot"', 1),
+        lambda line: b'{"version":1,' + line[1:].replace(b',"version":1}\n', b"}\n"),
+    ],
+    ids=["space", "escape", "unsorted", "duplicate key", "newline", "envelope order"],
+)
+def test_ballot_lines_spelled_otherwise_are_rejected(election, tmp_path, respell):
+    """Ballot lines take the workers' fast path: it must never vouch for another spelling."""
+    lines = lines_of(election.entries)
+    i = index_of(election.entries, "ballot", 1)
+    respelled = respell(lines[i])
+    assert respelled != lines[i]
+    assert json.loads(respelled) == json.loads(lines[i])  # the same JSON value
+    lines[i] = respelled
+    failure = failure_of(tmp_path, lines)
+    if b"\n" in respelled[:-1]:  # the file's line ends there: half an entry, not JSON
+        assert failure["check"] == "entry", failure
+    else:
+        assert (failure["seq"], failure["check"]) == (i, "canonical"), failure
