@@ -38,17 +38,18 @@ _KIND = re.compile(rb'"kind":"([a-z-]+)"')
 
 
 class TrackerSet:
-    """The trackers seen so far, whole (32 bytes), in one bytearray (open addressing, linear
-    probing, at most 2/3 full): 48–96 bytes per ballot instead of ≈ 120 for a ``set`` of
-    ``bytes`` objects. Slots come from Python's keyed ``hash`` (SipHash, a random key per
-    process), so crafted trackers cannot pile up in one run of slots."""
+    """16-byte keys (the trackers' first 16 bytes) in one bytearray (open addressing, linear
+    probing, at most 2/3 full): 24–48 bytes per ballot instead of ≈ 100 for a ``set`` of
+    ``bytes`` objects. A key already present only says that the whole tracker *may* have been
+    seen: :class:`BallotBook` then compares whole trackers. Slots come from Python's keyed
+    ``hash`` (SipHash, a random key per process), so crafted trackers cannot pile up in one run
+    of slots."""
 
     __slots__ = ("table", "mask", "count", "has_empty")
-    SIZE = 32
-    _EMPTY = bytes(SIZE)
+    _EMPTY = bytes(16)
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.table = bytearray(self.SIZE * capacity)
+        self.table = bytearray(16 * capacity)
         self.mask = capacity - 1
         self.count = 0
         self.has_empty = False  # the all-zero key, which marks empty slots
@@ -57,7 +58,7 @@ class TrackerSet:
         table, mask, empty = self.table, self.mask, self._EMPTY
         i = hash(key) & mask
         while True:
-            slot = table[32 * i : 32 * i + 32]
+            slot = table[16 * i : 16 * i + 16]
             if slot == key:
                 return i, True
             if slot == empty:
@@ -77,15 +78,15 @@ class TrackerSet:
 
     def insert(self, key: bytes) -> bool:
         """Add ``key``; False if it was already there (one probe sequence for both)."""
-        if len(key) != 32:
-            raise ValueError("tracker keys are 32 bytes")
+        if len(key) != 16:
+            raise ValueError("tracker keys are 16 bytes")
         if key == self._EMPTY:
             new, self.has_empty = not self.has_empty, True
             return new
         i, found = self._find(key)
         if found:
             return False
-        self.table[32 * i : 32 * i + 32] = key
+        self.table[16 * i : 16 * i + 16] = key
         self.count += 1
         if 3 * self.count > 2 * (self.mask + 1):
             self._grow()
@@ -96,11 +97,11 @@ class TrackerSet:
         self.table = bytearray(2 * len(old))
         self.mask = 2 * (self.mask + 1) - 1
         empty = self._EMPTY
-        for start in range(0, len(old), 32):
-            key = bytes(old[start : start + 32])
+        for start in range(0, len(old), 16):
+            key = bytes(old[start : start + 16])
             if key != empty:
                 i, _ = self._find(key)
-                self.table[32 * i : 32 * i + 32] = key
+                self.table[16 * i : 16 * i + 16] = key
 
 
 # --- Worker side -------------------------------------------------------------------------------
@@ -262,6 +263,25 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     return out
 
 
+def verify_file_chunk(path: str, start: int, end: int, check_proofs: bool) -> list:
+    """:func:`verify_chunk` on the lines of the board file ``path`` between byte offsets
+    ``start`` and ``end`` (whole lines): the main process sends offsets, not the lines' bytes.
+    Bytes before the last complete line of a board file never change (a live download only
+    appends), so these are the bytes the main process read."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    parts = data.split(b"\n")  # lines end at "\n" only, as BoardSource.lines reads them
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])  # a last line without its newline (rejected as such)
+    chunk, offset = [], start
+    for line in lines:
+        chunk.append((offset, line))
+        offset += len(line)
+    return verify_chunk(chunk, check_proofs)
+
+
 def _reference_ballot(value, canonical: bytes, check_proofs: bool) -> tuple[FastBallot, str]:
     """A ballot decoded and, with ``check_proofs``, verified by ``crypto.ballot`` alone; raises
     the error that names the problem."""
@@ -336,7 +356,7 @@ class BallotBook:
         self.source = source  #: re-reads a ballot by its offset (``read_at``)
         self.last_ballot: array.array | None = None  # per credential: offset of its last ballot
         self.superseded: array.array = array.array("q")
-        self.trackers = TrackerSet()  #: of ballots and audits
+        self.trackers = TrackerSet()  #: the first 16 bytes of every ballot's and audit's tracker
         self.audited_alphas: dict[bytes, int] = {}  #: α (65 bytes) of an audit → its seq
         self.audited_keys: set[bytes] = set()  #: their 8-byte keys (:func:`alpha_keys`)
 
@@ -344,8 +364,23 @@ class BallotBook:
         """The manifest is verified: ballots may come."""
         self.last_ballot = array.array("q", [-1]) * self.facts.credentials.count
 
+    def _replayed(self, tracker: bytes, offset: int) -> bool:
+        """Whether an entry before ``offset`` carries this whole tracker (§12.2). The 16-byte
+        table answers for every new tracker; a key already there is confirmed or refuted by
+        reading the board up to ``offset`` again (a replay — the board fails — or two trackers
+        sharing 128 bits, which takes ≈ 2⁶⁴ work to make): memory stays at 16 bytes a tracker."""
+        if self.trackers.insert(tracker[:16]):
+            return False
+        needle = b'"tracker":"' + tracker.hex().encode() + b'"'  # only in ballot and audit entries
+        for earlier, line in self.source.lines():
+            if earlier >= offset:
+                return False
+            if needle in line:
+                return True
+        return False
+
     def on_ballot(self, seq, offset, tracker: bytes, credential, checked, keys: bytes) -> None:
-        if not self.trackers.insert(tracker):
+        if self._replayed(tracker, offset):
             fail(seq, "ballot", "replay", f"tracker {tracker.hex()[:16]}… already on the board")
         if self.audited_keys and any(
             keys[i : i + 8] in self.audited_keys for i in range(0, len(keys), 8)
@@ -374,9 +409,9 @@ class BallotBook:
                     "public, it must never be counted",
                 )
 
-    def on_audit(self, seq, audit: dict) -> None:
+    def on_audit(self, seq, offset, audit: dict) -> None:
         tracker = audit["tracker"]
-        if not self.trackers.insert(bytes.fromhex(tracker)):
+        if self._replayed(bytes.fromhex(tracker), offset):
             fail(seq, "audit", "replay", "this ballot was already on the board")
         alphas = audit["alphas"]
         for i in range(0, len(alphas), 65):

@@ -30,6 +30,7 @@ from verifier.ballots import (
     TrackerSet,
     WorkerContext,
     verify_chunk,
+    verify_file_chunk,
     worker_init,
 )
 from verifier.ceremony import CeremonyChecker
@@ -201,7 +202,15 @@ class Verifier:
         else:
             if self.pool is None:
                 self._start_pool()
-            self.pending.append(self.pool.submit(verify_chunk, chunk, check))
+            path = getattr(self.source, "path", None)
+            if path is not None:  # a file: the worker reads the same bytes itself
+                start, (last, line) = chunk[0][0], chunk[-1]
+                future = self.pool.submit(
+                    verify_file_chunk, str(path), start, last + len(line), check
+                )
+            else:
+                future = self.pool.submit(verify_chunk, chunk, check)
+            self.pending.append(future)
         self._drain(2 * self.jobs)
 
     def _start_pool(self) -> None:
@@ -262,7 +271,7 @@ class Verifier:
             self.book.on_ballot(seq, offset, tracker, credential, checked, keys)
         else:
             (audit,) = rest
-            self.book.on_audit(seq, audit)
+            self.book.on_audit(seq, offset, audit)
         self.chain.advance(seq, kind, digest, when)
 
     def _worker_failure(self, offset, seq, kind, check, reason, head=None) -> None:

@@ -656,26 +656,37 @@ def test_the_audited_alpha_rule_looks_only_at_earlier_audits(tmp_path):
     assert code == 0, report["failure"]
 
 
-def test_ballot_book_compares_whole_trackers():
+def test_ballot_book_compares_whole_trackers(tmp_path):
     """Two trackers with the same first 16 bytes are two ballots (the engine before issue 9
-    compared 16-byte prefixes)."""
+    compared 16-byte prefixes); a whole tracker seen before is a replay. The book keeps 16 bytes
+    a tracker and reads the board again on a 16-byte match."""
     from verifier.ballots import BallotBook
     from verifier.facts import Facts
     from verifier.report import Report
+    from verifier.source import BoardSource
 
-    class OneCredentialTable:
+    first = bytes(range(32))
+    second = first[:16] + bytes(16)
+    lines = [
+        b'{"kind":"ballot","payload":{"ballot":{},"tracker":"%s"}}\n' % t.hex().encode()
+        for t in (first, second)
+    ]
+    path = tmp_path / "trackers.jsonl"
+    path.write_bytes(b"".join(lines) + b'{"kind":"ballot"}\n')
+
+    class TwoCredentials:
         count = 2
 
-    facts = Facts(credentials=OneCredentialTable())
-    book = BallotBook(facts, Report(source="-"), source=None)
+    book = BallotBook(
+        Facts(credentials=TwoCredentials()), Report(source="-"), BoardSource(str(path))
+    )
     book.open()
-    first = bytes(range(32))
-    book.on_ballot(7, 100, first, 0, True, b"")
-    book.on_ballot(8, 200, first[:16] + bytes(16), 1, True, b"")
+    book.on_ballot(0, 0, first, 0, True, b"")
+    book.on_ballot(1, len(lines[0]), second, 1, True, b"")  # same 16 bytes, another tracker
     assert book.report.ballots == 2
     with pytest.raises(VerificationFailed) as caught:
-        book.on_ballot(9, 300, first, 1, True, b"")
-    assert caught.value.finding.check == "replay" and caught.value.finding.seq == 9
+        book.on_ballot(2, len(lines[0]) + len(lines[1]), first, 1, True, b"")
+    assert caught.value.finding.check == "replay" and caught.value.finding.seq == 2
 
 
 # --- decryptions (§12.4) -------------------------------------------------------------------------
