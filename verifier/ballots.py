@@ -27,7 +27,7 @@ from crypto.tally import Aggregator
 from verifier.chain import read_line
 from verifier.credentials import CredentialTable
 from verifier.facts import Facts
-from verifier.fastballot import BallotBatch, FastBallot, Unrecognised, _Rho
+from verifier.fastballot import BallotBatch, FastBallot, Rho, Unrecognised
 from verifier.report import Report, VerificationFailed, fail
 from verifier.states import PAYLOAD_FIELDS
 
@@ -132,7 +132,6 @@ def worker_init(context: WorkerContext) -> None:
         # opens_at ≤ time < closes_at, board times having milliseconds ("…:SS.mmmZ")
         window=(election["opens_at"][:19] + ".000Z", election["closes_at"][:19] + ".000Z"),
         election=manifest.election_uuid,
-        rho=_Rho(),
     )
 
 
@@ -166,7 +165,7 @@ def verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
     spec = _WORKER["spec"]
     table: CredentialTable = _WORKER["credentials"]
     opens, closes = _WORKER["window"]
-    rho = _WORKER["rho"]
+    rho = Rho()  # this call's own: verify_chunk may run in several threads (Celery)
     items: list = []
     batch = BallotBatch(spec, rho)
     batches: list[tuple[BallotBatch, list[int]]] = [(batch, [])]

@@ -27,7 +27,7 @@ from crypto.ballot import ElectionSpec
 from crypto.group import Point, Q, Scalar, multi_mul
 from crypto.hashing import hash_message_to_scalar
 
-__all__ = ["BallotBatch", "FastBallot", "Unrecognised"]
+__all__ = ["BallotBatch", "FastBallot", "Rho", "Unrecognised"]
 
 _point = Point.from_hex
 _scalar = Scalar.from_hex
@@ -47,8 +47,9 @@ class Unrecognised(Exception):
     """The fast path does not vouch for this ballot: verify it with the reference code."""
 
 
-class _Rho:
-    """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB at a time."""
+class Rho:
+    """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB at a time. Not
+    shared between threads: :func:`verifier.ballots.verify_chunk` makes one per call."""
 
     __slots__ = ("buf", "pos")
 
@@ -79,7 +80,7 @@ class FastBallot:
 class BallotBatch:
     """The equations of many ballots, merged into one multi-scalar multiplication."""
 
-    def __init__(self, spec: ElectionSpec, rho: _Rho | None = None) -> None:
+    def __init__(self, spec: ElectionSpec, rho: Rho | None = None) -> None:
         self.spec = spec
         self.key = spec.key.point
         self.key_hex = self.key.to_hex()
@@ -88,7 +89,7 @@ class BallotBatch:
             (q, q.encrypted_options, q.sum_values, q.budget_bits, q.costs, q.budget)
             for q in spec.questions
         ]
-        self._rho = rho or _Rho()
+        self._rho = rho or Rho()
         # keys in a ballot entry: one '":' each (no value holds that pair of characters)
         keys = len(_ENVELOPE) + len(_PAYLOAD) + len(_BALLOT) + len(_SIGNATURE)
         for q in spec.questions:
@@ -367,7 +368,7 @@ class _Equations:
 
     __slots__ = ("rho", "g", "k", "scalars", "points")
 
-    def __init__(self, rho: _Rho) -> None:
+    def __init__(self, rho: Rho) -> None:
         self.rho = rho
         self.g = 0
         self.k = 0
