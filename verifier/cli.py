@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pnyx-verify",
         description="Verify a Pnyx election from its public bulletin board (board.jsonl file or URL).",
-        epilog="Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.",
+        epilog="Exit status: 0 verified (the last line of the report says how far: 'result "
+        "verified' or 'verified up to state X, no result yet'), 1 verification failed (or less "
+        "than --require-result / --require-ceremony asked for), 2 usage or I/O error.",
     )
     p.add_argument("source", help="board.jsonl file, or the election's board URL")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -34,6 +36,18 @@ def _parser() -> argparse.ArgumentParser:
         "--since",
         metavar="HEAD_HASH",
         help="re-check proofs only after this previously verified head hash",
+    )
+    p.add_argument(
+        "--require-result",
+        action="store_true",
+        help="exit 1 unless the board is verified up to its decrypted result (state tallied); "
+        "without it a board that stops earlier verifies 'up to state X, no result yet'",
+    )
+    p.add_argument(
+        "--require-ceremony",
+        action="store_true",
+        help="exit 1 if the election key was installed without a key ceremony on the board "
+        "(the server could know it); without it such a board verifies with a warning",
     )
     p.add_argument(
         "--follow",
@@ -97,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     bar, update = _progress_bar(source, args.progress)
     try:
         report, verifier = verify_board(
-            source, jobs=args.jobs, since=args.since, progress=update, keep_open=args.follow
+            source,
+            jobs=args.jobs,
+            since=args.since,
+            progress=update,
+            keep_open=args.follow,
+            # with --follow the result may still come: required once following stops
+            require_result=args.require_result and not args.follow,
+            require_ceremony=args.require_ceremony,
         )
         if bar is not None:
             bar.close()
@@ -109,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pnyx-verify: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return EXIT_VERIFIED if "report" in locals() and report.verified else EXIT_FAILED
+        if "report" not in locals() or not report.verified:
+            return EXIT_FAILED
+        if args.require_result and not report.result_verified:
+            return EXIT_FAILED
+        return EXIT_VERIFIED
     finally:
         source.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class VerificationFailed(Exception):
         self.finding = finding
 
 
+def fail(seq: int | None, kind: str | None, check: str, reason: str) -> NoReturn:
+    """Stop the verification: entry ``seq`` (of ``kind``) breaks ``check``, because ``reason``."""
+    raise VerificationFailed(Finding(seq, kind, check, reason))
+
+
 @dataclass
 class Report:
     source: str
@@ -41,6 +46,10 @@ class Report:
     trustees: int = 0
     threshold: int | None = None
     qualified: list[int] = field(default_factory=list)
+    #: True if the election key comes from a key ceremony on the board, False if it was installed
+    #: without one (see ``warnings``), None before the manifest
+    key_from_ceremony: bool | None = None
+    warnings: list[str] = field(default_factory=list)
     credentials: int = 0
     ballots: int = 0
     ballots_verified: int = 0
@@ -54,6 +63,8 @@ class Report:
     result: dict[str, Any] | None = None
     result_verified: bool = False
     since: str | None = None
+    #: what this run was asked to require (``--require-result``, ``--require-ceremony``)
+    required: list[str] = field(default_factory=list)
     failure: Finding | None = None
     seconds: float = 0.0
 
@@ -61,9 +72,27 @@ class Report:
     def verified(self) -> bool:
         return self.failure is None
 
+    @property
+    def complete(self) -> bool:
+        """The board is verified to its end, the result included (state ``tallied``)."""
+        return self.failure is None and self.result_verified
+
+    @property
+    def summary(self) -> str:
+        """The verdict in words: exactly one of "result verified", "verified up to state X, no
+        result yet", "verification failed: …"."""
+        if self.failure is not None:
+            return f"verification failed: {self.failure}"
+        if self.result_verified:
+            return "result verified"
+        return f"verified up to state {self.state}, no result yet"
+
     def to_json(self) -> dict:
         return {
             "verified": self.verified,
+            "summary": self.summary,
+            "complete": self.complete,
+            "required": self.required,
             "source": self.source,
             "election": self.election,
             "title": self.title,
@@ -75,6 +104,8 @@ class Report:
             "trustees": self.trustees,
             "threshold": self.threshold,
             "qualified": self.qualified,
+            "key_from_ceremony": self.key_from_ceremony,
+            "warnings": self.warnings,
             "credentials": self.credentials,
             "ballots": self.ballots,
             "ballots_verified": self.ballots_verified,
@@ -102,6 +133,8 @@ class Report:
         if self.since:
             lines.append(f"Incremental: proofs re-checked after head {self.since}")
         lines.append(f"State: {self.state}")
+        for warning in self.warnings:
+            lines.append(f"WARNING: {warning}")
         if self.threshold is not None:
             lines.append(
                 f"Key ceremony: {self.trustees} trustees, threshold {self.threshold}, "
@@ -136,6 +169,11 @@ class Report:
         lines.append(f"Time: {self.seconds:.2f} s")
         if self.failure:
             lines.append(f"VERIFICATION FAILED — {self.failure}")
+        elif self.result_verified:
+            lines.append("RESULT VERIFIED: every check passed, up to the decrypted result")
         else:
-            lines.append("VERIFIED: every check passed")
+            lines.append(
+                f"VERIFIED UP TO STATE {self.state}, NO RESULT YET: every entry so far passed "
+                "its checks; this board does not prove any result"
+            )
         return "\n".join(lines)

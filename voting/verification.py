@@ -1,6 +1,6 @@
 """Verifying an election's board from the server's database, locally or spread over Celery workers.
 
-``manage.py verify_board`` runs the observers' verifier (verifier/engine.py) on the board stored in
+``manage.py verify_board`` runs the observers' verifier (verifier.engine) on the board stored in
 the database. With ``--distributed`` the ballots are checked by Celery tasks over ranges of
 entries (:func:`voting.tasks.board_verify_chunk`) on as many machines as run workers, and their
 results are merged in board order into the same report as a local run. Workers read only board
@@ -15,7 +15,19 @@ import threading
 from crypto.board import BoardEntry as BoardLine
 from crypto.hashing import parse_json
 from crypto.manifest import CredentialListReader
-from verifier import engine
+from verifier.ballots import (
+    WorkerContext,
+    chunk_result_from_json,
+    chunk_result_to_json,
+    worker_init,
+    worker_ready,
+)
+from verifier.ballots import (
+    verify_chunk as verifier_chunk,
+)
+from verifier.credentials import CredentialTable
+from verifier.engine import verify_board
+from verifier.report import Report
 from voting.models import BoardEntry, Election
 
 _CHUNK_TIMEOUT_S = 600
@@ -50,48 +62,13 @@ class DbBoardSource:
         return None
 
 
-# --- JSON-safe chunk results (Celery's serializer is JSON) ------------------------------------
-
-
-def encode_items(items: list) -> list:
-    def enc(value):
-        if isinstance(value, bytes):
-            return {"b": value.hex()}
-        if isinstance(value, (list, tuple)):
-            return [enc(v) for v in value]
-        if isinstance(value, dict):
-            return {"d": [[k, enc(v)] for k, v in value.items()]}
-        return value
-
-    return [enc(item) for item in items]
-
-
-def decode_items(items: list) -> list:
-    def dec(value):
-        if isinstance(value, dict):
-            if "b" in value:
-                return bytes.fromhex(value["b"])
-            return {k: dec(v) for k, v in value["d"]}
-        if isinstance(value, list):
-            return tuple(dec(v) for v in value)
-        return value
-
-    out = []
-    for item in items:
-        item = dec(item)
-        if item[0] == "agg":  # exports are lists of (weight, [bytes | None]) pairs
-            item = ("agg", [(w, list(points)) for w, points in item[1]])
-        out.append(item)
-    return out
-
-
 # --- Worker side ----------------------------------------------------------------------------------
 
-_contexts: dict[str, tuple[int, engine.WorkerContext]] = {}
+_contexts: dict[str, tuple[int, WorkerContext]] = {}
 _lock = threading.Lock()
 
 
-def worker_context(election_id: str) -> engine.WorkerContext:
+def worker_context(election_id: str) -> WorkerContext:
     """The manifest and credential list as the board states them (cached per process)."""
     manifest_entry = (
         BoardEntry.objects.filter(election_id=election_id, kind="manifest")
@@ -105,7 +82,7 @@ def worker_context(election_id: str) -> engine.WorkerContext:
         if cached is not None and cached[0] == manifest_entry[0]:
             return cached[1]
     reader = CredentialListReader()
-    table = engine.CredentialTable()
+    table = CredentialTable()
     parts = (
         BoardEntry.objects.filter(election_id=election_id, kind="credentials")
         .order_by("seq")
@@ -114,7 +91,7 @@ def worker_context(election_id: str) -> engine.WorkerContext:
     for line in parts.iterator(chunk_size=10):
         table.extend(reader.add_part(BoardLine.from_json(parse_json(line)).payload))
     manifest = BoardLine.from_json(parse_json(manifest_entry[1])).payload["manifest"]
-    context = engine.WorkerContext(manifest, table)
+    context = WorkerContext(manifest, table)
     with _lock:
         _contexts[election_id] = (manifest_entry[0], context)
     return context
@@ -126,17 +103,14 @@ _initialised: dict[int, str] = {}
 def verify_chunk(election_id: str, seqs: list[int], check_proofs: bool) -> list:
     """Run the verifier's chunk check on the given board entries; JSON-safe result."""
     context = worker_context(election_id)
-    if (
-        _initialised.get(threading.get_ident()) != election_id
-        or engine._WORKER.get("manifest") is None
-    ):
-        engine._worker_init(context)
+    if _initialised.get(threading.get_ident()) != election_id or not worker_ready():
+        worker_init(context)
         _initialised[threading.get_ident()] = election_id
     rows = dict(
         BoardEntry.objects.filter(election_id=election_id, seq__in=seqs).values_list("seq", "line")
     )
     chunk = [(seq, rows[seq].encode("utf-8") + b"\n") for seq in seqs]
-    return encode_items(engine._verify_chunk(chunk, check_proofs))
+    return chunk_result_to_json(verifier_chunk(chunk, check_proofs))
 
 
 # --- Main side --------------------------------------------------------------------------------------
@@ -149,7 +123,7 @@ class _CeleryResult:
         self.async_result = async_result
 
     def result(self):
-        return decode_items(self.async_result.get(timeout=_CHUNK_TIMEOUT_S))
+        return chunk_result_from_json(self.async_result.get(timeout=_CHUNK_TIMEOUT_S))
 
 
 class CeleryChunkExecutor:
@@ -167,9 +141,9 @@ class CeleryChunkExecutor:
 
 def board_verify(
     *, election: Election, distributed: bool = False, jobs: int | None = None, since=None
-) -> engine.Report:
+) -> Report:
     """Verify the stored board; the report carries any failure (it does not raise)."""
     source = DbBoardSource(election)
     executor = CeleryChunkExecutor(election) if distributed else None
-    report, _ = engine.verify_board(source, jobs=jobs, since=since, executor=executor)
+    report, _ = verify_board(source, jobs=jobs, since=since, executor=executor)
     return report

@@ -1,0 +1,432 @@
+"""The worker's hot path: a ballot's checks of §7.7 written straight into one multi-scalar
+multiplication per batch of ballots (§5.4), from the entry's parsed JSON.
+
+This is the same verification as ``crypto.ballot.ballot_verify`` with a batch, but without
+building the ballot's objects (``Ballot``, ``Answer``, ``DisjunctiveProof``) nor one equation
+object per check: every point is decoded strictly once (``Point.from_hex``, ``Scalar.from_hex``),
+each challenge message is written from the hex strings the canonical line already holds
+(byte-identical to ``JCS``, §3.1), and the equations of a ballot are merged per point as they are
+read (each α and β, the election key, the generator), each weighted by its own random ρ of
+128 bits (§5.4).
+
+It is only ever used to *accept*: anything it does not recognise — a shape other than the one
+the manifest requires, a value that does not decode — raises :class:`Unrecognised`, and the
+caller verifies that ballot with the reference code, which names the error. A batch whose sum
+is not the identity is likewise re-checked ballot by ballot with the reference code.
+tests/verifier/test_fastballot.py checks that both agree on valid and tampered ballots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+from crypto.ballot import ElectionSpec
+from crypto.group import Point, Q, Scalar, multi_mul
+from crypto.hashing import hash_message_to_scalar
+
+__all__ = ["BallotBatch", "FastBallot", "Rho", "Unrecognised"]
+
+_point = Point.from_hex
+_scalar = Scalar.from_hex
+_ENVELOPE = ("election", "hash", "kind", "payload", "prev", "seq", "time", "version")
+_PAYLOAD = ("ballot", "tracker")
+_BALLOT = ("answers", "credential", "election", "signature", "version")
+_ANSWER = ("budget_proof", "choice_proofs", "choices", "sum_proof")
+_CIPHERTEXT = ("alpha", "beta")
+_PROOF = ("challenges", "commitments", "responses")
+_SIGNATURE = ("commitment", "response")
+_BUDGET = ("bit_proofs", "bits")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
+
+
+class Unrecognised(Exception):
+    """The fast path does not vouch for this ballot: verify it with the reference code."""
+
+
+class Rho:
+    """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB at a time. Not
+    shared between threads: :func:`verifier.ballots.verify_chunk` makes one per call."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self) -> None:
+        self.buf, self.pos = b"", 0
+
+    def __call__(self) -> int:
+        while True:
+            if self.pos + 16 > len(self.buf):
+                self.buf, self.pos = os.urandom(4096), 0
+            rho = int.from_bytes(self.buf[self.pos : self.pos + 16], "big")
+            self.pos += 16
+            if rho:
+                return rho
+
+
+class FastBallot:
+    """What the worker needs of a ballot it verified (or queued for verification)."""
+
+    __slots__ = ("credential", "points", "alpha_keys")
+
+    def __init__(self, credential: bytes, points: list[Point], alpha_keys: bytes) -> None:
+        self.credential = credential  #: the credential's 65-byte encoding
+        self.points = points  #: [α₀, β₀, α₁, β₁, …] of the listed ciphertexts, for the tally
+        self.alpha_keys = alpha_keys  #: 8 bytes of each choice and budget-bit α (§12.2)
+
+
+class BallotBatch:
+    """The equations of many ballots, merged into one multi-scalar multiplication."""
+
+    def __init__(self, spec: ElectionSpec, rho: Rho | None = None) -> None:
+        self.spec = spec
+        self.key = spec.key.point
+        self.key_hex = self.key.to_hex()
+        self.fingerprint = spec.fingerprint
+        self._questions = [
+            (q, q.encrypted_options, q.sum_values, q.budget_bits, q.costs, q.budget)
+            for q in spec.questions
+        ]
+        self._rho = rho or Rho()
+        # keys in a ballot entry: one '":' each (no value holds that pair of characters)
+        keys = len(_ENVELOPE) + len(_PAYLOAD) + len(_BALLOT) + len(_SIGNATURE)
+        for q in spec.questions:
+            keys += len(_ANSWER) + q.encrypted_options * (len(_CIPHERTEXT) + len(_PROOF))
+            keys += len(_PROOF) if q.sum_values is not None else 0
+            if q.budget is not None:
+                keys += len(_BUDGET) + q.budget_bits * (len(_CIPHERTEXT) + len(_PROOF))
+        self._keys = keys
+        self.reset()
+
+    def reset(self) -> None:
+        self.g = 0  #: coefficient of G
+        self.k = 0  #: coefficient of the election key K
+        self.scalars: list[int] = []
+        self.points: list[Point] = []
+        self.ballots = 0
+
+    def verify(self) -> bool:
+        """True if every queued equation holds (false with probability ≤ 2⁻¹²⁸ otherwise)."""
+        if not self.points:
+            return self.g % Q == 0 and self.k % Q == 0
+        total = multi_mul(self.g, [*self.scalars, self.k], [*self.points, self.key])
+        return total.is_identity()
+
+    # --- one ballot
+    def read_line(self, line: bytes, election: str) -> tuple[int, str, str, str, dict]:
+        """``(seq, prev, hash, time, payload)`` of a `ballot` entry line of ``election``, when
+        the line is provably ``JCS(entry) ‖ "\n"`` with its hash right — without re-encoding it:
+        no whitespace but the final newline, no escape, one '":' per key (no duplicate key),
+        every object's keys in sorted order (here for the envelope and the payload, in
+        :meth:`prepare` for the ballot), every value in its one canonical spelling. Anything else
+        raises :class:`Unrecognised`: the caller then reads the line the general way
+        (``verifier.chain.read_line``), which decides."""
+        end = len(line) - 1
+        if (
+            line.find(b"\n") != end
+            or b" " in line
+            or b"\\" in line
+            or b"\t" in line
+            or b"\r" in line
+            or line.count(b'":') != self._keys
+        ):
+            raise Unrecognised
+        obj = json.loads(line)
+        if type(obj) is not dict or tuple(obj) != _ENVELOPE:
+            raise Unrecognised
+        payload, seq, version = obj["payload"], obj["seq"], obj["version"]
+        digest, prev, time = obj["hash"], obj["prev"], obj["time"]
+        if (
+            obj["election"] != election
+            or obj["kind"] != "ballot"
+            or type(version) is not int
+            or version != 1
+            or type(seq) is not int
+            or not 0 < seq < 2**53
+            or line.find(b'"seq":%d,' % seq) < 0
+            or type(time) is not str
+            or not _TIME.match(time)
+            or type(prev) is not str
+            or not _HEX64.match(prev)
+            or type(digest) is not str
+            or not _HEX64.match(digest)
+            or type(payload) is not dict
+            or tuple(payload) != _PAYLOAD
+            or type(payload["tracker"]) is not str
+            or not _HEX64.match(payload["tracker"])
+        ):
+            raise Unrecognised
+        # JCS(entry without "hash"): the line without its `,"hash":"…"` member (after "election")
+        if line[50:124] != b',"hash":"' + digest.encode() + b'"':
+            raise Unrecognised
+        if hashlib.sha256(line[:50] + line[124:end]).hexdigest() != digest:
+            raise Unrecognised
+        return seq, prev, digest, time, payload
+
+    def queue(self, equations: _Equations) -> None:
+        """Add a ballot's equations (from :meth:`prepare`) to the batch."""
+        self.g += equations.g
+        self.k += equations.k
+        self.scalars += equations.scalars
+        self.points += equations.points
+        self.ballots += 1
+
+    def prepare(
+        self, ballot: dict, canonical: bytes, check_proofs: bool
+    ) -> tuple[FastBallot, str, _Equations | None]:
+        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``)
+        and, with ``check_proofs``, check its challenges and write its equations (not queued
+        yet: :meth:`queue`); return it, its tracker (hex) and the equations. Raises
+        :class:`Unrecognised` — or a decoding error — for anything it does not vouch for."""
+        if type(ballot) is not dict or tuple(ballot) != _BALLOT:
+            raise Unrecognised
+        version = ballot["version"]
+        if type(version) is not int or version != 1 or ballot["election"] != self.fingerprint:
+            raise Unrecognised
+        credential_hex = ballot["credential"]
+        credential = _point(credential_hex)
+        answers, signature = ballot["answers"], ballot["signature"]
+        if type(answers) is not list or len(answers) != len(self._questions):
+            raise Unrecognised
+        if type(signature) is not dict or tuple(signature) != _SIGNATURE:
+            raise Unrecognised
+        tracker, content_digest = _digests(canonical)
+        points: list[Point] = []
+        keys: list[bytes] = []
+        eq = _Equations(self._rho) if check_proofs else None
+        binding = f'{{"credential":"{credential_hex}",'
+        for qi, (answer, shape) in enumerate(zip(answers, self._questions, strict=True)):
+            self._answer(eq, answer, shape, qi, binding, points, keys)
+        # the credential's signature (§6.2): z·G − R − c·S = O
+        commitment_hex = signature["commitment"]
+        commitment = _point(commitment_hex)
+        z = _scalar(signature["response"])._v
+        if eq is not None:
+            c = hash_message_to_scalar(
+                "credential-signature",
+                (
+                    f'["{self.fingerprint}",{{"message":"{content_digest}",'
+                    f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
+                ).encode(),
+            )._v
+            r = eq.rho()
+            eq.g += r * z
+            eq.scalars += (-r, -r * c)
+            eq.points += (commitment, credential)
+        return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
+
+    def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
+        _question, listed, sum_values, bits, costs, budget = shape
+        if type(answer) is not dict or tuple(answer) != _ANSWER:
+            raise Unrecognised
+        choices, proofs = answer["choices"], answer["choice_proofs"]
+        sum_proof, budget_proof = answer["sum_proof"], answer["budget_proof"]
+        if type(choices) is not list or len(choices) != listed:
+            raise Unrecognised
+        if type(proofs) is not list or len(proofs) != listed:
+            raise Unrecognised
+        alphas, betas, cts_hex = _ciphertexts(choices, keys, points)
+        if (sum_values is None) is not (sum_proof is None):
+            raise Unrecognised
+        if (budget is None) is not (budget_proof is None):
+            raise Unrecognised
+        if eq is None:  # decoded, not checked (--since: checked in an earlier run)
+            for proof in proofs:
+                self._bit_proof(None, proof, "", "", "")
+            if sum_proof is not None:
+                self._sum_proof(None, sum_proof, sum_values, "", "")
+            if budget_proof is not None:
+                self._budget(None, budget_proof, bits, costs, budget, qi, binding, None, None, keys)
+            return
+        # per listed ciphertext: the coefficient of its α and of its β in this ballot
+        ca, cb = [], []
+        for o, proof in enumerate(proofs):
+            da, db = self._bit_proof(
+                eq, proof, "selection", f'{binding}"option":{o},"question":{qi}}}', cts_hex[o]
+            )
+            ca.append(da)
+            cb.append(db)
+        if sum_proof is not None:
+            da, db = self._sum_proof(
+                eq, sum_proof, sum_values, f'{binding}"question":{qi}}}', ",".join(cts_hex)
+            )
+            ca = [x + da for x in ca]
+            cb = [x + db for x in cb]
+        if budget_proof is not None:
+            self._budget(eq, budget_proof, bits, costs, budget, qi, binding, ca, cb, keys)
+        scalars, pts = eq.scalars, eq.points
+        for o in range(listed):
+            scalars += (ca[o], cb[o])
+            pts += (alphas[o], betas[o])
+
+    def _bit_proof(self, eq, proof, tag, binding, ct_hex) -> tuple[int, int]:
+        """A 0/1 proof (§5.3, S = [0, 1]) on one ciphertext; queues its commitments and returns
+        the coefficients of the ciphertext's α and β (with ``eq`` None: decodes only)."""
+        if type(proof) is not dict or tuple(proof) != _PROOF:
+            raise Unrecognised
+        commitments, challenges, responses = (
+            proof["commitments"],
+            proof["challenges"],
+            proof["responses"],
+        )
+        if len(challenges) != 2 or len(responses) != 2:
+            raise Unrecognised
+        (a0h, b0h), (a1h, b1h) = commitments
+        a0, b0, a1, b1 = _point(a0h), _point(b0h), _point(a1h), _point(b1h)
+        c0, c1 = _scalar(challenges[0])._v, _scalar(challenges[1])._v
+        v0, v1 = _scalar(responses[0])._v, _scalar(responses[1])._v
+        if eq is None:
+            return 0, 0
+        c = hash_message_to_scalar(
+            tag,
+            (
+                f'["{self.fingerprint}",{{"binding":{binding},"ciphertexts":[{ct_hex}],'
+                f'"public_key":"{self.key_hex}","values":[0,1]}},'
+                f'{{"commitments":[["{a0h}","{b0h}"],["{a1h}","{b1h}"]]}}]'
+            ).encode(),
+        )._v
+        if (c0 + c1) % Q != c:
+            raise Unrecognised
+        # vⱼ·G − cⱼ·α − aⱼ = O and cⱼ·sⱼ·G + vⱼ·K − cⱼ·β − bⱼ = O, for s₀ = 0, s₁ = 1
+        ra0, ra1, rb0, rb1 = eq.rho4()
+        eq.g += ra0 * v0 + ra1 * v1 + rb1 * c1
+        eq.k += rb0 * v0 + rb1 * v1
+        eq.scalars += (-ra0, -ra1, -rb0, -rb1)
+        eq.points += (a0, a1, b0, b1)
+        return -(ra0 * c0 + ra1 * c1), -(rb0 * c0 + rb1 * c1)
+
+    def _sum_proof(self, eq, proof, values, binding, cts_hex) -> tuple[int, int]:
+        """§5.3 on the sum of the listed ciphertexts; returns the coefficient that every α (and
+        every β) of the question gets (with ``eq`` None: decodes only)."""
+        commitments, challenges, responses = _proof(proof, len(values))
+        coms, pairs = [], []
+        for pair in commitments:
+            if type(pair) is not list or len(pair) != 2:
+                raise Unrecognised
+            coms.append((_point(pair[0]), _point(pair[1])))
+            pairs.append(f'["{pair[0]}","{pair[1]}"]')
+        cs = [_scalar(x)._v for x in challenges]
+        vs = [_scalar(x)._v for x in responses]
+        if eq is None:
+            return 0, 0
+        c = hash_message_to_scalar(
+            "sum",
+            (
+                f'["{self.fingerprint}",{{"binding":{binding},"ciphertexts":[{cts_hex}],'
+                f'"public_key":"{self.key_hex}","values":[{",".join(map(str, values))}]}},'
+                f'{{"commitments":[{",".join(pairs)}]}}]'
+            ).encode(),
+        )._v
+        if sum(cs) % Q != c:
+            raise Unrecognised
+        da = db = 0
+        for (a, b), c_j, v_j, s_j in zip(coms, cs, vs, values, strict=True):
+            ra, rb = eq.rho(), eq.rho()
+            eq.g += ra * v_j + rb * c_j * s_j
+            eq.k += rb * v_j
+            da -= ra * c_j
+            db -= rb * c_j
+            eq.scalars += (-ra, -rb)
+            eq.points += (a, b)
+        return da, db
+
+    def _budget(self, eq, proof, bits, costs, budget, qi, binding, ca, cb, keys) -> None:
+        """§7.4: κ bit proofs, and Σ 2ʲ·Bⱼ + Σ costᵢ·Eᵢ = (O, budget·G)."""
+        if type(proof) is not dict or tuple(proof) != _BUDGET:
+            raise Unrecognised
+        cts, bit_proofs = proof["bits"], proof["bit_proofs"]
+        if type(cts) is not list or len(cts) != bits:
+            raise Unrecognised
+        if type(bit_proofs) is not list or len(bit_proofs) != bits:
+            raise Unrecognised
+        alphas, betas, cts_hex = _ciphertexts(cts, keys, None)
+        if eq is None:
+            for bit_proof in bit_proofs:
+                self._bit_proof(None, bit_proof, "", "", "")
+            return
+        r1, r2 = eq.rho(), eq.rho()
+        for j, bit_proof in enumerate(bit_proofs):
+            da, db = self._bit_proof(
+                eq,
+                bit_proof,
+                "budget-bit",
+                f'{{"bit":{j},{binding[1:]}"question":{qi}}}',
+                cts_hex[j],
+            )
+            eq.scalars += (da + r1 * (1 << j), db + r2 * (1 << j))
+            eq.points += (alphas[j], betas[j])
+        for i, cost in enumerate(costs):
+            ca[i] += r1 * cost
+            cb[i] += r2 * cost
+        eq.g -= r2 * budget
+
+
+class _Equations:
+    """One ballot's share of the batch, kept apart until the whole ballot is read."""
+
+    __slots__ = ("rho", "g", "k", "scalars", "points")
+
+    def __init__(self, rho: Rho) -> None:
+        self.rho = rho
+        self.g = 0
+        self.k = 0
+        self.scalars: list[int] = []
+        self.points: list[Point] = []
+
+    def rho4(self) -> tuple[int, int, int, int]:
+        rho = self.rho
+        return rho(), rho(), rho(), rho()
+
+
+def _proof(proof, branches: int) -> tuple[list, list, list]:
+    if type(proof) is not dict or tuple(proof) != _PROOF:
+        raise Unrecognised
+    commitments, challenges, responses = (
+        proof["commitments"],
+        proof["challenges"],
+        proof["responses"],
+    )
+    if (
+        type(commitments) is not list
+        or type(challenges) is not list
+        or type(responses) is not list
+        or len(commitments) != branches
+        or len(challenges) != branches
+        or len(responses) != branches
+    ):
+        raise Unrecognised
+    return commitments, challenges, responses
+
+
+def _ciphertexts(
+    cts: list, keys: list[bytes], points: list[Point] | None
+) -> tuple[list[Point], list[Point], list[str]]:
+    """Decode a list of ciphertexts; their α keys go to ``keys``, their points to ``points``."""
+    alphas, betas, cts_hex = [], [], []
+    for ct in cts:
+        if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
+            raise Unrecognised
+        a_hex, b_hex = ct["alpha"], ct["beta"]
+        alpha, beta = _point(a_hex), _point(b_hex)
+        alphas.append(alpha)
+        betas.append(beta)
+        if points is not None:
+            points += (alpha, beta)
+        cts_hex.append(f'["{a_hex}","{b_hex}"]')
+        keys.append(bytes.fromhex(a_hex[2:18]))
+    return alphas, betas, cts_hex
+
+
+def _digests(canonical: bytes) -> tuple[str, str]:
+    """(tracker, content digest) from ``JCS(ballot)``: the content is the same bytes without the
+    ``,"signature":{…}`` member (it sorts between "election" and "version", §7.6)."""
+    start = canonical.rfind(b',"signature":{"commitment":"')
+    end = canonical.find(b',"version":', start)
+    if start < 0 or end < 0:
+        raise Unrecognised
+    return (
+        hashlib.sha256(canonical).hexdigest(),
+        hashlib.sha256(canonical[:start] + canonical[end:]).hexdigest(),
+    )
