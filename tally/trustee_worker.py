@@ -157,14 +157,10 @@ def recorded_head(store: KeyStore) -> tuple[int, str] | None:
 
 
 def _since(store: KeyStore) -> str | None:
-    """The hash given to the verifier as ``since``: the head, or once the tally is on the board
-    the entry right before it (nothing whose proofs need checking comes after the tally, and the
-    verifier then takes the tally entry with the entries that follow it, not with the ones before:
-    a board split there verifies the same, whatever its size)."""
-    head = store.secrets.get("board")
-    if isinstance(head, dict) and isinstance(head.get("since"), str):
-        return head["since"]
-    return head.get("hash") if isinstance(head, dict) else None
+    """The hash given to the verifier as ``since``: the head verified last (its entries' proofs
+    are not checked again; the chain over them is)."""
+    head = recorded_head(store)
+    return head[1] if head is not None else None
 
 
 def _hash_at(path: Path, seq: int) -> str | None:
@@ -251,9 +247,8 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
     finally:
         work.unlink(missing_ok=True)
         tail.unlink(missing_ok=True)
-    report, view = board.report, board.view
+    report = board.report
     new_head = {"seq": report.head_seq, "hash": report.head_hash}
-    new_head["since"] = view.tally_entry().prev if view.payloads("tally") else report.head_hash
     if store.secrets.get("board") != new_head:
         store.secrets["board"] = new_head
         store.save()
