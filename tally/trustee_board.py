@@ -164,8 +164,18 @@ def _ceremony_allows(view: BoardView, store: KeyStore, step: str) -> None:
         return
     if not view.signed_deals():
         raise StepRefused("no deal is on the board yet")
-    if step == "confirm" and not view.qualified_deals(params):
-        raise StepRefused("no dealer is qualified: the ceremony failed")
+    if step == "confirm":
+        dealt = {payload.get("dealer") for payload in view.signed_deals()}
+        if store.index not in dealt:
+            # protocol §8.4, §8.8: with this trustee's deal withheld, QUAL may hold no honest
+            # dealer, and whoever dealt the rest could know the election key
+            raise StepRefused(
+                f"trustee {store.index}'s own deal is not on the board: it does not confirm a "
+                "key it did not contribute to. If it sent its deal, the server withheld it — "
+                "tell the officials and the observers (docs/trustees.md)"
+            )
+        if not view.qualified_deals(params):
+            raise StepRefused("no dealer is qualified: the ceremony failed")
 
 
 def _decryption_allowed(board: VerifiedBoard) -> None:

@@ -291,7 +291,15 @@ def test_officials_close_the_deal_and_check_phases(tmp_path) -> None:
     ce.trustees[0].send(client, "confirm", tmp_path)
     with pytest.raises(Exception, match="at least the threshold"):
         ceremony_finish(election=election, acting_user=None)
-    ce.trustees[2].send(client, "confirm", tmp_path)
+    # trustee 3's own software does not confirm a key its deal is missing from (§8.4, §8.8):
+    # for all it knows, its deal was withheld and the dealers of QUAL know the key
+    from tally.trustee_board import StepRefused, act, board_from
+    from tests.tally.helpers import export_board
+
+    with board_from(str(export_board(election, tmp_path / "board.jsonl"))) as board:
+        with pytest.raises(StepRefused, match="own deal is not on the board"):
+            act(ce.trustees[2].store(), board, "confirm")
+    ce.trustees[1].send(client, "confirm", tmp_path)  # trustee 2 dealt: it confirms
     ceremony_finish(election=election, acting_user=None)
     election.refresh_from_db()
     assert election.state == "ready"
