@@ -185,6 +185,38 @@ def test_install_key_must_match_the_ceremony_on_the_board() -> None:
     election_install_key(election=election, acting_user=None, **other.public)
 
 
+@pytest.mark.parametrize("kind", ["trustee", "ceremony"])
+def test_install_key_refuses_a_ceremony_that_began_on_the_board_and_did_not_finish(kind) -> None:
+    """Protocol §11.2: a board with registrations but no ``ceremony`` entry, or a ``ceremony``
+    entry without its ``ceremony-result``, before state → ready is invalid: the server must not
+    write one by installing a key made elsewhere."""
+    from django.db import transaction
+
+    from voting.services.board import board_append
+
+    election, ceremony = _ceremony_election()
+    payloads = {
+        "trustee": {"name": "T1", "key": {"version": 1, "index": 1}},
+        "ceremony": {
+            "threshold": ceremony.public["threshold"],
+            "trustees": [
+                {"index": i, "name": t["name"], "public_key": t["public_key"]}
+                for i, t in enumerate(ceremony.public["trustees"], start=1)
+            ],
+            "context": ceremony.public["ceremony_context"],
+        },
+    }
+    with transaction.atomic():
+        board_append(election=election, kind=kind, payload=payloads[kind])
+    head = board_head_of(election)
+    match = "never started" if kind == "trustee" else "has not finished"
+    with pytest.raises(InvalidCeremonyOutput, match=match):
+        election_install_key(election=election, acting_user=None, **ceremony.public)
+    assert board_head_of(election) == head
+    election.refresh_from_db()
+    assert election.state == ElectionState.KEY_CEREMONY and not election.public_key
+
+
 def test_open_needs_the_public_credentials(open_election_factory) -> None:
     election = open_election_factory(publish=False, open_it=False).election
     with pytest.raises(CredentialsNotPublished):

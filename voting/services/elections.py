@@ -263,8 +263,22 @@ def _check_against_transcript(
     context: str,
 ) -> None:
     """When the key ceremony ran on this board (``ceremony`` and ``ceremony-result`` entries, see
-    docs/protocol.md §11), the installed output must be exactly what it produced."""
+    docs/protocol.md §11.2), the installed output must be exactly what it produced; a ceremony
+    that started on the board (``trustee`` or ``ceremony`` entries) must also have finished there:
+    a board with registrations but no ceremony, or a ceremony without its result, before
+    ``state(key_ceremony→ready)`` is invalid (§11.2)."""
     ceremony = _board_payload(election, "ceremony")
+    result = _board_payload(election, "ceremony-result")
+    if ceremony is None and BoardEntry.objects.filter(election=election, kind="trustee").exists():
+        raise InvalidCeremonyOutput(
+            "Trustees registered on this election's board but its key ceremony never started: "
+            "run the ceremony here, or create a new election for a key made elsewhere."
+        )
+    if ceremony is not None and result is None:
+        raise InvalidCeremonyOutput(
+            "The key ceremony started on this election's board and has not finished: its "
+            "result must be on the board before a key is installed."
+        )
     if ceremony is not None and (
         ceremony.get("context") != context
         or ceremony.get("threshold") != threshold
@@ -275,7 +289,6 @@ def _check_against_transcript(
             "The key ceremony output differs from the ceremony on the board (context, "
             "threshold or trustees)."
         )
-    result = _board_payload(election, "ceremony-result")
     if result is not None and (
         result.get("public_key") != key or result.get("verification_keys") != vkeys
     ):
