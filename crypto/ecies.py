@@ -13,6 +13,7 @@ message and judge the complaint without any secret key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ _INFO = b"PNYX-V1/ecies"
 MAX_PLAINTEXT = 4096
 
 
+#: strictly lowercase hex digits (``bytes.fromhex`` alone would skip whitespace)
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
 @dataclass(frozen=True)
 class EciesMessage:
     ephemeral: Point  #: E = e·G
@@ -57,7 +62,7 @@ class EciesMessage:
             or len(text) % 2
             or len(text) < 32
             or len(text) > 2 * (MAX_PLAINTEXT + 16)
-            or text != text.lower()
+            or not _LOWER_HEX.fullmatch(text)
         ):
             raise InvalidEncoding(
                 f"{what}.ciphertext: expected lowercase hex of 16 to {MAX_PLAINTEXT + 16} bytes"

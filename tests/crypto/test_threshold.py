@@ -768,6 +768,9 @@ def test_ecies_revealed_shared_point(recipient):
         "ab" * 15,  # shorter than a tag
         "abc" + "ab" * 16,  # odd length
         "zz" * 16,  # not hex
+        "ab" * 16 + "  ",  # whitespace, which bytes.fromhex skips
+        "ab " * 16 + "ab",  # even length with spaces inside
+        "ab" * 16 + "\n\n",  # newlines
         "ab" * (4096 + 17),  # too long
         5,
         None,
