@@ -152,6 +152,8 @@ def seed_election(size: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
+    from board.models import BoardEntry, BoardHead
+    from board.services import board_entry_build, board_time
     from crypto.ballot import Ballot as CryptoBallot
     from crypto.group import Scalar
     from crypto.hashing import parse_json
@@ -162,8 +164,7 @@ def seed_election(size: int) -> dict:
     from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
     from tally.services.messages import trustee_message_receive
     from tally.trustee_steps import keygen
-    from voting.models import Ballot, BoardEntry, BoardHead, Option, Question
-    from voting.services.board import board_entry_build, board_time
+    from voting.models import Ballot, Option, Question
     from voting.services.casting import ballot_points
     from voting.services.elections import election_create, election_open
 
@@ -400,9 +401,9 @@ def _look(election, stores: list[str], size: int) -> float | None:
     now", tally.services.heal.trustees_look), as beat sends it while voting goes on; waits until
     each answered it had verified the board up to its head; returns how long that took. Skipped
     (None) when a previous run kept the result (``.looked``)."""
+    from board.models import BoardHead
     from tally.models import Trustee
     from tally.services.heal import trustees_look
-    from voting.models import BoardHead
 
     if _restore_trustees(stores, ".looked"):
         return None

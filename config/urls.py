@@ -9,6 +9,7 @@ from voting.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("api/", include("board.urls")),
     path("api/", include("identity.urls")),
     path("api/", include("voting.urls")),
     path("api/", include("tally.urls")),

@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from board.selectors import board_head
 from identity.selectors import credential_issuance_latest
 from tally.selectors import ceremony_status, tally_status
 from voting.models import Election
@@ -36,7 +37,7 @@ from voting.page_selectors import (
     election_voting_status,
     tally_progress,
 )
-from voting.selectors import board_head, election_turnout
+from voting.selectors import election_turnout
 
 
 def _actions(election: Election) -> list[dict]:
@@ -67,7 +68,7 @@ def _election_dashboard(request: HttpRequest, election_id) -> HttpResponse:
     if not request.user.has_perm("voting.view_election"):
         raise PermissionDenied
     turnout = election_turnout(election=election)
-    head = board_head(election=election)
+    head = board_head(election_id=election.pk)
     kinds = head["kinds"]
     issuance = credential_issuance_latest(election_id=election.pk)
     tally_detail = tally_status(election=election, officials=True)

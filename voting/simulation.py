@@ -1011,11 +1011,11 @@ class Simulation:
         return out
 
     def _export(self, out: str) -> str:
-        from voting.selectors import board_lines
+        from board.selectors import board_lines
 
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as sink:
-            for line in board_lines(election=self.election):
+            for line in board_lines(election_id=self.election.pk):
                 sink.write(line.encode() + b"\n")
         return str(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from board.models import BoardEntry
 from crypto.board import BoardEntry as BoardLine
 from crypto.hashing import parse_json
 from crypto.manifest import CredentialListReader
@@ -28,7 +29,7 @@ from verifier.ballots import (
 from verifier.credentials import CredentialTable
 from verifier.engine import verify_board
 from verifier.report import Report
-from voting.models import BoardEntry, Election
+from voting.models import Election
 
 _CHUNK_TIMEOUT_S = 600
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.test import Client
 
+from board.selectors import board_lines
 from config.celery import app as celery_app
 from crypto.ballot import ballot_encrypt
 from crypto.credentials import derive_signing_key
@@ -37,7 +38,6 @@ from tally.trustee_steps import BoardView, keygen
 from tests.voting.factories import RollVoter, login, make_election, post_json
 from verifier.cli import main as verify_main
 from voting.models import Election
-from voting.selectors import board_lines
 from voting.services.elections import election_open, election_start_ceremony
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,9 @@ PASSPHRASE = "correct horse battery staple"  # noqa: S105 - test key stores (zxc
 
 
 def export_board(election: Election, path: Path) -> Path:
-    path.write_bytes(b"".join(line.encode() + b"\n" for line in board_lines(election=election)))
+    path.write_bytes(
+        b"".join(line.encode() + b"\n" for line in board_lines(election_id=election.pk))
+    )
     return path
 
 
