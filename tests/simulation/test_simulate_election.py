@@ -32,10 +32,10 @@ from django.core.management.base import CommandError
 from board.selectors import board_lines
 from crypto.board import BoardEntry
 from crypto.group import Scalar, base_mul
+from operations.simulation import Simulation, SimulationOptions
 from tests.verifier.test_verifier import rechain
 from verifier.cli import main as verify_main
 from voting.models import Election
-from voting.simulation import Simulation, SimulationOptions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]
 

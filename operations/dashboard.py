@@ -3,9 +3,10 @@
 State and window, turnout (voters who voted out of the roll, ballots, revotes, audits), the board
 head, key-ceremony and tally progress, and links to the election's admin actions, on one page.
 
-Where it is mounted, and why: voting/admin.py (the ElectionAdmin and its custom views) belongs to
-the casting work, so instead of adding a route to ``ElectionAdmin.get_urls()`` this view has its
-own route in voting/page_urls.py, which config/urls.py includes *before* ``admin.site.urls``.
+Where it is mounted, and why: it reads voting/, identity/, tally/ and board/ together, so it lives
+above them (operations/), and instead of adding a route to ``ElectionAdmin.get_urls()`` this view
+has its own route in operations/urls.py, which config/urls.py includes *before*
+``admin.site.urls``.
 The route sits under /admin/voting/election/<id>/ next to the admin's own board and turnout views,
 and the view is wrapped in ``admin.site.admin_view``: the same login page, staff check, CSRF
 protection and no-cache headers as every admin page — plus the model's view permission. (An
