@@ -254,7 +254,9 @@ def _range_hashes(ranges: list[tuple[int, int]], reader: HashReader) -> list[byt
     """``MTH(D[lo:hi])`` for each range, with one read of the store for all of them."""
     indexes: list[int] = []
     counts = [_subtree_indexes(lo, hi, indexes) for lo, hi in ranges]
-    hashes = _read(reader, indexes)
+    wanted = sorted(set(indexes))  # readers get increasing indexes, each once
+    found = dict(zip(wanted, _read(reader, wanted), strict=True))
+    hashes = [found[i] for i in indexes]
     out, at = [], 0
     for count in counts:
         out.append(_fold(hashes[at : at + count]))
@@ -506,7 +508,7 @@ def parse_tile_path(path: str) -> tuple[int | None, int, int]:
         raise InvalidEncoding("a tile index has no leading zero groups")
     index = int("".join(g.lstrip("x") for g in groups))
     width = TILE_WIDTH if width_text is None else int(width_text)
-    if width > 255:
+    if width_text is not None and width > 255:
         raise InvalidEncoding("a partial tile has 1 to 255 hashes")
     if index > MAX_TREE_SIZE:
         raise InvalidEncoding("tile index too large")
