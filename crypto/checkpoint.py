@@ -263,7 +263,7 @@ class TlogProof:
                 raise InvalidNote("an inclusion proof is 32-byte hashes")
         if self.extra is not None and (not isinstance(self.extra, bytes) or not self.extra):
             raise InvalidNote("a tlog proof's extra data is non-empty bytes (or absent)")
-        parse_note(self.checkpoint)
+        Checkpoint.from_text(parse_note(self.checkpoint).text)
 
     def to_text(self) -> str:
         lines = [PROOF_HEADER]
