@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from board.keys import board_public_key_hex
 from board.models import BoardEntry, BoardHead
+from board.tree import board_checkpoint_after_commit, board_tree_create
 from config.db import hot_cursor
 from crypto.board import ENTRY_KINDS, GENESIS_PREV, format_time
 from crypto.board import BoardEntry as ChainEntry
@@ -55,6 +56,7 @@ def board_create(*, election_id: Any, slug: str, title: str) -> BoardEntry:
     entry = board_entry_build(election_id, 0, "election", time, GENESIS_PREV, payload, None)
     entry.save()
     BoardHead.objects.create(election_id=election_id, seq=0, hash=entry.hash, time=time)
+    board_tree_create(election_id=election_id)
     return entry
 
 
@@ -110,6 +112,8 @@ def board_append_locked(
     )
     entry.save()
     board_head_advance(head, entry)
+    if kind == "state":  # a checkpoint at every state change (protocol §14.3)
+        board_checkpoint_after_commit(election_id=head.election_id)
     return entry
 
 

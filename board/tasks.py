@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from board.tree import board_checkpoint, board_checkpoints_due
 from board.verification import verify_chunk
 
 
@@ -19,3 +20,14 @@ def board_verify_chunk(election_id: str, seqs: list[int], check_proofs: bool) ->
     (what the board entries already show, and partial encrypted sums).
     """
     return verify_chunk(election_id, seqs, check_proofs)
+
+
+@shared_task(name="board.checkpoints", ignore_result=True)
+def board_checkpoints() -> int:
+    """Checkpoint every board that has entries beyond its latest checkpoint (Celery beat, every
+    ``PNYX_CHECKPOINT_SECONDS``). Idempotent: a board already checkpointed is skipped."""
+    done = 0
+    for election_id in board_checkpoints_due():
+        board_checkpoint(election_id=election_id)
+        done += 1
+    return done
