@@ -75,6 +75,9 @@ MAX_TIMESTAMP = 2**63 - 1
 _EM_DASH_SPACE = "\u2014 "
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 _HEX8 = re.compile(r"[0-9a-f]{8}\Z")
+#: Unicode's White_Space characters, spelled out so that every implementation refuses the same
+#: key names (Python's str.isspace and JavaScript's \s disagree on U+0085 and U+FEFF).
+_SPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _DECIMAL = re.compile(r"(0|[1-9][0-9]*)\Z")
 
 
@@ -100,7 +103,7 @@ def check_key_name(name: str) -> str:
     """A key name is non-empty and has no Unicode space, no ``+`` and no control character."""
     if not isinstance(name, str) or not name:
         raise InvalidNote("a key name is a non-empty string")
-    if "+" in name or _CONTROL.search(name) or any(ch.isspace() for ch in name):
+    if "+" in name or _CONTROL.search(name) or _SPACE.search(name):
         raise InvalidNote(f"key name {name[:60]!r} has a space, a '+' or a control character")
     if len(name.encode("utf-8")) > 1024:
         raise InvalidNote("a key name is at most 1024 bytes")
