@@ -320,6 +320,11 @@ def election_open(*, election: Election, acting_user) -> Election:
     if election.closes_at <= timezone.now():
         raise VotingWindowOver()
 
+    if election.witness_quorum > election.witnesses.count():
+        raise ManifestInvalid(
+            f"The witness quorum ({election.witness_quorum}) is larger than the number of "
+            "witnesses: add witnesses or lower the quorum."
+        )
     data = manifest_build(election=election)
     try:
         manifest = Manifest.from_json(data)
