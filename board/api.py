@@ -7,7 +7,6 @@ byte). An election id without a board is a 404.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,6 +14,7 @@ from rest_framework import exceptions, renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from board.errors import NotCheckpointedYet
 from board.models import BoardCheckpoint
 from board.selectors import (
     board_entries,
@@ -172,15 +172,6 @@ def _text(body: str) -> HttpResponse:
     return response
 
 
-def _not_yet(message: str) -> Response:
-    response = Response(
-        {"error": {"code": "not_checkpointed_yet", "message": message}},
-        status=404,
-    )
-    response["Retry-After"] = str(settings.PNYX_CHECKPOINT_SECONDS)
-    return response
-
-
 def _int_param(request: Request, name: str, *, minimum: int = 0, default: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -218,7 +209,7 @@ class CheckpointApi(_TextApi):
         board_get_head(election_id=election_id)
         checkpoint = board_checkpoint_latest(election_id=election_id)
         if checkpoint is None:
-            return _not_yet("The board has no checkpoint yet; try again in a few seconds.")
+            raise NotCheckpointedYet("The board has no checkpoint yet; try again in a few seconds.")
         return _text(board_checkpoint_text(checkpoint))
 
 
@@ -303,7 +294,9 @@ class InclusionProofApi(PublicApiView):
         try:
             proof = board_inclusion_proof(election_id=election_id, index=index, size=size)
         except TreeRangeError:
-            return _not_yet(f"The board's tree does not hold {size} entries yet.")
+            raise NotCheckpointedYet(
+                f"The board's tree does not hold {size} entries yet."
+            ) from None
         return Response({"index": index, "size": size, "proof": _b64(proof)})
 
 
@@ -334,7 +327,7 @@ class ConsistencyProofApi(PublicApiView):
         try:
             proof = board_consistency_proof(election_id=election_id, old=old, new=new)
         except TreeRangeError:
-            return _not_yet(f"The board's tree does not hold {new} entries yet.")
+            raise NotCheckpointedYet(f"The board's tree does not hold {new} entries yet.") from None
         return Response({"old": old, "new": new, "proof": _b64(proof)})
 
 
@@ -361,5 +354,7 @@ class EntryProofApi(_TextApi):
             raise Http404("No such entry on the board.")
         proof = board_entry_proof(election_id=election_id, seq=seq)
         if proof is None:
-            return _not_yet("No checkpoint covers this entry yet; try again in a few seconds.")
+            raise NotCheckpointedYet(
+                "No checkpoint covers this entry yet; try again in a few seconds."
+            )
         return _text(proof.to_text())

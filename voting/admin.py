@@ -358,6 +358,7 @@ class ElectionAdmin(admin.ModelAdmin):
             description=obj.description,
             opens_at=obj.opens_at,
             closes_at=obj.closes_at,
+            witness_quorum=obj.witness_quorum,
             acting_user=request.user,
         )
         # The admin goes on with `obj` (inlines are saved against it): make it the created row.

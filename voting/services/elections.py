@@ -86,11 +86,17 @@ def election_create(
     opens_at: datetime,
     closes_at: datetime,
     description: str = "",
+    witness_quorum: int = 0,
     acting_user=None,
 ) -> Election:
     """Create a draft election and its board (genesis entry)."""
     election = Election(
-        slug=slug, title=title, description=description, opens_at=opens_at, closes_at=closes_at
+        slug=slug,
+        title=title,
+        description=description,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        witness_quorum=witness_quorum,
     )
     election.full_clean()
     election.save(force_insert=True)
