@@ -121,6 +121,14 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	      --hostname demo-trustees@%h --loglevel INFO ) &
 	  pids+=($$!)
 	fi
+	# DEMO ONLY: the demo election's witness (seed_demo made it under var/demo/witness); real
+	# witnesses are run by independent parties on their own machines (docs/witness.md).
+	witness_dir="$${PNYX_VAR_DIR:-var}/demo/witness"
+	if [[ -f "$$witness_dir/witness.key" ]]; then
+	  $(VENV)/bin/pnyx-witness --dir "$$witness_dir" serve --host 127.0.0.1 \
+	    --port "$${PNYX_DEMO_WITNESS_PORT:-7380}" &
+	  pids+=($$!)
+	fi
 	if [[ "$${PNYX_DEBUG:-0}" == 1 ]]; then
 	  $(PY) manage.py runserver $(HOST):$(PORT) &
 	else
