@@ -394,3 +394,33 @@ def test_hostile_bodies_get_a_clear_status_and_change_nothing(directory, log_key
 
     run()
     witness.close()
+
+
+def test_pnyx_witness_serve_runs_as_a_program(directory, log_key):
+    """`pnyx-witness serve` (the installed program) answers add-checkpoint and stops on SIGTERM."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    program = Path(sys.executable).with_name("pnyx-witness")
+    command = [str(program)] if program.exists() else [sys.executable, "-m", "witness"]
+    proc = subprocess.Popen(
+        [*command, "--dir", str(directory), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + proc.stderr.read(2000)
+        log = Log(log_key, n=4)
+        (cosignature,) = add_checkpoint(
+            f"http://127.0.0.1:{match.group(1)}", AddCheckpoint(0, (), log.note())
+        )
+        assert cosignature.name == "witness.example.org/pnyx"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
