@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.board import BoardEntry
 from crypto.errors import (
     InvalidEncoding,
     InvalidMerkleProof,
@@ -330,11 +329,14 @@ def verify_entry_proof(
     log_key: NoteVerifier,
     policy: WitnessPolicy | None,
     tracker: str | None = None,
-) -> tuple[BoardEntry, CheckedCheckpoint]:
+) -> tuple[Any, CheckedCheckpoint]:
     """A Pnyx receipt proof (§14.6): ``extra`` holds the board entry's leaf bytes (its canonical
     line without the newline); the entry is well formed and hash-correct, its ``seq`` is the proof's
     index, it belongs to the origin's election, and it is included under a witnessed checkpoint.
     With ``tracker``, it must be the ``ballot`` or ``audit`` entry of that tracker."""
+    # imported here: the rest of this module (and pnyx-witness) needs no P-256 group (petlib)
+    from crypto.board import BoardEntry
+
     proof = data if isinstance(data, TlogProof) else TlogProof.from_text(data)
     if proof.extra is None:
         raise InvalidNote("a Pnyx receipt proof carries the entry in its extra line")

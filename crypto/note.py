@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -172,12 +173,21 @@ def check_ed25519_public_key(raw: bytes, what: str = "Ed25519 public key") -> by
     """
     if not isinstance(raw, bytes) or len(raw) != 32:
         raise InvalidNote(f"{what}: 32 bytes expected")
+    problem = _key_problem(raw)
+    if problem:
+        raise InvalidNote(f"{what}: {problem}")
+    return raw
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_problem(raw: bytes) -> str | None:
+    """Memoised: a deployment checks the same few keys (log, witnesses) over and over."""
     point = _decode_point(raw)
     if point is None:
-        raise InvalidNote(f"{what}: not a canonical point encoding")
+        return "not a canonical point encoding"
     if point == (0, 1) or _mul(_L, point) != (0, 1):
-        raise InvalidNote(f"{what}: not a point of the prime-order subgroup")
-    return raw
+        return "not a point of the prime-order subgroup"
+    return None
 
 
 # --- keys --------------------------------------------------------------------------------

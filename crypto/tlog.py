@@ -29,7 +29,9 @@ verification raises :class:`~crypto.errors.InvalidMerkleProof`.
 
 **Tiles.** :func:`tile_path` and :func:`parse_tile_path` are C2SP tlog-tiles' resource names;
 :func:`read_tile` cuts a tile out of the stored hashes (the ``i``-th hash of tile ``(L, N)`` is the
-stored hash of subtree ``(8L, 256N + i)``).
+stored hash of subtree ``(8L, 256N + i)``); :class:`TileHashReader` is the other side, a
+:class:`HashReader` over tiles fetched from anywhere, each authenticated against a checkpoint's
+root before a hash of it is used.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ __all__ = [
     "parse_tile_path",
     "read_tile",
     "edge_tiles",
+    "TileHashReader",
 ]
 
 HASH_SIZE = 32
@@ -539,3 +542,86 @@ def read_tile(level: int, index: int, width: int, size: int, reader: HashReader)
     node_level = TILE_HEIGHT * level
     hashes = _read(reader, [stored_hash_index(node_level, first + i) for i in range(width)])
     return b"".join(hashes)
+
+
+class TileHashReader:
+    """A :class:`HashReader` for the tree of ``size`` leaves with root ``root``, over C2SP tiles
+    fetched by ``fetch(level, index, width) -> bytes`` (from HTTP, files, a cache: untrusted).
+
+    No hash is returned unless its tile is authenticated: the partial tiles at the tree's right
+    edge (:func:`edge_tiles`) must fold into ``root`` (checked when the reader is made), and a
+    full tile must hash to its entry in the tile above it, itself authenticated. A tile that fails
+    raises :class:`~crypto.errors.InvalidMerkleProof`. A proof reads ``O(log n)`` tiles.
+    """
+
+    def __init__(self, size: int, root: bytes, fetch) -> None:
+        self.size = _verify_count(size, "the tree size")
+        self.root = _check_hash(root, "the root hash")
+        self._fetch = fetch
+        self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        self.fetched = 0
+        if size == 0:
+            if root != EMPTY_ROOT:
+                raise InvalidMerkleProof(
+                    "the root of the empty tree is SHA-256 of the empty string"
+                )
+            return
+        for level, index, _ in edge_tiles(size):
+            self._tiles[(level, index)] = self._get(level, index)
+        subtrees = []
+        for node_level in reversed(range(size.bit_length())):
+            if size >> node_level & 1:
+                subtrees.append(self._node(node_level, (size >> node_level) - 1))
+        if _fold(subtrees) != root:
+            raise InvalidMerkleProof("the edge tiles do not lead to the checkpoint's root")
+
+    def _width(self, level: int, index: int) -> int:
+        count = self.size >> (TILE_HEIGHT * level)
+        width = min(TILE_WIDTH, count - index * TILE_WIDTH)
+        if width <= 0:
+            raise TreeRangeError(f"tile {level}/{index} is not in a tree of {self.size}")
+        return width
+
+    def _get(self, level: int, index: int) -> list[bytes]:
+        width = self._width(level, index)
+        data = self._fetch(level, index, width)
+        self.fetched += 1
+        if not isinstance(data, bytes) or len(data) != width * HASH_SIZE:
+            raise InvalidMerkleProof(f"tile {tile_path(level, index, width)} has the wrong length")
+        return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+
+    def _tile(self, level: int, index: int) -> list[bytes]:
+        tile = self._tiles.get((level, index))
+        if tile is None:  # a full tile (the partial ones were authenticated at the start)
+            tile = self._get(level, index)
+            parent = self._tile(level + 1, index >> TILE_HEIGHT)[index & (TILE_WIDTH - 1)]
+            if _balanced(tile) != parent:
+                raise InvalidMerkleProof(
+                    f"tile {tile_path(level, index)} does not match its parent"
+                )
+            self._tiles[(level, index)] = tile
+        return tile
+
+    def _node(self, node_level: int, n: int) -> bytes:
+        """The hash of complete subtree ``(node_level, n)`` from the tile that holds it."""
+        level, r = divmod(node_level, TILE_HEIGHT)
+        first = n << r  # its 2^r hashes at tile level `level`
+        tile = self._tile(level, first >> TILE_HEIGHT)
+        at = first & (TILE_WIDTH - 1)
+        return _balanced(tile[at : at + (1 << r)])
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        out = []
+        for index in indexes:
+            node_level, n = split_stored_hash_index(index)
+            if (n + 1) << node_level > self.size:
+                raise TreeRangeError(f"stored hash {index} is not in a tree of {self.size}")
+            out.append(self._node(node_level, n))
+        return out
+
+
+def _balanced(hashes: list[bytes]) -> bytes:
+    """MTH of a power-of-2 number of subtree hashes (a complete subtree)."""
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]

@@ -111,6 +111,18 @@ def test_importing_the_witness_loads_no_framework() -> None:
         assert done.returncode == 0, done.stderr
 
 
+def test_the_witness_needs_no_petlib() -> None:
+    """An independent party installs pnyx-witness with `cryptography` alone: no P-256 group."""
+    code = (
+        "import sys, witness.cli, witness.server, witness.service, witness.client\n"
+        "assert 'petlib' not in sys.modules and 'crypto.group' not in sys.modules, sorted(sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_the_static_check_catches_forbidden_imports() -> None:
     source = (
         "import django\nfrom celery import shared_task\nimportlib.import_module('voting.models')"

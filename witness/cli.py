@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -89,6 +90,11 @@ def cmd_serve(args) -> int:
     server = make_server(witness, args.host, args.port)
     host, port = server.server_address[:2]
     print(f"pnyx-witness {witness.signer.name}: serving http://{host}:{port}/", flush=True)
+
+    def stop(signum, frame):  # systemd stops services with SIGTERM: finish like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -215,9 +215,10 @@ class Witness:
         """``GET /<hex SHA-256 of origin>/checkpoint``: the latest cosigned checkpoint."""
         for origin in self.config.logs:
             if hashlib.sha256(origin.encode("utf-8")).hexdigest() == origin_hash:
-                row = self._db.execute(
-                    "SELECT note FROM checkpoints WHERE origin = ?", (origin,)
-                ).fetchone()
+                with self._lock:  # one connection: never read inside a writer's transaction
+                    row = self._db.execute(
+                        "SELECT note FROM checkpoints WHERE origin = ?", (origin,)
+                    ).fetchone()
                 if row is not None:
                     return Response(200, TEXT, row[0].encode("utf-8"))
         return _error(404, "no checkpoint cosigned for that log")
@@ -232,7 +233,9 @@ class Witness:
             query += " WHERE origin = ?"
             args = (origin,)
         out = []
-        for row in self._db.execute(query + " ORDER BY id", args):
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        for row in rows:
             ident, origin_, kind, at, old_size, new_size, old_note, new_note, proof = row
             proof_hashes = tuple(b64decode(line, "stored proof") for line in proof.splitlines())
             fork = ForkProof(origin_, kind, old_note, new_note, proof_hashes)

@@ -12,6 +12,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
+  InvalidChain,
   InvalidEncoding,
   InvalidMerkleProof,
   InvalidNote,
@@ -534,6 +535,43 @@ export function verifyTlogProof(data, { leaf, origin, logKey, policy }) {
   return checked;
 }
 
+// The board entry's form (§11.1), checked in the order crypto/board.py checks it, so that both
+// name the same first fault.
+const ENTRY_KINDS = new Set([
+  'election', 'trustee', 'ceremony', 'dkg-commitment', 'dkg-deal', 'dkg-complaint', 'dkg-confirmation',
+  'ceremony-result', 'credentials', 'manifest', 'state', 'ballot', 'audit', 'tally',
+  'partial-decryption', 'decryption-rejected', 'result',
+]);
+const ENTRY_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function checkEntry(entry) {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw new InvalidEncoding('board entry: expected a JSON object');
+  }
+  if (Object.keys(entry).sort().join() !== ENTRY_FIELDS.join()) {
+    throw new InvalidEncoding('board entry: exactly the fields of §11.1');
+  }
+  if (entry.version !== 1) throw new InvalidEncoding('board entry: unsupported version');
+  if (typeof entry.election !== 'string' || entry.election.length !== 36) {
+    throw new InvalidEncoding('board entry.election: expected a UUID');
+  }
+  if (!Number.isSafeInteger(entry.seq) || entry.seq < 0) throw new InvalidEncoding('board entry.seq: an integer ≥ 0');
+  if (!ENTRY_KINDS.has(entry.kind)) throw new InvalidEncoding(`board entry ${entry.seq}: unknown kind`);
+  if (typeof entry.time !== 'string' || !ENTRY_TIME.test(entry.time)) {
+    throw new InvalidEncoding(`board entry ${entry.seq}: time must be YYYY-MM-DDTHH:MM:SS.mmmZ`);
+  }
+  if (typeof entry.payload !== 'object' || entry.payload === null || Array.isArray(entry.payload)) {
+    throw new InvalidEncoding(`board entry ${entry.seq}: payload must be an object`);
+  }
+  for (const field of ['prev', 'hash']) {
+    if (typeof entry[field] !== 'string' || !HEX64.test(entry[field])) {
+      throw new InvalidEncoding(`board entry ${entry.seq}.${field} must be 64 lowercase hex digits`);
+    }
+  }
+  return entry;
+}
+
 /**
  * A Pnyx receipt proof (§14.6): `extra` is the board entry's canonical line without its newline.
  * Checks that it is canonical JSON with a correct hash, that its `seq` is the index and its
@@ -543,13 +581,10 @@ export function verifyTlogProof(data, { leaf, origin, logKey, policy }) {
 export function verifyEntryProof(data, { origin, logKey, policy, tracker = null }) {
   const proof = typeof data === 'string' || data instanceof Uint8Array ? parseTlogProof(data) : data;
   if (proof.extra === null) throw new InvalidNote('a Pnyx receipt proof carries the entry in its extra line');
-  const entry = parseJson(proof.extra);
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new InvalidEncoding('the entry is a JSON object');
-  const fields = Object.keys(entry).sort();
-  if (fields.join() !== ENTRY_FIELDS.join()) throw new InvalidEncoding('the entry has exactly the fields of §11.1');
-  if (!equalBytes(canonicalJson(entry), proof.extra)) throw new InvalidEncoding('the entry is not in canonical form');
+  const entry = checkEntry(parseJson(proof.extra));
   const { hash, ...body } = entry;
-  if (digestJson(body) !== hash) throw new InvalidMerkleProof('the entry does not match its hash');
+  if (digestJson(body) !== hash) throw new InvalidChain(`entry ${entry.seq}: its hash does not match its content`);
+  if (!equalBytes(canonicalJson(entry), proof.extra)) throw new InvalidEncoding('the entry is not in canonical form');
   if (!Number.isSafeInteger(entry.seq) || BigInt(entry.seq) !== proof.index) {
     throw new InvalidMerkleProof(`the entry is number ${entry.seq}, the proof is for ${proof.index}`);
   }

@@ -112,6 +112,16 @@ test('tlog: a forked prefix shows through consistencyRoots', () => {
   assert.equal(bytesToHex(sr), V.roots[13]);
 });
 
+test('tlog: the C2SP signed-note example verifies', () => {
+  const example = loadVector('c2sp/signed-note-example.json');
+  const verifier = parseVkey(example.vkey);
+  assert.equal(verifier.vkey, example.vkey);
+  const opened = openNote(example.note, [verifier]);
+  assert.equal(opened.text, example.text);
+  assert.equal(opened.verified.length, 1);
+  assert.throws(() => openNote(example.note.replace('example message', 'example massage'), [verifier]), errors.InvalidSignature);
+});
+
 test('tlog: strict base64, key names, vkeys and origins', () => {
   assert.deepEqual(b64decode('AAAA', 'x'), new Uint8Array(3));
   for (const bad of ['AAA', 'AA=A', 'AAB=', 'AAAA\n', ' AAAA', 'AA==AA==', 'AA-_', 'ÄAAA']) {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -62,12 +64,11 @@ WITNESSES = [
 ]
 POLICY = WitnessPolicy(tuple(w.verifier for w in WITNESSES), 2)
 
-# c2sp.org/signed-note's own example
-C2SP_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
-C2SP_NOTE = (
-    "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONnc"
-    "AlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+# c2sp.org/signed-note's own example (tests/vectors/c2sp/, CC BY 4.0: see its LICENSE-NOTE.md)
+_C2SP = json.loads(
+    (Path(__file__).parents[1] / "vectors" / "c2sp" / "signed-note-example.json").read_text("utf-8")
 )
+C2SP_VKEY, C2SP_NOTE = _C2SP["vkey"], _C2SP["note"]
 
 
 def checkpoint_note(size: int, root: bytes, *, witnesses=(), timestamp=1_700_000_000) -> str:
@@ -91,7 +92,7 @@ def test_the_c2sp_example_verifies():
     verifier = NoteVerifier.from_vkey(C2SP_VKEY)
     assert verifier.vkey == C2SP_VKEY and verifier.sig_type == SIG_ED25519
     opened = open_note(C2SP_NOTE, [verifier])
-    assert opened.text == "This is an example message.\n" and opened.unknown == ()
+    assert opened.text == _C2SP["text"] and opened.unknown == ()
     assert parse_note(C2SP_NOTE).to_text() == C2SP_NOTE
 
 

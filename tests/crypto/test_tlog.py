@@ -498,3 +498,70 @@ def test_tiles_hold_the_subtree_hashes():
     # the edge tiles and the full tiles below them rebuild the root
     for level, index, width in edge_tiles(size):
         read_tile(level, index, width, size, store)
+
+
+@pytest.mark.parametrize("size", [1, 2, 255, 256, 257, 511, 512, 1000, 65_536, 65_537, 70_000])
+def test_tile_hash_reader_proves_like_the_store(size):
+    from crypto.tlog import TileHashReader
+
+    store = _big_store(size)
+    fetches = []
+
+    def fetch(level, index, width):
+        fetches.append((level, index, width))
+        return read_tile(level, index, width, size, store)
+
+    root = store.root(size)
+    tiles = TileHashReader(size, root, fetch)
+    assert tree_hash(size, tiles) == root
+    rng = random.Random(size)
+    for _ in range(20):
+        index = rng.randrange(size)
+        before = len(fetches)
+        assert prove_inclusion(index, size, tiles) == prove_inclusion(index, size, store)
+        assert len(fetches) - before <= 2 * ((size.bit_length() + 7) // 8)
+        old = rng.randint(0, size)
+        assert prove_consistency(old, size, tiles) == prove_consistency(old, size, store)
+    with pytest.raises(InvalidMerkleProof):
+        TileHashReader(size, _flip(root), fetch)
+
+
+@cache
+def _big_store(size: int) -> MemoryHashStore:
+    store = MemoryHashStore()
+    for i in range(size):
+        store.append(i.to_bytes(4, "big"))
+    return store
+
+
+def test_tile_hash_reader_refuses_forged_tiles():
+    from crypto.tlog import TileHashReader
+
+    size = 70_000
+    store = _big_store(size)
+    root = store.root(size)
+    honest = lambda level, index, width: read_tile(level, index, width, size, store)  # noqa: E731
+
+    def forging(target):
+        def fetch(level, index, width):
+            data = honest(level, index, width)
+            if (level, index) == target:
+                data = data[:40] + bytes([data[40] ^ 1]) + data[41:]
+            return data
+
+        return fetch
+
+    # a forged full tile is refused when a proof needs it
+    reader = TileHashReader(size, root, forging((0, 3)))
+    with pytest.raises(InvalidMerkleProof):
+        prove_inclusion(3 * 256 + 5, size, reader)
+    prove_inclusion(10 * 256, size, reader)  # other tiles still serve
+    # a forged edge tile is refused at once
+    with pytest.raises(InvalidMerkleProof):
+        TileHashReader(size, root, forging((0, 273)))
+    with pytest.raises(InvalidMerkleProof):
+        TileHashReader(size, root, lambda level, index, width: honest(level, index, width)[:-1])
+    with pytest.raises(TreeRangeError):
+        TileHashReader(size, root, honest).read_hashes([stored_hash_count(size)])
+    empty = TileHashReader(0, EMPTY_ROOT, honest)
+    assert tree_hash(0, empty) == EMPTY_ROOT

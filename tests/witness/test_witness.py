@@ -352,3 +352,75 @@ def test_http_status_codes_and_limits(server, log_key):
         assert response.status == 200
         response.read()
     conn.close()
+
+
+def test_hostile_bodies_get_a_clear_status_and_change_nothing(directory, log_key):
+    """Random changes to a valid request: always one of the spec's statuses, never an exception;
+    a changed request is cosigned only if it is still a valid, consistent checkpoint."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    witness = Witness(directory, clock=lambda: 1_800_000_000)
+    log = Log(log_key, n=9)
+    assert witness.add_checkpoint(log.request(0, 4)).status == 200
+    good = log.request(4, 9)
+    at_four = witness._db.execute(
+        "SELECT size, root, note, cosigned_at FROM checkpoints"
+    ).fetchone()
+
+    @settings(
+        max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(st.data())
+    def run(data):
+        body = bytearray(good)
+        for _ in range(data.draw(st.integers(1, 3))):
+            k = data.draw(st.integers(0, len(body) - 1))
+            body[k] = data.draw(st.sampled_from([0x0A, 0x20, 0x2B, 0x30, 0x41, body[k] ^ 1]))
+        response = witness.add_checkpoint(bytes(body))
+        assert response.status in (200, 400, 403, 404, 409, 422), response
+        conflict = witness.add_checkpoint(log.request(0, 4))
+        if response.status == 200:
+            # only a body that still says the same thing can be cosigned
+            request = AddCheckpoint.from_bytes(bytes(body))
+            assert parse_note(request.checkpoint).text == parse_note(log.note(9)).text
+            assert conflict.body == b"9\n"
+            # put the witness back at 4 for the next example
+            witness._db.execute(
+                "UPDATE checkpoints SET size = ?, root = ?, note = ?, cosigned_at = ?", at_four
+            )
+        else:
+            assert conflict.body == b"4\n"
+
+    run()
+    witness.close()
+
+
+def test_pnyx_witness_serve_runs_as_a_program(directory, log_key):
+    """`pnyx-witness serve` (the installed program) answers add-checkpoint and stops on SIGTERM."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    program = Path(sys.executable).with_name("pnyx-witness")
+    command = [str(program)] if program.exists() else [sys.executable, "-m", "witness"]
+    proc = subprocess.Popen(
+        [*command, "--dir", str(directory), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + proc.stderr.read(2000)
+        log = Log(log_key, n=4)
+        (cosignature,) = add_checkpoint(
+            f"http://127.0.0.1:{match.group(1)}", AddCheckpoint(0, (), log.note())
+        )
+        assert cosignature.name == "witness.example.org/pnyx"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
