@@ -50,6 +50,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from operations.workers import CeleryWorkerProcess, WorkerFailed  # noqa: E402
+
 BENCH_URL = os.environ.get(
     "PNYX_BENCH_TALLY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pnyx_bench_tally"
 )
@@ -152,6 +154,8 @@ def seed_election(size: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
+    from board.models import BoardEntry, BoardHead
+    from board.services import board_entry_build, board_time
     from crypto.ballot import Ballot as CryptoBallot
     from crypto.group import Scalar
     from crypto.hashing import parse_json
@@ -162,8 +166,7 @@ def seed_election(size: int) -> dict:
     from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
     from tally.services.messages import trustee_message_receive
     from tally.trustee_steps import keygen
-    from voting.models import Ballot, BoardEntry, BoardHead, Option, Question
-    from voting.services.board import board_entry_build, board_time
+    from voting.models import Ballot, Option, Question
     from voting.services.casting import ballot_points
     from voting.services.elections import election_create, election_open
 
@@ -362,37 +365,17 @@ def ensure_seed(sizes: list[int], rebuild: bool) -> dict:
 # --- Measurement -------------------------------------------------------------------------------
 
 
-class Worker:
+class Worker(CeleryWorkerProcess):
+    """A worker whose log goes to the benchmark's cache directory; a failure ends the run."""
+
     def __init__(self, args: list[str], env: dict, name: str) -> None:
-        self.log = CACHE / f"{name}.log"
-        self.out = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=self.out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        super().__init__(args, env, CACHE / f"{name}.log")
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"worker died: {self.log.read_text()[-2000:]}")
-            if b" ready." in self.log.read_bytes():
-                return
-            time.sleep(0.05)
-        raise SystemExit(f"worker not ready: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.out.close()
+            super().wait_ready(timeout)
+        except WorkerFailed as exc:
+            raise SystemExit(str(exc)) from exc
 
 
 def _look(election, stores: list[str], size: int) -> float | None:
@@ -400,9 +383,9 @@ def _look(election, stores: list[str], size: int) -> float | None:
     now", tally.services.heal.trustees_look), as beat sends it while voting goes on; waits until
     each answered it had verified the board up to its head; returns how long that took. Skipped
     (None) when a previous run kept the result (``.looked``)."""
+    from board.models import BoardHead
     from tally.models import Trustee
     from tally.services.heal import trustees_look
-    from voting.models import BoardHead
 
     if _restore_trustees(stores, ".looked"):
         return None

@@ -53,9 +53,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "board",
     "identity",
     "voting",
     "tally",
+    "operations",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from voting.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("api/", include("board.urls")),
     path("api/", include("identity.urls")),
     path("api/", include("voting.urls")),
     path("api/", include("tally.urls")),
@@ -24,7 +25,8 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("voting.page_urls")),  # election pages, booth, officials' dashboard
+    path("", include("operations.urls")),  # the officials' dashboard (before the admin)
+    path("", include("voting.page_urls")),  # election pages, booth
     path("admin/", admin.site.urls),
 ]
 

@@ -13,12 +13,13 @@ from rest_framework.response import Response
 
 from config.api_parsers import DeferredJsonParser, InvalidJson, api_json_load
 from config.api_schema import error_responses
+from config.api_views import PublicApiView
 from crypto.ballot import MAX_OPTIONS, MAX_QUESTIONS
 from crypto.hashing import parse_json
 from tally.errors import InvalidTrusteeMessage, NoCeremony
 from tally.selectors import ceremony_status, tally_status
 from tally.services.messages import trustee_message_receive
-from voting.api import PublicApiView, request_content_length, require_json
+from voting.api import request_content_length, require_json
 from voting.selectors import election_get
 
 TAGS = ["trustees and tally"]

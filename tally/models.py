@@ -157,7 +157,7 @@ class CeremonyMessage(models.Model):
     #: complaints: the dealer complained about; 0 for the other kinds
     dealer = models.PositiveSmallIntegerField(default=0)
     entry = models.OneToOneField(
-        "voting.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
+        "board.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
     )
     #: for a deal: whether it passed the public checks of §8.5 (its payload is on the board)
     valid = models.BooleanField(default=True)
@@ -202,10 +202,10 @@ class TallyRun(models.Model):
     superseded = models.PositiveIntegerField(null=True, blank=True)
     weight = models.PositiveBigIntegerField(null=True, blank=True)
     tally_entry = models.OneToOneField(
-        "voting.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
+        "board.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
     )
     result_entry = models.OneToOneField(
-        "voting.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
+        "board.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
     )
     started_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -278,10 +278,10 @@ class PartialDecryptionRecord(models.Model):
     status = models.CharField(max_length=16, choices=DecryptionStatus.choices)
     reason = models.CharField(max_length=500, blank=True)
     entry = models.OneToOneField(
-        "voting.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
+        "board.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
     )
     rejection_entry = models.OneToOneField(
-        "voting.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
+        "board.BoardEntry", on_delete=models.PROTECT, null=True, related_name="+"
     )
     via = models.CharField(max_length=16)
     received_at = models.DateTimeField(auto_now_add=True)

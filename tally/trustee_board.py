@@ -5,7 +5,7 @@ Framework-free (crypto/, the standalone verifier, the standard library): the tru
 says the same for people.
 
 * :func:`download` fetches a board export over HTTP(S) once, into a file; :func:`verify_file` runs
-  the standalone verifier (``verifier.engine.verify_board``) on those bytes, and every input of a
+  the standalone verifier (``verifier.api.verify_board``) on those bytes, and every input of a
   step is then read from the very same file (:class:`VerifiedBoard`): nothing is fetched twice.
 * :func:`allowed` says whether a verified board allows a step for a trustee now, :func:`due` which
   step it calls for, and :func:`act` does the step (tally.trustee_steps.step_from_board): deal only
@@ -29,8 +29,7 @@ from pathlib import Path
 
 from tally.keystore import KeyStore
 from tally.trustee_steps import BOARD_STEPS, BoardView, TrusteeError, step_from_board
-from verifier.engine import verify_board
-from verifier.source import BoardSource, SourceError
+from verifier.api import BoardSource, SourceError, verify_board
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 

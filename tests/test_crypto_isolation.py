@@ -17,7 +17,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FRAMEWORKS = {"django", "rest_framework", "drf_spectacular", "celery", "kombu"}
-PROJECT_APPS = {"config", "identity", "voting", "tally"}
+PROJECT_APPS = {"config", "board", "identity", "voting", "tally", "operations"}
 
 FORBIDDEN = {
     # The core never imports the frameworks, the apps, or its own tools.

@@ -19,22 +19,16 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from board.models import BoardEntry
+from board.selectors import board_head
+from config.admin_base import ReadOnlyAdmin
 from config.api_errors import ApplicationError
-from crypto.hashing import parse_json
 from identity.selectors import credential_issuance_latest
 from identity.services.credentials import credentials_issue_request, credentials_publish_file
-from voting.models import (
-    AuditEvent,
-    BoardEntry,
-    Election,
-    ElectionState,
-    Option,
-    Question,
-)
-from voting.selectors import board_head, election_turnout
+from voting.models import AuditEvent, Election, ElectionState, Option, Question
+from voting.selectors import election_turnout
 from voting.services.elections import (
     election_close,
     election_create,
@@ -475,8 +469,8 @@ class ElectionAdmin(admin.ModelAdmin):
                 _("Bulletin board"),
                 page=page,
                 kind=kind,
-                head=board_head(election=election),
-                export_url=reverse("voting:board-export", kwargs={"election_id": election.pk}),
+                head=board_head(election_id=election.pk),
+                export_url=reverse("board:export", kwargs={"election_id": election.pk}),
             ),
         )
 
@@ -492,39 +486,6 @@ class ElectionAdmin(admin.ModelAdmin):
 
 
 # --- Read-only records -------------------------------------------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(BoardEntry)
-class BoardEntryAdmin(ReadOnlyAdmin):
-    list_display = ("election", "seq", "kind", "time", "short_hash", "tracker")
-    list_filter = ("kind", "election")
-    search_fields = ("hash", "tracker")
-    list_select_related = ("election",)
-    fields = ("election", "seq", "kind", "time", "prev", "hash", "tracker", "entry")
-    readonly_fields = fields
-    ordering = ("election", "seq")
-
-    @admin.display(description=_("hash"))
-    def short_hash(self, entry: BoardEntry) -> str:
-        return f"{entry.hash[:16]}…"
-
-    @admin.display(description=_("entry (canonical JSON)"))
-    def entry(self, entry: BoardEntry) -> str:
-        import json
-
-        pretty = json.dumps(parse_json(entry.line), indent=2, ensure_ascii=False)
-        return format_html('<pre class="board-entry">{}</pre>', pretty)
 
 
 @admin.register(AuditEvent)

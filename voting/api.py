@@ -6,37 +6,31 @@ entries (the export streams the stored canonical lines byte for byte).
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, renderers, serializers, status
-from rest_framework.permissions import AllowAny
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from board.api import BOARD_TAGS, BoardEntryOutput
+from board.keys import board_public_key_hex
+from board.selectors import (
+    board_ballot_entry,
+    board_entries,
+    board_entry_json,
+)
 from config.api_parsers import DeferredJsonParser
 from config.api_schema import error_responses
-from crypto.board import ENTRY_KINDS
+from config.api_views import PublicApiView
 from crypto.errors import InvalidEncoding
 from crypto.hashing import check_digest_hex, parse_json
 from identity.authentication import IsVoterOfElection, VoterSessionAuthentication
 from voting.errors import InvalidReceipt
 from voting.models import SLUG_VALIDATOR, Election, ElectionState
-from voting.receipts import (
-    RECEIPT_FIELDS,
-    RECEIPT_TAG,
-    board_public_key_hex,
-    receipt_signature_valid,
-)
+from voting.receipts import RECEIPT_FIELDS, RECEIPT_TAG, receipt_signature_valid
 from voting.selectors import (
     ballot_superseded_by,
-    board_ballot_entry,
-    board_entries,
-    board_entry_json,
-    board_head,
-    board_lines,
     election_get,
     election_get_for_casting,
     election_list_public,
@@ -44,16 +38,8 @@ from voting.selectors import (
 from voting.services.casting import ballot_audit_submit, ballot_cast
 from voting.services.manifest import questions_json
 
-BOARD_TAGS = ["board"]
 ELECTION_TAGS = ["elections"]
 BALLOT_TAGS = ["ballots"]
-
-
-class PublicApiView(APIView):
-    """Anyone may read: no session lookup, no CSRF."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
 
 
 # --- Elections ---------------------------------------------------------------------------------
@@ -190,127 +176,15 @@ class ElectionDetailApi(PublicApiView):
             else None,
             "manifest": parse_json(election.manifest_json) if election.manifest_json else None,
             "board": {
-                "entries": reverse("voting:board", kwargs=kwargs),
-                "export": reverse("voting:board-export", kwargs=kwargs),
-                "head": reverse("voting:board-head", kwargs=kwargs),
+                "entries": reverse("board:entries", kwargs=kwargs),
+                "export": reverse("board:export", kwargs=kwargs),
+                "head": reverse("board:head", kwargs=kwargs),
             },
         }
         return Response(self.OutputSerializer(data).data)
 
 
 # --- The board ---------------------------------------------------------------------------------
-
-
-class BoardEntryOutput(serializers.Serializer):
-    """A board entry exactly as hashed (crypto/board.py); docs/protocol.md §11 lists payloads."""
-
-    version = serializers.IntegerField()
-    election = serializers.UUIDField()
-    seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=ENTRY_KINDS)
-    time = serializers.CharField()
-    prev = serializers.CharField()
-    payload = serializers.JSONField()
-    hash = serializers.CharField()
-
-
-class BoardListApi(PublicApiView):
-    MAX_LIMIT = 1000
-
-    class OutputSerializer(serializers.Serializer):
-        results = BoardEntryOutput(many=True)
-        next = serializers.CharField(allow_null=True, help_text="URL of the next page")
-
-    @extend_schema(
-        tags=BOARD_TAGS,
-        operation_id="board_list",
-        parameters=[
-            OpenApiParameter("kind", str, enum=list(ENTRY_KINDS)),
-            OpenApiParameter("after", int, description="Entries with seq > after (default −1)."),
-            OpenApiParameter("limit", int, description="Page size, 1–1000 (default 100)."),
-        ],
-        responses={200: OutputSerializer, **error_responses(400, 404)},
-        description="Board entries in order, a page at a time (pages follow `next`).",
-    )
-    def get(self, request: Request, election_id) -> Response:
-        election = election_get(election_id=election_id)
-        kind = request.query_params.get("kind") or None
-        if kind is not None and kind not in ENTRY_KINDS:
-            raise exceptions.ValidationError({"kind": f"one of {', '.join(ENTRY_KINDS)}"})
-        try:
-            after = int(request.query_params.get("after", -1))
-            limit = int(request.query_params.get("limit", 100))
-        except ValueError as exc:
-            raise exceptions.ValidationError("after and limit are integers") from exc
-        limit = max(1, min(limit, self.MAX_LIMIT))
-        rows = list(board_entries(election=election, kind=kind).filter(seq__gt=after)[: limit + 1])
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_url = None
-        if more:
-            query = request.query_params.copy()
-            query["after"] = str(rows[-1].seq)
-            query["limit"] = str(limit)
-            next_url = f"{request.path}?{query.urlencode()}"
-        return Response({"results": [board_entry_json(r) for r in rows], "next": next_url})
-
-
-class BoardExportApi(PublicApiView):
-    def perform_content_negotiation(self, request, force=False):
-        # The export is JSON Lines whatever the client accepts (pnyx-verify asks for
-        # application/x-ndjson); errors stay in the API's JSON shape.
-        renderer = renderers.JSONRenderer()
-        return renderer, renderer.media_type
-
-    @extend_schema(
-        tags=BOARD_TAGS,
-        operation_id="board_export",
-        parameters=[
-            OpenApiParameter(
-                "after", int, description="Only entries with seq > after (default −1)."
-            )
-        ],
-        responses={
-            (200, "application/jsonl"): OpenApiResponse(
-                OpenApiTypes.STR,
-                description="One canonical JSON entry per line, in order: the file observers "
-                "verify (crypto.board.verify_chain, pnyx-verify).",
-            ),
-            **error_responses(400, 404),
-        },
-    )
-    def get(self, request: Request, election_id) -> StreamingHttpResponse:
-        election = election_get(election_id=election_id)
-        try:
-            after = int(request.query_params.get("after", -1))
-        except ValueError as exc:
-            raise exceptions.ValidationError({"after": "an integer"}) from exc
-        lines = (
-            line.encode("utf-8") + b"\n" for line in board_lines(election=election, after=after)
-        )
-        response = StreamingHttpResponse(lines, content_type="application/jsonl; charset=utf-8")
-        response["Content-Disposition"] = f'inline; filename="{election.slug}-board.jsonl"'
-        response["Cache-Control"] = "no-cache"
-        return response
-
-
-class BoardHeadApi(PublicApiView):
-    class OutputSerializer(serializers.Serializer):
-        election = serializers.UUIDField()
-        seq = serializers.IntegerField(help_text="Sequence number of the last entry")
-        hash = serializers.CharField(help_text="Hash of the last entry")
-        time = serializers.CharField()
-        count = serializers.IntegerField(help_text="Number of entries")
-        kinds = serializers.DictField(child=serializers.IntegerField(), help_text="Count by kind")
-
-    @extend_schema(
-        tags=BOARD_TAGS,
-        operation_id="board_head",
-        responses={200: OutputSerializer, **error_responses(404)},
-    )
-    def get(self, request: Request, election_id) -> Response:
-        election = election_get(election_id=election_id)
-        return Response(self.OutputSerializer(board_head(election=election)).data)
 
 
 class BoardBallotApi(PublicApiView):
@@ -340,7 +214,7 @@ class BoardBallotApi(PublicApiView):
     def get(self, request: Request, election_id, tracker: str) -> Response:
         election = election_get(election_id=election_id)
         tracker = tracker_checked(tracker)
-        entry = board_ballot_entry(election=election, tracker=tracker)
+        entry = board_ballot_entry(election_id=election.pk, tracker=tracker)
         later = None
         if entry.kind == "ballot":
             later = ballot_superseded_by(ballot=entry.ballot)
@@ -554,7 +428,7 @@ class ReceiptVerifyApi(PublicApiView):
         except InvalidEncoding as exc:
             raise InvalidReceipt(f"The receipt's {exc}.") from None
         later = None
-        entry = board_entries(election=election).filter(tracker=tracker).first()
+        entry = board_entries(election_id=election.pk).filter(tracker=tracker).first()
         on_board = (
             entry is not None
             and entry.seq == receipt.get("seq")

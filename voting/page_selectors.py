@@ -15,8 +15,9 @@ from django.db.models import Count, Max, Min
 from django.db.models.functions import Substr
 from django.http import Http404
 
+from board.models import BoardEntry
 from crypto.hashing import parse_json
-from voting.models import Ballot, BoardEntry, Election, ElectionState
+from voting.models import Ballot, Election, ElectionState
 from voting.selectors import election_list_public
 from voting.services.manifest import questions_json
 

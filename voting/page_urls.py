@@ -1,12 +1,11 @@
-"""HTML pages: an election's public pages and booth, and the officials' dashboard.
+"""HTML pages: an election's public pages and booth (the officials' dashboard: operations/).
 
-Mounted at the site root by config/urls.py, before the admin, so that the dashboard's route under
-/admin/ is found first (voting/dashboard.py explains why it lives here).
+Mounted at the site root by config/urls.py.
 """
 
 from django.urls import path
 
-from voting import dashboard, views
+from voting import views
 
 app_name = "pages"
 
@@ -18,9 +17,4 @@ urlpatterns = [
     path("e/<slug:slug>/board/<int:seq>", views.board_entry_page, name="board-entry"),
     path("e/<slug:slug>/results", views.results_page, name="results"),
     path("e/<slug:slug>/manifest.json", views.manifest_download, name="manifest"),
-    path(
-        "admin/voting/election/<uuid:election_id>/dashboard/",
-        dashboard.election_dashboard,
-        name="dashboard",
-    ),
 ]

@@ -1,4 +1,4 @@
-"""The board's Ed25519 key and the receipts it signs.
+"""The receipts the board key signs (the key itself: board.keys).
 
 A receipt proves that the server accepted a ballot (or an audit) at a given place on the board.
 The signed message is::
@@ -13,30 +13,18 @@ check a receipt offline.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from django.conf import settings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from board.keys import board_public_key_hex, board_signing_key
 from crypto.errors import CryptoError
 from crypto.hashing import canonical_json
 
 RECEIPT_TAG = "PNYX-V1/board-receipt"
 RECEIPT_DOMAIN = RECEIPT_TAG.encode("ascii") + b"\x00"
 RECEIPT_FIELDS = ("election", "entry_hash", "head", "kind", "seq", "tracker")
-
-
-@cache
-def board_signing_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(settings.BOARD_SIGNING_KEY)
-
-
-@cache
-def board_public_key_hex() -> str:
-    return board_signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
 def receipt_message(fields: dict[str, Any]) -> bytes:

@@ -13,16 +13,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from board.models import BoardEntry
 from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.hashing import parse_json
 from crypto.manifest import Manifest
-from voting.models import AuditedAlpha, Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.models import AuditedAlpha, Ballot, Election, ElectionState
 from voting.services.manifest import (
     ballot_size_estimate,
     randomness_size_estimate,
@@ -95,6 +96,26 @@ def election_get_for_casting(*, election_id: Any) -> Election:
     return election
 
 
+def election_state_now(*, election_id: Any) -> Election:
+    """The election's state and voting window as committed now (one light query; other fields
+    are not loaded). Casting reads it right after taking the board lock."""
+    with hot_cursor() as cursor:
+        row = cursor.execute(
+            f"SELECT state, opens_at, closes_at FROM {Election._meta.db_table}"  # noqa: S608
+            " WHERE id = %s",
+            [election_db_key(election_id)],
+        ).fetchone()
+    if row is None:
+        raise Election.DoesNotExist(f"no election {election_id}")
+    state, opens_at, closes_at = row
+    return Election(
+        id=election_id,
+        state=state,
+        opens_at=db_datetime(opens_at),
+        closes_at=db_datetime(closes_at),
+    )
+
+
 def election_list_public() -> QuerySet[Election]:
     """Elections the public sees listed: every one that has left the draft state."""
     return Election.objects.exclude(state=ElectionState.DRAFT)
@@ -146,65 +167,6 @@ def election_manifest(*, election: Election) -> FrozenManifest:
         while len(_MANIFESTS) > _MANIFESTS_MAX:
             _MANIFESTS.popitem(last=False)
     return frozen
-
-
-# --- The board ---------------------------------------------------------------------------------
-
-
-def board_entries(*, election: Election, kind: str | None = None) -> QuerySet[BoardEntry]:
-    entries = BoardEntry.objects.filter(election=election).order_by("seq")
-    if kind:
-        entries = entries.filter(kind=kind)
-    return entries
-
-
-def board_lines(*, election: Election, after: int = -1) -> Iterator[str]:
-    """The stored canonical lines after seq ``after``, in order, streamed from the database."""
-    return (
-        BoardEntry.objects.filter(election=election, seq__gt=after)
-        .order_by("seq")
-        .values_list("line", flat=True)
-        .iterator(chunk_size=500)
-    )
-
-
-def board_head(*, election: Election) -> dict:
-    head = BoardHead.objects.get(election=election)
-    kinds = dict(
-        BoardEntry.objects.filter(election=election)
-        .values_list("kind")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {
-        "election": str(election.pk),
-        "seq": head.seq,
-        "hash": head.hash,
-        "time": head.time,
-        "count": head.seq + 1,
-        "kinds": kinds,
-    }
-
-
-def board_entry_json(entry: BoardEntry) -> dict:
-    return parse_json(entry.line)
-
-
-def board_ballot_entry(*, election: Election, tracker: str) -> BoardEntry:
-    """The ``ballot`` or ``audit`` entry of a tracker."""
-    try:
-        return BoardEntry.objects.get(election=election, tracker=tracker)
-    except BoardEntry.DoesNotExist as exc:
-        raise Http404("No ballot with this tracker on the board.") from exc
-
-
-def board_tracker_kind(*, election_id: Any, tracker: str) -> str | None:
-    """``"ballot"``, ``"audit"`` or ``None``: is this tracker on the board already?"""
-    return (
-        BoardEntry.objects.filter(election_id=election_id, tracker=tracker)
-        .values_list("kind", flat=True)
-        .first()
-    )
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,6 @@ election = "elections/<uuid:election_id>"
 urlpatterns = [
     path("elections/", api.ElectionListApi.as_view(), name="elections"),
     path(f"{election}/", api.ElectionDetailApi.as_view(), name="election"),
-    path(f"{election}/board/", api.BoardListApi.as_view(), name="board"),
-    path(f"{election}/board.jsonl", api.BoardExportApi.as_view(), name="board-export"),
-    path(f"{election}/board/head", api.BoardHeadApi.as_view(), name="board-head"),
     path(
         f"{election}/board/ballots/<str:tracker>",
         api.BoardBallotApi.as_view(),

@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from board.models import BoardEntry
+from board.selectors import board_head
 from crypto.board import ENTRY_KINDS
 from voting.js_messages import js_catalogue
-from voting.models import BoardEntry, Election
+from voting.models import Election
 from voting.page_selectors import (
     ResultMismatch,
     ballot_timeline,
@@ -33,7 +35,7 @@ from voting.page_selectors import (
     election_voting_status,
     timeline_chart,
 )
-from voting.selectors import ballot_superseded_by, board_head, election_list_public
+from voting.selectors import ballot_superseded_by, election_list_public
 
 BOARD_PAGE_SIZE = 50
 _TRACKER = re.compile(r"[0-9a-f]{64}\Z")
@@ -49,9 +51,9 @@ def _api_urls(election: Election) -> dict[str, str]:
     kwargs = {"election_id": election.pk}
     return {
         "election": reverse("voting:election", kwargs=kwargs),
-        "board": reverse("voting:board", kwargs=kwargs),
-        "export": reverse("voting:board-export", kwargs=kwargs),
-        "head": reverse("voting:board-head", kwargs=kwargs),
+        "board": reverse("board:entries", kwargs=kwargs),
+        "export": reverse("board:export", kwargs=kwargs),
+        "head": reverse("board:head", kwargs=kwargs),
         "ballots": reverse("voting:ballots", kwargs=kwargs),
         "audits": reverse("voting:audits", kwargs=kwargs),
         "login": reverse("identity:login", kwargs=kwargs),
@@ -91,7 +93,7 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
             "election",
             manifest=manifest,
             questions=election_questions_public(election=election),
-            head=board_head(election=election),
+            head=board_head(election_id=election.pk),
         ),
     )
 
@@ -200,7 +202,7 @@ def board_page(request: HttpRequest, slug: str) -> HttpResponse:
                 "summary": board_entry_summary(json.loads(row.line)),
             }
         )
-    head = board_head(election=election)
+    head = board_head(election_id=election.pk)
     return render(
         request,
         "voting/board.html",
@@ -226,7 +228,7 @@ def board_entry_page(request: HttpRequest, slug: str, seq: int) -> HttpResponse:
     """One board entry, whole, as it is hashed."""
     election = election_get_public(slug=slug)
     entry = board_entry_parsed(election=election, seq=seq)
-    head = board_head(election=election)
+    head = board_head(election_id=election.pk)
     superseded_by = None
     if entry["kind"] == "ballot":
         row = BoardEntry.objects.select_related("ballot").get(election=election, seq=seq)

@@ -27,6 +27,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from board.models import BoardEntry
+from board.services import board_append
 from config.email import secret_email_connection
 from crypto.credentials import derive_signing_key, format_code, generate_code
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
@@ -41,8 +43,7 @@ from identity.errors import (
     NoVoters,
 )
 from identity.models import CredentialIssuance, IssuanceStatus, PublicCredential, Voter
-from voting.models import AuditEvent, BoardEntry, Election, ElectionState
-from voting.services.board import board_append
+from voting.models import AuditEvent, Election, ElectionState
 
 logger = logging.getLogger("pnyx.credentials")
 
@@ -173,7 +174,7 @@ def credentials_publish(
     )
     # parts of ≤ 10,000 credentials each (docs/protocol.md §10): no board line grows with the roll
     for payload in credentials_entries(list(credentials)):
-        entry = board_append(election=election, kind="credentials", payload=payload)
+        entry = board_append(election_id=election.pk, kind="credentials", payload=payload)
     actor = acting_user if getattr(acting_user, "is_authenticated", False) else None
     AuditEvent.objects.create(
         election=election,

@@ -38,6 +38,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from board.models import BoardEntry
+from board.services import board_append
 from config.email import secret_email_connection
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError
@@ -84,8 +86,7 @@ from tally.services.common import (
     open_envelope,
     trustees_of,
 )
-from voting.models import BoardEntry, Election, ElectionState
-from voting.services.board import board_append
+from voting.models import Election, ElectionState
 from voting.services.elections import election_install_key
 
 S = ElectionState
@@ -337,7 +338,9 @@ def trustee_register(
     if ceremony.trustees.filter(public_key=key_hex).exists():
         raise InvalidTrusteeMessage("Another trustee registered this key.")
     entry = board_append(
-        election=election, kind="trustee", payload={"name": trustee.name, "key": public.to_json()}
+        election_id=election.pk,
+        kind="trustee",
+        payload={"name": trustee.name, "key": public.to_json()},
     )
     trustee.public_key = key_hex
     trustee.state = TrusteeState.REGISTERED
@@ -361,7 +364,7 @@ def ceremony_start_if_ready(*, election: Election, ceremony: KeyCeremony) -> boo
         return False
     context = crypto_ceremony(ceremony, trustees).context
     board_append(
-        election=election,
+        election_id=election.pk,
         kind="ceremony",
         payload={
             "threshold": ceremony.threshold,
@@ -474,7 +477,7 @@ def _on_commitment(election, ceremony, trustees, trustee, crypto, message, via) 
         DkgCommitment.from_json(inner)
     except CryptoError as exc:
         raise InvalidTrusteeMessage(f"The commitment is malformed: {exc}") from exc
-    entry = board_append(election=election, kind="dkg-commitment", payload=message)
+    entry = board_append(election_id=election.pk, kind="dkg-commitment", payload=message)
     _record(ceremony, trustee, MessageKind.COMMITMENT, entry, via)
     _set_state(trustee, TrusteeState.COMMITTED)
     if _all_sent(ceremony, MessageKind.COMMITMENT, len(trustees)):
@@ -501,7 +504,7 @@ def _on_deal(election, ceremony, trustees, trustee, crypto, message, via) -> lis
         valid = False
         trustee.disqualified = f"invalid deal: {exc}"[:500]
         trustee.save(update_fields=["disqualified"])
-    entry = board_append(election=election, kind="dkg-deal", payload=message)
+    entry = board_append(election_id=election.pk, kind="dkg-deal", payload=message)
     _record(ceremony, trustee, MessageKind.DEAL, entry, via, valid=valid)
     _set_state(trustee, TrusteeState.DEALT)
     if _all_sent(ceremony, MessageKind.DEAL, len(trustees)):
@@ -559,7 +562,7 @@ def _on_check(election, ceremony, trustees, trustee, crypto, message, via) -> li
     seqs = []
     by_index = {t.index: t for t in trustees}
     for complaint, raw, justified in judged:
-        entry = board_append(election=election, kind="dkg-complaint", payload=raw)
+        entry = board_append(election_id=election.pk, kind="dkg-complaint", payload=raw)
         _record(ceremony, trustee, MessageKind.COMPLAINT, entry, via, dealer=complaint.dealer)
         seqs.append(entry.seq)
         dealer = by_index[complaint.dealer]
@@ -599,7 +602,7 @@ def _on_confirmation(election, ceremony, trustees, trustee, crypto, message, via
         dkg_check_confirmation(confirmation, qualified, crypto)
     except CryptoError as exc:
         raise InvalidTrusteeMessage(f"The confirmation does not check: {exc}") from exc
-    entry = board_append(election=election, kind="dkg-confirmation", payload=message)
+    entry = board_append(election_id=election.pk, kind="dkg-confirmation", payload=message)
     _record(ceremony, trustee, MessageKind.CONFIRMATION, entry, via)
     _set_state(trustee, TrusteeState.CONFIRMED)
     if _all_sent(ceremony, MessageKind.CONFIRMATION, len(trustees)):
@@ -618,7 +621,7 @@ def _finish(
         {"dealer": t.index, "reason": t.disqualified} for t in trustees if t.disqualified
     ]
     board_append(
-        election=election,
+        election_id=election.pk,
         kind="ceremony-result",
         payload={
             "qualified": [d.dealer for d in qualified],

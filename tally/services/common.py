@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from board.models import BoardEntry
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError
 from crypto.group import Point
@@ -16,7 +17,7 @@ from crypto.hashing import parse_json
 from crypto.threshold import Ceremony, TrusteePublicKey, trustee_check_signature
 from tally.errors import InvalidTrusteeMessage, InvalidTrusteeSignature, NoCeremony
 from tally.models import KeyCeremony, Trustee
-from voting.models import AuditEvent, BoardEntry, Election
+from voting.models import AuditEvent, Election
 
 logger = logging.getLogger("pnyx.tally")
 

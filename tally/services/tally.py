@@ -40,6 +40,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from board.models import BoardEntry, BoardHead
+from board.services import board_append
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.dlog import DlogTable
 from crypto.elgamal import Ciphertext
@@ -79,9 +81,8 @@ from tally.services.common import (
     logger,
     open_envelope,
 )
-from voting.models import Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.models import Ballot, Election, ElectionState
 from voting.selectors import ballots_counted
-from voting.services.board import board_append
 from voting.services.elections import (
     election_close,
     election_finish_tally,
@@ -449,7 +450,7 @@ def _tally_publish(*, run_id: int) -> BoardEntry | None:
         ).count()
         totals = aggregator.totals()
         entry = board_append(
-            election=election,
+            election_id=election.pk,
             kind="tally",
             payload={
                 "counted": aggregator.count,
@@ -570,7 +571,7 @@ def decryption_receive(*, election: Election, index: int, envelope: Any, via: st
         )
     except CryptoError as exc:
         reason = str(exc)[:480] or "invalid proof"
-    entry = board_append(election=election, kind="partial-decryption", payload=message)
+    entry = board_append(election_id=election.pk, kind="partial-decryption", payload=message)
     record = PartialDecryptionRecord(
         run=run,
         trustee=trustee,
@@ -582,7 +583,7 @@ def decryption_receive(*, election: Election, index: int, envelope: Any, via: st
     seqs = [entry.seq]
     if reason:
         rejection = board_append(
-            election=election,
+            election_id=election.pk,
             kind="decryption-rejected",
             payload={"trustee": index, "reason": reason},
         )
@@ -663,7 +664,7 @@ def tally_combine(*, run_id: int) -> BoardEntry | None:
             return None
         if BoardEntry.objects.filter(election=election, kind="result").exists():
             raise TallyNotPossible("A result entry is on the board already.")  # never expected
-        entry = board_append(election=election, kind="result", payload=payload)
+        entry = board_append(election_id=election.pk, kind="result", payload=payload)
         run.result_entry = entry
         run.status = TallyStatus.DONE
         run.finished_at = timezone.now()

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from board.models import BoardEntry
 from crypto.hashing import MAX_JSON_DEPTH
 from tests.voting.factories import board_head_of, login, make_election, post_json
-from voting.models import BoardEntry
 
 pytestmark = pytest.mark.django_db
 

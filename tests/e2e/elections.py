@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from board.models import BoardEntry
 from crypto.ballot import Ballot, BallotSecrets, ElectionSpec, ballot_encrypt
 from tests.tally.helpers import (
     CeremonyElection,
@@ -27,7 +28,7 @@ from tests.tally.helpers import (
     wait_for,
 )
 from tests.voting.factories import RollVoter
-from voting.models import BoardEntry, Election, ElectionState
+from voting.models import Election, ElectionState
 from voting.services.elections import election_close
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from board.models import BoardEntry
 from crypto.credentials import format_code
 from tests.e2e.conftest import PHONE, login_code
 from tests.voting.factories import EVERY_KIND
-from voting.models import BoardEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

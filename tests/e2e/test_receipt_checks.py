@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from board.models import BoardEntry
 from crypto.credentials import format_code
 from tests.e2e.conftest import voter_session_cookie
 from tests.voting.factories import login, post_json
-from voting.models import BoardEntry
 from voting.receipts import receipt_message, receipt_signature_valid
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

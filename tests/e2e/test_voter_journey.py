@@ -19,13 +19,13 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from board.models import BoardEntry
 from crypto.ballot import Ballot, BallotSecrets, ballot_audit, ballot_verify
 from crypto.credentials import format_code
 from tests.e2e.conftest import admin_session_cookie, funded_shown, login_code, results_shown
 from tests.tally.helpers import expected_counts
 from tests.voting.factories import EVERY_KIND, login, post_json
 from verifier.cli import main as pnyx_verify
-from voting.models import BoardEntry
 from voting.receipts import receipt_signature_valid
 
 pytestmark = [

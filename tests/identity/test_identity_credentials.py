@@ -18,6 +18,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from board.models import BoardEntry
 from crypto.credentials import derive_signing_key, format_code, normalize_code
 from crypto.hashing import parse_json
 from crypto.manifest import Credential, credentials_digest
@@ -38,7 +39,6 @@ from identity.services.credentials import (
 )
 from identity.services.voters import voter_roll_import
 from tests.voting.factories import make_election
-from voting.models import BoardEntry
 
 pytestmark = pytest.mark.django_db
 

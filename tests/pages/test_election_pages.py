@@ -218,7 +218,7 @@ def test_results_in_french_keep_svg_numbers_valid(trustee_election_factory) -> N
 
 
 def test_dashboard_needs_an_official(client, open_election) -> None:
-    url = reverse("pages:dashboard", kwargs={"election_id": open_election.election.pk})
+    url = reverse("operations:dashboard", kwargs={"election_id": open_election.election.pk})
     response = client.get(url)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     staff = User.objects.create_user("clerk", password="x", is_staff=True)  # noqa: S106
@@ -237,7 +237,7 @@ def test_dashboard_shows_turnout_ceremony_and_tally(admin_client, trustee_electi
     opened = trustee_election_factory(questions=SINGLE5, weights=[1, 1, 1, 1])
     cast(opened, 0, [[1, 0, 0, 0, 0]])
     cast(opened, 0, [[0, 1, 0, 0, 0]])
-    url = reverse("pages:dashboard", kwargs={"election_id": opened.election.pk})
+    url = reverse("operations:dashboard", kwargs={"election_id": opened.election.pk})
     html = admin_client.get(url).content.decode()
     assert_no_inline_code(html.split('<div id="content-main"', 1)[1])
     assert "1 / 4" in html  # one voter of four voted (twice)

@@ -29,13 +29,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from board.selectors import board_lines
 from crypto.board import BoardEntry
 from crypto.group import Scalar, base_mul
+from operations.simulation import Simulation, SimulationOptions
 from tests.verifier.test_verifier import rechain
 from verifier.cli import main as verify_main
 from voting.models import Election
-from voting.selectors import board_lines
-from voting.simulation import Simulation, SimulationOptions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]
 
@@ -52,7 +52,9 @@ def run_verify(path: Path, *extra: str) -> tuple[int, dict]:
 
 def export(election_id: str, path: Path) -> Path:
     election = Election.objects.get(pk=election_id)
-    path.write_bytes(b"".join(line.encode() + b"\n" for line in board_lines(election=election)))
+    path.write_bytes(
+        b"".join(line.encode() + b"\n" for line in board_lines(election_id=election.pk))
+    )
     return path
 
 

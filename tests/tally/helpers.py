@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.test import Client
 
+from board.selectors import board_lines
 from config.celery import app as celery_app
 from crypto.ballot import ballot_encrypt
 from crypto.credentials import derive_signing_key
@@ -29,6 +28,7 @@ from crypto.hashing import parse_json
 from crypto.manifest import Manifest
 from identity.models import Voter
 from identity.services.credentials import RollEntry, credentials_generate, credentials_publish
+from operations.workers import CeleryWorkerProcess
 from tally import keystore
 from tally.models import KeyCeremony, Trustee
 from tally.services.ceremony import ceremony_configure, trustee_enrolment_issue
@@ -37,7 +37,6 @@ from tally.trustee_steps import BoardView, keygen
 from tests.voting.factories import RollVoter, login, make_election, post_json
 from verifier.cli import main as verify_main
 from voting.models import Election
-from voting.selectors import board_lines
 from voting.services.elections import election_open, election_start_ceremony
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +44,9 @@ PASSPHRASE = "correct horse battery staple"  # noqa: S105 - test key stores (zxc
 
 
 def export_board(election: Election, path: Path) -> Path:
-    path.write_bytes(b"".join(line.encode() + b"\n" for line in board_lines(election=election)))
+    path.write_bytes(
+        b"".join(line.encode() + b"\n" for line in board_lines(election_id=election.pk))
+    )
     return path
 
 
@@ -235,59 +236,15 @@ def worker_env(**extra: str) -> dict:
     return env
 
 
+# One helper for every worker subprocess (operations/workers.py).
+WorkerProcess = CeleryWorkerProcess
+
+
 def worker_app() -> str:
     """``config`` (the command a trustee runs), or the test app when the broker keys are
     prefixed (pytest-xdist)."""
     prefix = (celery_app.conf.broker_transport_options or {}).get("global_keyprefix")
     return "tests.tally.worker_app" if prefix else "config"
-
-
-class WorkerProcess:
-    """A ``celery worker`` subprocess; its output goes to a file the test can read."""
-
-    def __init__(self, args: Sequence[str], env: dict, log: Path, *, app: str = "config") -> None:
-        self.log = log
-        self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited: {self.output()[-3000:]}")
-            if b" ready." in self.log.read_bytes():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"worker not ready: {self.output()[-3000:]}")
-
-    def output(self) -> str:
-        return self.log.read_bytes().decode("utf-8", "replace")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (the main process and its pool children)."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=30)
-        self._out.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                self.kill()
-                return
-        self._out.close()
 
 
 def trustee_worker(

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from board.models import BoardEntry
 from tally import keystore
 from tally.models import KeyCeremony, TallyRun, Trustee
 from tally.trustee_worker import local_board
@@ -31,7 +32,7 @@ from tests.tally.helpers import (
     worker_env,
 )
 from tests.voting.factories import SINGLE5, make_election
-from voting.models import BoardEntry, Election
+from voting.models import Election
 
 
 def inline_data(rows: list[tuple[int, str, str, str]]) -> dict:

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from board.models import BoardEntry
 from crypto.group import Scalar
 from crypto.hashing import parse_json
 from crypto.threshold import (
@@ -37,7 +38,6 @@ from tests.tally.helpers import (
     setup_ceremony,
 )
 from tests.voting.factories import SINGLE5, make_election, post_json
-from voting.models import BoardEntry
 from voting.services.elections import election_start_ceremony
 
 pytestmark = pytest.mark.django_db

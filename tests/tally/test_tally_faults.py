@@ -22,6 +22,7 @@ import time
 import pytest
 from django.test import Client
 
+from board.models import BoardEntry
 from tally.models import TallyChunk, TallyRun, Trustee, TrusteeMode
 from tests.tally.faults import (
     STALL_SECONDS,
@@ -40,7 +41,7 @@ from tests.tally.helpers import (
     wait_for,
 )
 from tests.voting.factories import SINGLE5
-from voting.models import AuditEvent, BoardEntry, Election
+from voting.models import AuditEvent, Election
 from voting.services.elections import election_close
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from board.models import BoardEntry
 from tally.models import (
     CeremonyMessage,
     CeremonyPhase,
@@ -44,7 +45,7 @@ from tests.tally.helpers import (
     setup_ceremony,
 )
 from tests.voting.factories import SINGLE5
-from voting.models import AuditEvent, BoardEntry, Election
+from voting.models import AuditEvent, Election
 from voting.services.elections import election_close, election_start_ceremony
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -28,6 +28,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from board.models import BoardEntry
 from crypto.group import Scalar
 from crypto.tally import funded_projects
 from crypto.threshold import (
@@ -62,7 +63,7 @@ from tests.tally.helpers import (
     worker_env,
 )
 from tests.voting.factories import EVERY_KIND, SINGLE5, post_json
-from voting.models import AuditEvent, Ballot, BoardEntry, Election
+from voting.models import AuditEvent, Ballot, Election
 from voting.services.elections import election_close, election_start_ceremony
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]

@@ -14,12 +14,13 @@ import time
 import pytest
 from django.test import Client
 
+from board.models import BoardHead
 from tally.models import Trustee
 from tally.trustee_worker import board_location, board_sync, local_board
 from tests.tally.faults import fault_env, private_broker, server_worker
 from tests.tally.helpers import trustee_worker, wait_for
 from tests.tally.test_tally_faults import CHOICES, finish_with_offline_trustees, ready_election
-from voting.models import BoardHead, Election
+from voting.models import Election
 from voting.services.elections import election_close
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]

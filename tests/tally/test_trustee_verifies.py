@@ -24,6 +24,7 @@ from django.test import Client
 from django.utils import timezone
 from kombu import Queue
 
+from board.models import BoardEntry as BoardRow
 from crypto.tally import ballot_option_ciphertexts
 from tally.models import PartialDecryptionRecord, TallyRun, Trustee
 from tally.services.dispatch import tally_dispatch_decryptions
@@ -56,7 +57,6 @@ from tests.tally.test_tally_pipeline import (
     vote,
 )
 from tests.voting.factories import SINGLE5
-from voting.models import BoardEntry as BoardRow
 from voting.services.elections import election_close, election_start_ceremony
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.e2e]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from board.models import BoardHead
 from crypto.ballot import Ballot, BallotSecrets, ElectionSpec, ballot_encrypt
 from crypto.group import Scalar
 from crypto.hashing import parse_json
@@ -40,7 +41,7 @@ from crypto.threshold import (
 from identity.models import Voter
 from identity.services.credentials import RollEntry, credentials_generate, credentials_publish
 from identity.sessions import SESSION_KEY
-from voting.models import BoardHead, Election, Option, Question
+from voting.models import Election, Option, Question
 from voting.services.elections import (
     election_create,
     election_install_key,

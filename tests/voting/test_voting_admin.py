@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from board.models import BoardEntry
 from identity.models import CredentialIssuance, Voter
 from identity.services.credentials import (
     RollEntry,
@@ -19,7 +20,7 @@ from identity.services.credentials import (
     public_credentials_file,
 )
 from tests.voting.factories import build_election, make_election
-from voting.models import BoardEntry, Election, ElectionState
+from voting.models import Election, ElectionState
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_index_and_changelists_render(admin_client, open_election) -> None:
         "admin:index",
         "admin:voting_election_changelist",
         "admin:voting_election_add",
-        "admin:voting_boardentry_changelist",
+        "admin:board_boardentry_changelist",
         "admin:voting_auditevent_changelist",
         "admin:identity_voter_changelist",
         "admin:identity_publiccredential_changelist",
@@ -144,7 +145,7 @@ def test_board_turnout_and_entries_are_read_only(admin_client, open_election) ->
     board = admin_client.get(reverse("admin:voting_election_board", args=[election.pk]))
     html = board.content.decode()
     assert board.status_code == 200
-    assert reverse("voting:board-export", kwargs={"election_id": election.pk}) in html
+    assert reverse("board:export", kwargs={"election_id": election.pk}) in html
     assert "credentials" in html
     filtered = admin_client.get(
         reverse("admin:voting_election_board", args=[election.pk]), {"kind": "state"}
@@ -155,12 +156,12 @@ def test_board_turnout_and_entries_are_read_only(admin_client, open_election) ->
     assert turnout.status_code == 200 and "0 / 3" in turnout.content.decode()
 
     entry = BoardEntry.objects.filter(election=election).first()
-    url = reverse("admin:voting_boardentry_change", args=[entry.pk])
+    url = reverse("admin:board_boardentry_change", args=[entry.pk])
     page = admin_client.get(url)
     assert page.status_code == 200 and b"board_key" in page.content
     assert admin_client.post(url, {"kind": "result"}).status_code == 403
     assert (
-        admin_client.post(reverse("admin:voting_boardentry_delete", args=[entry.pk])).status_code
+        admin_client.post(reverse("admin:board_boardentry_delete", args=[entry.pk])).status_code
         == 403
     )
     assert (

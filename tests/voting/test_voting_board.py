@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from board.models import AppendOnlyViolation, BoardHead
+from board.models import BoardEntry as BoardEntryRow
+from board.services import board_append
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.ballot import ballot_verify
 from crypto.board import GENESIS_PREV, BoardEntry, verify_chain
 from crypto.hashing import canonical_json, parse_json
 from crypto.manifest import Manifest
 from tests.voting.factories import board_head_of, login, make_election, post_json
-from voting.models import AppendOnlyViolation, Ballot, BoardHead
-from voting.models import BoardEntry as BoardEntryRow
-from voting.services.board import board_append
+from voting.models import Ballot
 
 pytestmark = pytest.mark.django_db
 
@@ -197,19 +198,19 @@ def test_a_fork_is_impossible(open_election) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_appends_need_a_transaction(open_election) -> None:
     with pytest.raises(RuntimeError):
-        board_append(election=open_election.election, kind="state", payload={})
+        board_append(election_id=open_election.election.pk, kind="state", payload={})
 
 
 def test_unknown_kinds_are_refused(open_election) -> None:
     with pytest.raises(ValueError), transaction.atomic():
-        board_append(election=open_election.election, kind="gossip", payload={})
+        board_append(election_id=open_election.election.pk, kind="gossip", payload={})
 
 
 def test_board_time_never_goes_backwards(open_election) -> None:
     future = "2999-01-01T00:00:00.000Z"
     BoardHead.objects.filter(election=open_election.election).update(time=future)
     with transaction.atomic():
-        entry = board_append(election=open_election.election, kind="state", payload={"x": 1})
+        entry = board_append(election_id=open_election.election.pk, kind="state", payload={"x": 1})
     assert entry.time == future
     assert parse_json(entry.line)["time"] == future
 

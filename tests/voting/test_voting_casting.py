@@ -483,8 +483,8 @@ def test_the_append_guards_roll_back(request, transactional, monkeypatch) -> Non
 def test_appended_lines_are_the_canonical_entries(client, open_election_factory) -> None:
     """The entry the database builds and hashes (pnyx_append_ballot on PostgreSQL) is, byte for
     byte, crypto.board's canonical entry, and a revote supersedes the earlier ballot."""
+    from board.models import BoardEntry, BoardHead
     from crypto.board import BoardEntry as ChainEntry
-    from voting.models import BoardEntry, BoardHead
 
     election = open_election_factory(voters=2)
     first, revote = election.ballot(0), election.ballot(0, [[0, 0, 0, 0, 1]])
@@ -537,7 +537,7 @@ def test_a_close_committed_while_waiting_for_the_lock_is_seen(request) -> None:
     import psycopg
     from django.db import connection, transaction
 
-    from voting.services.board import board_lock
+    from board.services import board_lock
 
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent PostgreSQL transactions")

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from board.models import BoardEntry
 from crypto.hashing import digest_json, parse_json
 from crypto.manifest import Manifest
 from tests.voting.factories import (
@@ -24,7 +25,7 @@ from voting.errors import (
     TransitionNotAllowed,
     VotingWindowOver,
 )
-from voting.models import AuditEvent, BoardEntry, ElectionState
+from voting.models import AuditEvent, ElectionState
 from voting.services.elections import (
     election_close,
     election_finish_tally,
@@ -165,13 +166,13 @@ def test_install_key_must_match_the_ceremony_on_the_board() -> None:
     """When the ceremony's transcript is on the board, the installed key must be its result."""
     from django.db import transaction
 
-    from voting.services.board import board_append
+    from board.services import board_append
 
     election, ceremony = _ceremony_election()
     other = key_ceremony(str(election.pk))
     with transaction.atomic():
         board_append(
-            election=election,
+            election_id=election.pk,
             kind="ceremony-result",
             payload={
                 "qualified": [1, 2, 3],
@@ -192,7 +193,7 @@ def test_install_key_refuses_a_ceremony_that_began_on_the_board_and_did_not_fini
     write one by installing a key made elsewhere."""
     from django.db import transaction
 
-    from voting.services.board import board_append
+    from board.services import board_append
 
     election, ceremony = _ceremony_election()
     payloads = {
@@ -207,7 +208,7 @@ def test_install_key_refuses_a_ceremony_that_began_on_the_board_and_did_not_fini
         },
     }
     with transaction.atomic():
-        board_append(election=election, kind=kind, payload=payloads[kind])
+        board_append(election_id=election.pk, kind=kind, payload=payloads[kind])
     head = board_head_of(election)
     match = "never started" if kind == "trustee" else "has not finished"
     with pytest.raises(InvalidCeremonyOutput, match=match):

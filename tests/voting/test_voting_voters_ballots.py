@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from board.services import board_lock
 from crypto.ballot import Answer, Ballot, _prove_budget
 from crypto.board import BoardEntry as ChainEntry
 from crypto.board import verify_chain
@@ -40,7 +41,6 @@ from tests.voting.factories import (
 from voting.models import AuditedAlpha
 from voting.models import Ballot as BallotRow
 from voting.services import casting
-from voting.services.board import board_lock
 
 BUDGET = [
     {

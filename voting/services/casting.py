@@ -35,6 +35,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from board.models import BoardEntry, BoardHead
+from board.selectors import board_tracker_kind
+from board.services import (
+    board_append_locked,
+    board_entry_build,
+    board_head_advance,
+    board_lock,
+    board_time,
+)
 from config.api_parsers import InvalidJson, api_json_load
 from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
@@ -66,25 +75,27 @@ from voting.errors import (
     UnknownCredential,
     WrongElection,
 )
-from voting.models import AuditedAlpha, Ballot, BoardEntry, BoardHead, Election, ElectionState
+from voting.models import AuditedAlpha, Ballot, Election, ElectionState
 from voting.receipts import receipt_sign
 from voting.selectors import (
     FrozenManifest,
     audited_alpha_reused,
     ballot_precheck,
-    board_tracker_kind,
     election_manifest,
-)
-from voting.services.board import (
-    board_append_locked,
-    board_entry_build,
-    board_head_advance,
-    board_lock,
-    board_time,
+    election_state_now,
 )
 
 #: reads the request body, at most the given number of bytes
 BodyReader = Callable[[int], bytes]
+
+
+def _board_lock(*, election_id) -> BoardHead:
+    """Lock the election's board head; ``head.election`` holds the election's state and voting
+    window as they are now (read by a statement after the lock is granted, so it includes what
+    the lock's previous holder committed, e.g. a close)."""
+    head = board_lock(election_id=election_id)
+    head.election = election_state_now(election_id=election_id)
+    return head
 
 
 def _check_open(election: Election, now: datetime, entry_time: str | None = None) -> None:
@@ -261,7 +272,7 @@ def ballot_cast(
         else:
             payload = {"ballot": raw, "tracker": tracker}
             with transaction.atomic():
-                head = board_lock(election_id=election.pk)
+                head = _board_lock(election_id=election.pk)
                 entry = _ballot_entry(head=head, payload=payload)
                 _append_ballot(
                     head=head,
@@ -450,7 +461,7 @@ def ballot_audit_submit(
     try:
         with transaction.atomic():
             # The head first, then the voter's row: the order of the casting append.
-            head = board_lock(election_id=election.pk)
+            head = _board_lock(election_id=election.pk)
             now = timezone.now()
             time = board_time(head=head, now=now)
             _check_open(head.election, now, time)

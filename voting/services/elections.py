@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from board.models import BoardEntry
+from board.services import board_append, board_create
 from crypto.encoding import read_point
 from crypto.errors import CryptoError, InvalidEncoding
 from crypto.group import Point, multi_mul
@@ -28,8 +30,7 @@ from voting.errors import (
     TransitionNotAllowed,
     VotingWindowOver,
 )
-from voting.models import AuditEvent, BoardEntry, Election, ElectionState
-from voting.services.board import board_append, board_create
+from voting.models import AuditEvent, Election, ElectionState
 from voting.services.manifest import (
     ballot_size_estimate,
     election_question_problems,
@@ -66,7 +67,7 @@ def _set_state(election: Election, to: str, acting_user, reason: str = "", **ext
     election.state = to
     election.save(update_fields=["state", "updated_at"])
     board_append(
-        election=election,
+        election_id=election.pk,
         kind="state",
         payload={"from": previous, "to": to, "reason": reason},
     )
@@ -93,7 +94,7 @@ def election_create(
     )
     election.full_clean()
     election.save(force_insert=True)
-    board_create(election=election)
+    board_create(election_id=election.pk, slug=election.slug, title=election.title)
     _audit(election, "create", acting_user, slug=slug)
     return election
 
@@ -333,7 +334,7 @@ def election_open(*, election: Election, acting_user) -> Election:
     election.fingerprint = manifest.fingerprint
     election.save(update_fields=["manifest_json", "fingerprint", "updated_at"])
     board_append(
-        election=election,
+        election_id=election.pk,
         kind="manifest",
         payload={"manifest": data, "fingerprint": manifest.fingerprint},
     )

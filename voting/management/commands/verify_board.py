@@ -12,8 +12,8 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
+from board.verification import board_verify
 from voting.models import Election
-from voting.verification import board_verify
 
 
 class Command(BaseCommand):
@@ -42,7 +42,8 @@ class Command(BaseCommand):
             raise CommandError(f"no election {ref!r}", returncode=2) from exc
         jobs = options["jobs"] or (4 if options["distributed"] else None)
         report = board_verify(
-            election=election,
+            election_id=election.pk,
+            label=election.slug,
             distributed=options["distributed"],
             jobs=jobs,
             since=options["since"],

@@ -164,12 +164,12 @@ def demo_key_ceremony(election: Election, env: dict[str, str], board_file: Path)
     and verify instead of the server's URL (``PNYX_TRUSTEE_BOARD`` may name an export file)."""
     from celery.signals import task_prerun
 
-    from voting.selectors import board_lines
+    from board.selectors import board_lines
 
     def export_board(task=None, **kwargs) -> None:
         if task is not None and task.name == "tally.trustee_step":
             with _private_file(board_file) as out:
-                out.writelines(line + "\n" for line in board_lines(election=election))
+                out.writelines(line + "\n" for line in board_lines(election_id=election.pk))
 
     env = {**env, "PNYX_TRUSTEE_BOARD": str(board_file)}
     saved_env = {k: os.environ.get(k) for k in env}

@@ -33,9 +33,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -55,6 +52,7 @@ from crypto.credentials import derive_signing_key
 from crypto.hashing import parse_json
 from crypto.manifest import Manifest
 from crypto.tally import funded_projects
+from operations.workers import CeleryWorkerProcess, WorkerFailed
 
 PASSPHRASE_BYTES = 24
 ROOT = Path(__file__).resolve().parents[1]
@@ -410,7 +408,6 @@ class Worker:
     """``celery -A config worker -Q celery,tally`` for the simulation's duration."""
 
     def __init__(self, workdir: Path) -> None:
-        self.log = workdir / "worker.log"
         self.mail = workdir / "mail"
         env = dict(os.environ)
         env.update(
@@ -421,45 +418,28 @@ class Worker:
             EMAIL_FILE_PATH=str(self.mail),
             PYTHONUNBUFFERED="1",
         )
-        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603 - a fixed command line
+        self.process = CeleryWorkerProcess(
             [
-                *(sys.executable, "-m", "celery", "-A", "config", "worker"),
-                *("-Q", "celery,tally", "--loglevel", "INFO", "--concurrency", "2"),
+                *("-Q", "celery,tally", "--concurrency", "2"),
                 *("--hostname", f"simulate-{os.getpid()}@%h"),
             ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
+            workdir / "worker.log",
         )
+        self.proc = self.process.proc
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SimulationError(f"the Celery worker exited:\n{self.tail()}")
-            if b" ready." in self.log.read_bytes():
-                return
-            time.sleep(0.1)
-        raise SimulationError(f"the Celery worker did not start:\n{self.tail()}")
+        try:
+            self.process.wait_ready(timeout)
+        except WorkerFailed as exc:
+            raise SimulationError(str(exc)) from exc
 
     def tail(self, size: int = 3000) -> str:
         """The end of the worker's output (its log file goes with the temporary directory)."""
-        return self.log.read_bytes()[-size:].decode("utf-8", "replace")
+        return self.process.tail(size)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=30)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-        self._out.close()
+        self.process.stop()
 
 
 # --- Voters' choices --------------------------------------------------------------------------
@@ -1011,11 +991,11 @@ class Simulation:
         return out
 
     def _export(self, out: str) -> str:
-        from voting.selectors import board_lines
+        from board.selectors import board_lines
 
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as sink:
-            for line in board_lines(election=self.election):
+            for line in board_lines(election_id=self.election.pk):
                 sink.write(line.encode() + b"\n")
         return str(path)

@@ -1,4 +1,4 @@
-"""Celery tasks of the voting app.
+"""Celery tasks of the board.
 
 Tasks take primary keys, are idempotent, call one service and are enqueued with
 ``transaction.on_commit`` when they follow a database change.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from voting.verification import verify_chunk
+from board.verification import verify_chunk
 
 
-@shared_task(name="voting.board_verify_chunk", acks_late=True)
+@shared_task(name="board.verify_chunk", acks_late=True)
 def board_verify_chunk(election_id: str, seqs: list[int], check_proofs: bool) -> list:
     """Verify a range of board entries for ``manage.py verify_board --distributed``.
 

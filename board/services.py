@@ -5,23 +5,29 @@ Appends are serialised per election by locking the election's ``BoardHead`` row
 (election, seq) and (election, prev) make a fork impossible even for a writer that skipped the
 lock. The lock is held from the head read to the commit: callers keep that transaction short and
 do expensive work (ballot verification) before it.
+
+Every app appends through these functions, or, for ballots on PostgreSQL, through the database
+function ``pnyx_append_ballot`` (voting/migrations), whose lines a test compares byte for byte
+with crypto.board's (tests/voting/test_voting_casting.py,
+``test_appended_lines_are_the_canonical_entries``): an entry's line and hash are defined once, by
+``crypto.board``.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from board.keys import board_public_key_hex
+from board.models import BoardEntry, BoardHead
 from config.db import hot_cursor
 from crypto.board import ENTRY_KINDS, GENESIS_PREV, format_time
 from crypto.board import BoardEntry as ChainEntry
 from crypto.hashing import canonical_json
-from voting.models import BoardEntry, BoardHead, Election
-from voting.receipts import board_public_key_hex
-from voting.selectors import db_datetime, election_db_key
 
 
 def _require_transaction() -> None:
@@ -29,65 +35,56 @@ def _require_transaction() -> None:
         raise RuntimeError("board appends run inside the caller's transaction.atomic()")
 
 
-def board_create(*, election: Election) -> BoardEntry:
-    """Start the election's board with its genesis entry (``election``, seq 0)."""
+def board_db_key(election_id: Any):
+    """An election id as plain SQL parameters need it (native UUID on PostgreSQL, hex text on
+    SQLite), for the few hot-path queries written in SQL."""
+    value = election_id if isinstance(election_id, uuid.UUID) else uuid.UUID(str(election_id))
+    return BoardHead._meta.pk.target_field.get_db_prep_value(value, connection)
+
+
+def board_create(*, election_id: Any, slug: str, title: str) -> BoardEntry:
+    """Start an election's board with its genesis entry (``election``, seq 0)."""
     _require_transaction()
     payload = {
-        "uuid": str(election.pk),
-        "slug": election.slug,
-        "title": election.title,
+        "uuid": str(election_id),
+        "slug": slug,
+        "title": title,
         "board_key": board_public_key_hex(),
     }
     time = format_time(timezone.now())
-    entry = board_entry_build(election.pk, 0, "election", time, GENESIS_PREV, payload, None)
+    entry = board_entry_build(election_id, 0, "election", time, GENESIS_PREV, payload, None)
     entry.save()
-    BoardHead.objects.create(election=election, seq=0, hash=entry.hash, time=time)
+    BoardHead.objects.create(election_id=election_id, seq=0, hash=entry.hash, time=time)
     return entry
 
 
 def board_lock(*, election_id: Any) -> BoardHead:
-    """Lock and return the head of the election's board, with ``head.election`` holding the
-    election's state and voting window as they are now (read, not locked).
+    """Lock and return the head of the election's board (held until the caller's commit).
 
-    Two statements: the election is read after the lock is granted, so it includes what the
-    lock's previous holder committed (e.g. a close). (In one ``SELECT … JOIN … FOR UPDATE OF``,
-    PostgreSQL re-reads only the locked row after waiting; the joined election row would be the
-    one of the statement's snapshot, taken before the wait.) Plain SQL: the ORM's query building
-    cost more than the queries themselves (docs/performance-cast.md).
+    Plain SQL: the ORM's query building cost more than the query itself on the casting path
+    (docs/performance-cast.md). Whatever the caller reads after this returns includes what the
+    lock's previous holder committed (e.g. a close), when it is read by a new statement.
     """
     _require_transaction()
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    key = election_db_key(election_id)
     with hot_cursor() as cursor:
-        head_row = cursor.execute(
+        row = cursor.execute(
             f"SELECT seq, hash, time FROM {BoardHead._meta.db_table}"  # noqa: S608
             " WHERE election_id = %s" + lock,
-            [key],
+            [board_db_key(election_id)],
         ).fetchone()
-        if head_row is None:
-            raise BoardHead.DoesNotExist(f"no board for election {election_id}")
-        state, opens_at, closes_at = cursor.execute(
-            f"SELECT state, opens_at, closes_at FROM {Election._meta.db_table}"  # noqa: S608
-            " WHERE id = %s",
-            [key],
-        ).fetchone()
-    seq, hash_, time = head_row
-    head = BoardHead(election_id=election_id, seq=seq, hash=hash_, time=time)
-    head.election = Election(
-        id=election_id,
-        state=state,
-        opens_at=db_datetime(opens_at),
-        closes_at=db_datetime(closes_at),
-    )
-    return head
+    if row is None:
+        raise BoardHead.DoesNotExist(f"no board for election {election_id}")
+    seq, hash_, time = row
+    return BoardHead(election_id=election_id, seq=seq, hash=hash_, time=time)
 
 
 def board_append(
-    *, election: Election, kind: str, payload: dict, tracker: str | None = None
+    *, election_id: Any, kind: str, payload: dict, tracker: str | None = None
 ) -> BoardEntry:
     """Append one entry inside the caller's transaction; return it."""
     return board_append_locked(
-        head=board_lock(election_id=election.pk), kind=kind, payload=payload, tracker=tracker
+        head=board_lock(election_id=election_id), kind=kind, payload=payload, tracker=tracker
     )
 
 

@@ -3,9 +3,10 @@
 State and window, turnout (voters who voted out of the roll, ballots, revotes, audits), the board
 head, key-ceremony and tally progress, and links to the election's admin actions, on one page.
 
-Where it is mounted, and why: voting/admin.py (the ElectionAdmin and its custom views) belongs to
-the casting work, so instead of adding a route to ``ElectionAdmin.get_urls()`` this view has its
-own route in voting/page_urls.py, which config/urls.py includes *before* ``admin.site.urls``.
+Where it is mounted, and why: it reads voting/, identity/, tally/ and board/ together, so it lives
+above them (operations/), and instead of adding a route to ``ElectionAdmin.get_urls()`` this view
+has its own route in operations/urls.py, which config/urls.py includes *before*
+``admin.site.urls``.
 The route sits under /admin/voting/election/<id>/ next to the admin's own board and turnout views,
 and the view is wrapped in ``admin.site.admin_view``: the same login page, staff check, CSRF
 protection and no-cache headers as every admin page — plus the model's view permission. (An
@@ -28,6 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from board.selectors import board_head
 from identity.selectors import credential_issuance_latest
 from tally.selectors import ceremony_status, tally_status
 from voting.models import Election
@@ -36,7 +38,7 @@ from voting.page_selectors import (
     election_voting_status,
     tally_progress,
 )
-from voting.selectors import board_head, election_turnout
+from voting.selectors import election_turnout
 
 
 def _actions(election: Election) -> list[dict]:
@@ -67,7 +69,7 @@ def _election_dashboard(request: HttpRequest, election_id) -> HttpResponse:
     if not request.user.has_perm("voting.view_election"):
         raise PermissionDenied
     turnout = election_turnout(election=election)
-    head = board_head(election=election)
+    head = board_head(election_id=election.pk)
     kinds = head["kinds"]
     issuance = credential_issuance_latest(election_id=election.pk)
     tally_detail = tally_status(election=election, officials=True)

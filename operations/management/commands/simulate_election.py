@@ -1,6 +1,6 @@
 """``manage.py simulate_election``: a complete election with generated voters through the real code
 paths (services, HTTP API, the trustee tool, Celery tasks on a real worker); see
-voting/simulation.py. Prints the totals it expects and the published result; exits 1 if they
+operations/simulation.py. Prints the totals it expects and the published result; exits 1 if they
 differ (or if ``--verify`` finds the board does not verify), 2 on bad options.
 """
 
@@ -12,7 +12,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from voting.simulation import (
+from operations.simulation import (
     QUESTIONS_HELP,
     Simulation,
     SimulationError,

@@ -1,0 +1,119 @@
+"""The bulletin board's tables: each election's head and its append-only entries.
+
+The rows refuse ``save()`` on an existing row and ``delete()``, their querysets refuse ``update()``
+and ``delete()``, and on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE whatever the
+client. The tables keep the names they had when the board lived in voting/ (``voting_boardhead``,
+``voting_boardentry``): the triggers and the ballot append function (voting/migrations) name them.
+
+An election's board is keyed by the election's id. The foreign key names the election model by
+its label only; this module imports no other app.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from crypto.board import ENTRY_KINDS
+
+
+class AppendOnlyViolation(Exception):
+    """Something tried to change or remove a row of an append-only table."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+    def delete(self):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyViolation(f"{self.model.__name__} rows are never updated")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyViolation(f"{type(self).__name__} rows are never updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation(f"{type(self).__name__} rows are never deleted")
+
+
+class BoardHead(models.Model):
+    """The last entry of an election's board. Appends lock this row (SELECT … FOR UPDATE), so
+    they are serialised per election and each one extends the chain by exactly one entry."""
+
+    election = models.OneToOneField(
+        "voting.Election", on_delete=models.PROTECT, primary_key=True, related_name="board_head"
+    )
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    time = models.CharField(max_length=24)
+
+    class Meta:
+        db_table = "voting_boardhead"
+
+    def __str__(self) -> str:
+        return f"{self.election_id} @ {self.seq}"
+
+
+class BoardEntry(AppendOnlyModel):
+    """One entry of the hash chain (crypto.board), stored as its canonical JSON ``line`` (without
+    the trailing newline) so that the export streams the exact bytes that were hashed.
+
+    Indexes are kept to what reads and constraints need: every ballot inserts into each of them
+    (the election's own index is the prefix of the unique ones).
+    """
+
+    election = models.ForeignKey(
+        "voting.Election", on_delete=models.PROTECT, related_name="board_entries", db_index=False
+    )
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=32, choices=[(k, k) for k in ENTRY_KINDS])
+    time = models.CharField(max_length=24)
+    prev = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    #: ballot and audit entries: the ballot's tracker; NULL (not "") for the other kinds, so that
+    #: the unique constraint on (election, tracker) leaves them out
+    tracker = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    line = models.TextField()
+
+    class Meta:
+        db_table = "voting_boardentry"
+        ordering = ["election_id", "seq"]
+        verbose_name_plural = "board entries"
+        constraints = [
+            models.UniqueConstraint(fields=["election", "seq"], name="board_entry_seq"),
+            models.UniqueConstraint(fields=["election", "prev"], name="board_entry_prev"),
+            models.UniqueConstraint(fields=["hash"], name="board_entry_hash"),
+            models.UniqueConstraint(
+                fields=["election", "tracker"],
+                condition=Q(tracker__isnull=False),
+                name="board_entry_tracker",
+            ),
+            models.CheckConstraint(condition=Q(seq__gte=0), name="board_entry_seq_nonnegative"),
+        ]
+        indexes = [
+            # Filtering by kind: ballots are most of a board and are found by seq or tracker,
+            # so only the other kinds are indexed (a ballot insert does not touch this index).
+            models.Index(
+                fields=["election", "kind", "seq"],
+                condition=~Q(kind="ballot"),
+                name="board_entry_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
