@@ -536,14 +536,30 @@ class FixedBase:
             self._own = None
 
 
+#: Points per OpenSSL call in :func:`multi_mul`: OpenSSL allocates a 16-point table per point
+#: (≈ 1.5 KB), so longer sums are cut into pieces of this size (same speed, bounded memory).
+_MSM_PIECE = 4096
+
+
 def multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
-    """``g_scalar·G + Σ scalars[i]·points[i]`` in one OpenSSL multi-scalar multiplication.
+    """``g_scalar·G + Σ scalars[i]·points[i]`` by OpenSSL multi-scalar multiplication.
 
     Scalars are plain ints (reduced mod q here); the generator's term uses the precomputed table.
     """
     n = len(points)
     if len(scalars) != n:
         raise CryptoError("multi_mul needs as many scalars as points")
+    if n <= _MSM_PIECE:
+        return _multi_mul(g_scalar, scalars, points)
+    total = _multi_mul(g_scalar, scalars[:_MSM_PIECE], points[:_MSM_PIECE])
+    for start in range(_MSM_PIECE, n, _MSM_PIECE):
+        stop = start + _MSM_PIECE
+        total = total + _multi_mul(0, scalars[start:stop], points[start:stop])
+    return total
+
+
+def _multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
+    n = len(points)
     pool = _bn_pool(n + 1)  # per-thread BIGNUMs reused across calls (no allocation per scalar)
     bin2bn = _C.BN_bin2bn
     for bn, value in zip(pool, (g_scalar, *scalars), strict=False):
