@@ -579,7 +579,9 @@ class ShuffleProver:
         self._input_digest = inputs.digest()
         self._output_digest = outputs.digest()
         self._statement = setting.statement(n, w, self._input_digest, self._output_digest)
-        self._c_points: list[Point] | None = None
+        self._c_points: list[Point] = []
+        self._c_digest = ""
+        self._u: list[int] = []
         self._u_prime: list[int] = []
         self._U: list[int] = []
 
