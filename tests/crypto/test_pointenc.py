@@ -69,6 +69,15 @@ def test_round_trip_property(data, extra):
         assert encode_block(decode_block(p)) == p
 
 
+@settings(max_examples=15)
+@given(st.integers(0, B * MAX_POINTS - 1), st.binary(min_size=1, max_size=64))
+def test_any_length_up_to_the_largest_message(length, pattern):
+    data = (pattern * (length // len(pattern) + 1))[:length]
+    pts = encode_bytes(data)
+    assert len(pts) == length // B + 1 <= MAX_POINTS
+    assert decode_bytes(pts) == data
+
+
 def test_padding_bytes_inside_the_message_survive():
     for data in (
         b"\x80",
