@@ -1,4 +1,4 @@
-"""ElGamal on P-256: exponential (docs/protocol.md §4) and on point messages (§14.2).
+"""ElGamal on P-256: exponential (docs/protocol.md §4) and on point messages (§15.2).
 
 ``Enc(m; r) = (α, β) = (r·G, m·G + r·K)`` under the election key ``K = x·G``. Ciphertexts add
 homomorphically, ``Enc(a; r) + Enc(b; s) = Enc(a + b; r + s)``, and multiply by a public weight,

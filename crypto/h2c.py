@@ -10,7 +10,7 @@
 
 The result is indistinguishable from a random point (a random oracle to the group), and nobody
 knows its discrete logarithm to any other point: this is how the mixnet derives its independent
-generators (docs/protocol.md §14). The inputs are public, so the map is not constant-time; each
+generators (docs/protocol.md §15). The inputs are public, so the map is not constant-time; each
 map costs one exponentiation modulo p (done by OpenSSL) and the inversions of a batch of maps are
 shared (Montgomery's trick), which matters when deriving many generators at once.
 

@@ -1,4 +1,4 @@
-"""Messages as points of P-256, for ElGamal on point messages (docs/protocol.md §14.2).
+"""Messages as points of P-256, for ElGamal on point messages (docs/protocol.md §15.2).
 
 **Byte strings** (text answers, ranked lists, anything a homomorphic tally cannot add up) are
 encoded into a fixed number ``n`` of points, 30 bytes per point:

@@ -1,4 +1,4 @@
-"""Verified decryption of the mixnet's final list (docs/protocol.md §14.8).
+"""Verified decryption of the mixnet's final list (docs/protocol.md §15.8).
 
 Trustee ``t`` (share ``x_t``, verification key ``X_t = x_t·G``) publishes, for every ciphertext
 ``(α_{i,k}, β_{i,k})`` of the final list, ``D_{t,i,k} = x_t·α_{i,k}`` with a Chaum–Pedersen proof
@@ -40,7 +40,7 @@ __all__ = [
 
 
 def mix_decryption_binding(trustee: int, row: int, component: int) -> dict:
-    """The binding of the proof for ciphertext ``(row, component)`` (§14.8)."""
+    """The binding of the proof for ciphertext ``(row, component)`` (§15.8)."""
     return {"component": component, "purpose": "mix-decryption", "row": row, "trustee": trustee}
 
 

@@ -1,4 +1,4 @@
-"""The independent generators of the proof of shuffle (docs/protocol.md §14.4).
+"""The independent generators of the proof of shuffle (docs/protocol.md §15.4).
 
 For an election with manifest fingerprint ``F``:
 

@@ -1,11 +1,11 @@
-"""Lists of width-w ciphertext rows: what a mixer shuffles (docs/protocol.md §14.3).
+"""Lists of width-w ciphertext rows: what a mixer shuffles (docs/protocol.md §15.3).
 
 A row is a tuple of ``w`` ElGamal ciphertexts that travels as a unit (one ballot's mix-bound
 answers and its public weight); a list has ``N ≥ 1`` rows of the same width. Points of a list may
 be the identity: a component encrypted with randomness 0 (a public weight, ``(O, m·G)``) has
 ``α = O``, and an encryption of the integer 0 with randomness 0 is ``(O, O)``.
 
-The digest of a list is SHA-256 over a header and the points in order (§14.3):
+The digest of a list is SHA-256 over a header and the points in order (§15.3):
 ``ASCII("PNYX-V1/" ‖ label) ‖ 0x00 ‖ I2OSP(N, 4) ‖ I2OSP(k, 2) ‖ enc(P₁) ‖ enc(P₂) ‖ …`` with ``k``
 the number of points per row and ``enc`` the 65-byte SEC1 uncompressed form (``0x00`` for the
 identity: the code is prefix-free, so the concatenation is unambiguous).
@@ -123,7 +123,7 @@ def read_row(value: Any, width: int, what: str) -> Row:
 
 
 class ListDigest:
-    """Incremental digest of a list of ``rows`` rows of ``per_row`` points (§14.3)."""
+    """Incremental digest of a list of ``rows`` rows of ``per_row`` points (§15.3)."""
 
     __slots__ = ("_hash", "_expected", "_seen")
 

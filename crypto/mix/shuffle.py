@@ -1,4 +1,4 @@
-"""A width-w re-encryption shuffle and its proof (docs/protocol.md §14.5–§14.7).
+"""A width-w re-encryption shuffle and its proof (docs/protocol.md §15.5–§15.7).
 
 A mixer takes a list ``e`` of ``N`` rows of ``w`` ciphertexts, draws a permutation ``π`` of the
 rows and fresh randomness ``r′_{j,k}``, and publishes ``e′`` with
@@ -123,7 +123,7 @@ class ShuffleSetting:
         return f"mixer {self.mixer}: shuffle proof"
 
     def statement(self, rows: int, width: int, input_digest: str, output_digest: str) -> dict:
-        """``S``, the statement object every challenge of the proof hashes (§14.5)."""
+        """``S``, the statement object every challenge of the proof hashes (§15.5)."""
         return {
             "input": input_digest,
             "key": self.key.point.to_hex(),
@@ -410,7 +410,7 @@ def _points_digest(label: str, points: Sequence[Point]) -> str:
 
 
 def _u_prefix(fingerprint: str, statement: dict, permutation_digest: str) -> bytes:
-    """``JCS([F, S, {"permutation_commitments": D_c}, i])`` without ``i]`` (§14.5)."""
+    """``JCS([F, S, {"permutation_commitments": D_c}, i])`` without ``i]`` (§15.5)."""
     whole = canonical_json(
         [fingerprint, statement, {"permutation_commitments": permutation_digest}, 0]
     )
@@ -788,7 +788,7 @@ def verify_shuffle_chunk(
     *,
     diagnose: bool = False,
 ) -> ShuffleChunkCheck:
-    """Reduce the chunk's equations to one multi-scalar multiplication (§14.7).
+    """Reduce the chunk's equations to one multi-scalar multiplication (§15.7).
 
     ``previous`` is ``ĉ_{offset−1}`` (the chain base ``H`` for the first chunk), ``generators``
     are ``H_offset … H_{offset+n−1}``. The chain equations (5) of the chunk's rows are weighted
@@ -895,7 +895,7 @@ def verify_shuffle_merge(
     chain_base: Point,
     checks: Sequence[ShuffleChunkCheck],
 ) -> None:
-    """Check the sum of the chunks' contributions with the global terms (§14.7, step 6).
+    """Check the sum of the chunks' contributions with the global terms (§15.7, step 6).
 
     ``chain_base`` is the election's ``H``. If the sum fails, the caller may rerun the chunks
     with ``diagnose=True`` and call :func:`diagnose_shuffle_merge` to learn which equation fails.

@@ -1,4 +1,4 @@
-// Byte strings as points of P-256, for encrypting text in the booth (docs/protocol.md §14.2).
+// Byte strings as points of P-256, for encrypting text in the booth (docs/protocol.md §15.2).
 // Mirrors crypto/pointenc.py; tests/vectors/pointenc.json fixes the bytes of both.
 //
 // A message of L bytes takes n ≥ ⌊L/30⌋ + 1 points: padded = data ‖ 0x80 ‖ 0x00… to 30·n bytes;

@@ -1,4 +1,4 @@
-"""Verified decryption of the mixnet's final list (crypto/mix/decryption.py, protocol §14.8):
+"""Verified decryption of the mixnet's final list (crypto/mix/decryption.py, protocol §15.8):
 trustees' partial decryptions with Chaum–Pedersen proofs, checked in one batch a chunk, combined
 with Lagrange by any t of them, decoded to bytes and small integers."""
 

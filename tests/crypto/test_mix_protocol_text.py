@@ -1,10 +1,10 @@
-"""docs/protocol.md §14 re-derived from the text alone against tests/vectors/mix.json.
+"""docs/protocol.md §15 re-derived from the text alone against tests/vectors/mix.json.
 
 Nothing from crypto/mix or crypto/pointenc is used: only the group arithmetic (§2), canonical JSON
 and hash_to_scalar (§3), and RFC 9380 hash_to_curve (crypto/h2c.py, checked on the RFC's own
-vectors). The generators (Algorithm 14.4), the list digests (14.3), the shuffle (14.5), the whole
-proof replayed from its recorded nonces (14.6), each equation of the check one by one (14.7), the
-partial decryptions and their combination (14.8), and the decoding of the messages (14.2) must
+vectors). The generators (Algorithm 15.4), the list digests (15.3), the shuffle (15.5), the whole
+proof replayed from its recorded nonces (15.6), each equation of the check one by one (15.7), the
+partial decryptions and their combination (15.8), and the decoding of the messages (15.2) must
 all agree with the vector byte for byte. If the text and the code ever disagree, this fails.
 """
 
@@ -40,7 +40,7 @@ def hex_sc(k: int) -> str:
 
 
 def list_digest(label: str, n: int, k: int, points) -> str:
-    """Algorithm 14.3."""
+    """Algorithm 15.3."""
     h = hashlib.sha256(
         b"PNYX-V1/" + label.encode() + b"\x00" + n.to_bytes(4, "big") + k.to_bytes(2, "big")
     )
@@ -81,13 +81,13 @@ def test_mix_vector_from_the_text():
     e, e2 = rows_of(V["input"]), rows_of(V["output"])
     N, w = len(e), len(e[0])
 
-    # 14.4 generators
+    # 15.4 generators
     Hs = [hash_to_curve(canonical_json([F, "row", i]), DST) for i in range(max(N, 4))]
     H = hash_to_curve(canonical_json([F, "chain"]), DST)
     assert [hex_pt(h) for h in Hs[:4]] == V["generators"]["rows"]
     assert hex_pt(H) == V["generators"]["chain_base"]
 
-    # 14.3 digests, 14.5 the shuffle
+    # 15.3 digests, 15.5 the shuffle
     assert (
         ciphertexts_digest(e) == V["input_digest"] and ciphertexts_digest(e2) == V["output_digest"]
     )
@@ -107,7 +107,7 @@ def test_mix_vector_from_the_text():
         "width": w,
     }
 
-    # 14.6 the proof, replayed from its nonces
+    # 15.6 the proof, replayed from its nonces
     rand = Replay(V["proof_nonces"])
     inv = [pi.index(i) for i in range(N)]
     r = [rand() for _ in range(N)]
@@ -196,7 +196,7 @@ def test_mix_vector_from_the_text():
         "responses": [hex_sc(s) for s in sprime],
     }
 
-    # 14.7 each equation on its own (the closed-form chain of the code is the same chain)
+    # 15.7 each equation on its own (the closed-form chain of the code is the same chain)
     U = 1
     for x in u:
         U = U * x % Q
@@ -218,7 +218,7 @@ def test_mix_vector_from_the_text():
         assert base_mul(shat[j] % Q) + prev * sprime[j] == that[j] + chat[j] * c
         prev = chat[j]
 
-    # 14.8 decryption: shares, proofs (replayed), combination
+    # 15.8 decryption: shares, proofs (replayed), combination
     coefficients = [sc(a) for a in V["polynomial"]]
     shares_D = {}
     for t_str, case in V["decryptions"].items():
@@ -274,7 +274,7 @@ def test_mix_vector_from_the_text():
     ]
     assert [[hex_pt(M) for M in row] for row in messages] == V["messages"]
 
-    # 14.2 decoding: the text by Algorithm 14.2, the weight as m·G
+    # 15.2 decoding: the text by Algorithm 15.2, the weight as m·G
     for row, expected in zip(messages, V["decoded"], strict=True):
         x, y = row[0].coordinates()
         assert x < 2**248 and y % 2 == 0

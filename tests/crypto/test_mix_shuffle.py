@@ -1,4 +1,4 @@
-"""The width-w shuffle and its Terelius–Wikström proof (crypto/mix, docs/protocol.md §14.4–§14.7).
+"""The width-w shuffle and its Terelius–Wikström proof (crypto/mix, docs/protocol.md §15.4–§15.7).
 
 Completeness for widths 1, 5 and 34 and at chunk boundaries; every field of a proof and every part
 of the statement tampered → rejected; mixers that drop, duplicate, replace or re-order rows

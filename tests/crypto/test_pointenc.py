@@ -1,4 +1,4 @@
-"""Messages as points (crypto/pointenc.py, docs/protocol.md §14.2) and ElGamal on point messages."""
+"""Messages as points (crypto/pointenc.py, docs/protocol.md §15.2) and ElGamal on point messages."""
 
 from __future__ import annotations
 

@@ -14,11 +14,11 @@ input that caused it. Harnesses (``HARNESSES``):
   leaf replaced; a changed ballot must never verify. Errors: ``CryptoError`` subclasses.
 - ``board_line``: ``BoardEntry.from_canonical_line`` and ``from_line``; an accepted canonical line
   re-serialises to itself. Errors: ``InvalidEncoding``, ``InvalidChain``.
-- ``pointenc``: ``encode_bytes``/``decode_bytes`` (docs/protocol.md §14.2): bytes round-trip, and
+- ``pointenc``: ``encode_bytes``/``decode_bytes`` (docs/protocol.md §15.2): bytes round-trip, and
   points lifted from arbitrary abscissas either decode to a message that encodes back to exactly
   those points or are refused. Errors: ``InvalidEncoding``.
 - ``shuffle``: ``CiphertextList.from_json``, ``ShuffleProof.from_json`` and ``verify_shuffle`` on a
-  small valid shuffle (§14.7) with up to three leaves of its JSON replaced; a changed shuffle must
+  small valid shuffle (§15.7) with up to three leaves of its JSON replaced; a changed shuffle must
   never verify. Errors: ``CryptoError`` subclasses.
 
 Run one (tests/fuzz/test_fuzz.py does, for a bounded time, inside ``make test``)::

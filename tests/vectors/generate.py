@@ -598,7 +598,7 @@ def receipt_vectors() -> dict:
 
 
 def pointenc_vectors() -> dict:
-    """Byte strings and small integers as points (§14.2), and points that must not decode."""
+    """Byte strings and small integers as points (§15.2), and points that must not decode."""
     b = BYTES_PER_POINT
     texts = [
         b"",
@@ -650,7 +650,7 @@ def pointenc_vectors() -> dict:
     for case in ints:
         assert decode_int(Point.from_hex(case["point"], allow_identity=True)) == case["m"]
     return {
-        "description": "Bytes as points (§14.2): 30 bytes a point, 0x80 padding, smallest counter, "
+        "description": "Bytes as points (§15.2): 30 bytes a point, 0x80 padding, smallest counter, "
         "even ordinate; small integers as m·G; encodings that must be refused",
         "bytes_per_point": b,
         "cases": cases,
@@ -683,7 +683,7 @@ def _point_with_x(x: int) -> Point:
 
 
 def mix_vectors() -> dict:
-    """A 3-row, width-2 shuffle with its proof (§14.4–§14.7) and a 2-of-3 decryption (§14.8)."""
+    """A 3-row, width-2 shuffle with its proof (§15.4–§15.7) and a 2-of-3 decryption (§15.8)."""
     fingerprint = digest_json({"vector": "mix election"})
     coefficients = [scalar("mix-poly-0"), scalar("mix-poly-1")]
     poly = Polynomial(coefficients)
@@ -712,7 +712,7 @@ def mix_vectors() -> dict:
         )
     messages = mix_combine(outputs, {t: d for t, (d, _) in decryptions.items()}, 2)
     return {
-        "description": "The mixnet (§14): generators, a width-2 shuffle of 3 rows with its proof, "
+        "description": "The mixnet (§15): generators, a width-2 shuffle of 3 rows with its proof, "
         "and the verified decryption of its output by trustees 1 and 3 of 3 (threshold 2)",
         "fingerprint": fingerprint,
         "generator_dst": GENERATOR_DST.decode(),
