@@ -1,8 +1,13 @@
-"""Exponential ElGamal on P-256 (docs/protocol.md §4).
+"""ElGamal on P-256: exponential (docs/protocol.md §4) and on point messages (§15.2).
 
 ``Enc(m; r) = (α, β) = (r·G, m·G + r·K)`` under the election key ``K = x·G``. Ciphertexts add
 homomorphically, ``Enc(a; r) + Enc(b; s) = Enc(a + b; r + s)``, and multiply by a public weight,
 ``w·Enc(m; r) = Enc(w·m; w·r)``. Decryption gives ``m·G``; :mod:`crypto.dlog` recovers ``m``.
+
+The mixnet encrypts points: ``Enc(M; r) = (r·G, M + r·K)`` for a message point ``M``
+(:mod:`crypto.pointenc` maps bytes and small integers to points), and re-encrypts,
+``ReEnc((α, β); r′) = (α + r′·G, β + r′·K)``, an encryption of the same message with randomness
+``r + r′``. Both kinds share :class:`Ciphertext`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,16 @@ from crypto.encoding import expect_object, read_point
 from crypto.errors import InvalidPoint
 from crypto.group import FixedBase, G, Point, Scalar, base_mul
 
-__all__ = ["ElectionKey", "SecretKey", "Ciphertext", "keygen", "encrypt", "decrypt_to_point"]
+__all__ = [
+    "ElectionKey",
+    "SecretKey",
+    "Ciphertext",
+    "keygen",
+    "encrypt",
+    "encrypt_point",
+    "reencrypt",
+    "decrypt_to_point",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +158,30 @@ def encrypt(
     elif m:
         beta = beta + base_mul(m)
     return Ciphertext(alpha, beta), r
+
+
+def encrypt_point(
+    key: ElectionKey,
+    message: Point,
+    r: Scalar | None = None,
+    *,
+    rand: Callable[[], Scalar] = Scalar.random,
+) -> tuple[Ciphertext, Scalar]:
+    """``(r·G, M + r·K)`` for the message point ``M`` (the identity encrypts the integer 0)."""
+    if not isinstance(message, Point):
+        raise InvalidPoint("the message of a point encryption is a point")
+    if r is None:
+        r = rand()
+    if r.is_zero():
+        raise InvalidPoint("encryption randomness must be non-zero")
+    return Ciphertext(base_mul(r), message + key.table.mul(r)), r
+
+
+def reencrypt(key: ElectionKey, ct: Ciphertext, r: Scalar) -> Ciphertext:
+    """``(α + r·G, β + r·K)``: the same message under fresh randomness (``r`` non-zero)."""
+    if r.is_zero():
+        raise InvalidPoint("re-encryption randomness must be non-zero")
+    return Ciphertext(ct.alpha + base_mul(r), ct.beta + key.table.mul(r))
 
 
 def decrypt_to_point(sk: SecretKey, ct: Ciphertext) -> Point:

@@ -26,6 +26,10 @@ class InvalidProof(CryptoError):
     """A zero-knowledge proof that does not verify."""
 
 
+class InvalidShuffle(InvalidProof):
+    """A proof of shuffle that does not verify, or a shuffle whose lists do not match its proof."""
+
+
 class InvalidSignature(InvalidProof):
     """A credential signature that does not verify."""
 

@@ -38,12 +38,19 @@ __all__ = [
     "CURVE_NAME",
     "P",
     "Q",
+    "A",
+    "B",
     "Scalar",
     "Point",
     "FixedBase",
     "base_mul",
     "multi_mul",
     "G",
+    "fp_pow",
+    "fp_inv",
+    "fp_batch_inv",
+    "fp_sqrt",
+    "curve_rhs",
 ]
 
 CURVE_NAME = "P-256"
@@ -57,6 +64,11 @@ if int(_C.EC_GROUP_get_curve_name(_GROUP.ecg)) != _NID_P256:  # pragma: no cover
 Q = int(_GROUP.order())
 #: The field prime.
 P = int(_GROUP.parameters()["p"])
+#: The curve equation is ``y² = x³ + A·x + B (mod P)``.
+A = P - 3
+B = int(_GROUP.parameters()["b"])
+if int(_GROUP.parameters()["a"]) % P != A:  # pragma: no cover - OpenSSL broken
+    raise CryptoError("OpenSSL gave a curve with a ≠ −3")
 
 _POINT_BYTES = 65
 _SCALAR_BYTES = 32
@@ -322,6 +334,22 @@ class Point:
             return cls(_decode(data), data)
         raise InvalidPoint("not a SEC1 compressed (33 bytes) or uncompressed (65 bytes) point")
 
+    @classmethod
+    def from_affine(cls, x: int, y: int) -> Point:
+        """The point ``(x, y)``; raises :class:`InvalidPoint` unless both are in ``[0, p)`` and
+        satisfy the curve equation."""
+        if not (type(x) is int and type(y) is int and 0 <= x < P and 0 <= y < P):
+            raise InvalidPoint("affine coordinates are integers in [0, p)")
+        data = b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+        return cls(_decode(data), data)
+
+    def coordinates(self) -> tuple[int, int]:
+        """The affine ``(x, y)`` of a real point; raises :class:`InvalidPoint` for the identity."""
+        data = self.to_bytes()
+        if len(data) != _POINT_BYTES:
+            raise InvalidPoint("the point at infinity has no affine coordinates")
+        return int.from_bytes(data[1:33], "big"), int.from_bytes(data[33:], "big")
+
     # encoding
     def to_bytes(self) -> bytes:
         enc = self._enc
@@ -447,9 +475,18 @@ _ffi.cdef(
     void EC_GROUP_free(EC_GROUP *group);
     int EC_GROUP_set_generator(EC_GROUP *group, const EC_POINT *generator,
                                const BIGNUM *order, const BIGNUM *cofactor);
+    typedef struct bignum_ctx BN_CTX;
+    typedef struct bn_mont_ctx_st BN_MONT_CTX;
+    BN_MONT_CTX *BN_MONT_CTX_new(void);
+    int BN_MONT_CTX_set(BN_MONT_CTX *mont, const BIGNUM *mod, BN_CTX *ctx);
+    int BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m,
+                        BN_CTX *ctx, BN_MONT_CTX *m_ctx);
+    int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen);
+    BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret);
     """
 )
 _lib = _ffi.dlopen(_petlib_module.__file__)
+_lib_bin2bn = _lib.BN_bin2bn
 _ORDER_BN = Bn.from_binary(Q.to_bytes(32, "big"))
 _ONE_BN = Bn(1)
 
@@ -499,14 +536,30 @@ class FixedBase:
             self._own = None
 
 
+#: Points per OpenSSL call in :func:`multi_mul`: OpenSSL allocates a 16-point table per point
+#: (≈ 1.5 KB), so longer sums are cut into pieces of this size (same speed, bounded memory).
+_MSM_PIECE = 4096
+
+
 def multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
-    """``g_scalar·G + Σ scalars[i]·points[i]`` in one OpenSSL multi-scalar multiplication.
+    """``g_scalar·G + Σ scalars[i]·points[i]`` by OpenSSL multi-scalar multiplication.
 
     Scalars are plain ints (reduced mod q here); the generator's term uses the precomputed table.
     """
     n = len(points)
     if len(scalars) != n:
         raise CryptoError("multi_mul needs as many scalars as points")
+    if n <= _MSM_PIECE:
+        return _multi_mul(g_scalar, scalars, points)
+    total = _multi_mul(g_scalar, scalars[:_MSM_PIECE], points[:_MSM_PIECE])
+    for start in range(_MSM_PIECE, n, _MSM_PIECE):
+        stop = start + _MSM_PIECE
+        total = total + _multi_mul(0, scalars[start:stop], points[start:stop])
+    return total
+
+
+def _multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
+    n = len(points)
     pool = _bn_pool(n + 1)  # per-thread BIGNUMs reused across calls (no allocation per scalar)
     bin2bn = _C.BN_bin2bn
     for bn, value in zip(pool, (g_scalar, *scalars), strict=False):
@@ -532,6 +585,92 @@ def _bn_pool(size: int) -> list:
         keep.append(bn)
         ptrs.append(bn.bn)
     return ptrs
+
+
+# --- Field arithmetic modulo p (hashing to the curve, encoding bytes as points) -----------------
+# Python's pow() on 256-bit numbers is ≈ 4× slower than OpenSSL's BN_mod_exp; exponentiations
+# (square roots) go through OpenSSL, the rest stays in Python integers. The inputs are public.
+
+_P_BN = Bn.from_binary(P.to_bytes(32, "big"))
+_P_PTR = _ffi.cast("BIGNUM *", _addr(_P_BN.bn))
+# Montgomery context of p, set once (read-only afterwards, so shared by all threads)
+_P_MONT = _lib.BN_MONT_CTX_new()  # lives as long as the process
+_SQRT_EXP = (P + 1) // 4  # p ≡ 3 (mod 4): x^((p+1)/4) is a square root of x when one exists
+
+
+def _init_mont() -> None:
+    if _P_MONT == _ffi.NULL:  # pragma: no cover - out of memory
+        raise CryptoError("OpenSSL could not allocate a Montgomery context")
+    ctx = _ffi.cast("BN_CTX *", _addr(_scratch()[0]))
+    _check(_lib.BN_MONT_CTX_set(_P_MONT, _P_PTR, ctx), "BN_MONT_CTX_set")
+
+
+_init_mont()
+
+
+def _field_scratch():
+    try:
+        return _tls.field
+    except AttributeError:
+        keep = (Bn(), Bn(), Bn())
+        _tls.field = field = (
+            keep,
+            *(_ffi.cast("BIGNUM *", _addr(b.bn)) for b in keep),
+            _ffi.new("unsigned char[]", 32),
+        )
+        return field
+
+
+def fp_pow(x: int, e: int) -> int:
+    """``x^e mod p`` for ``0 ≤ x < p`` and ``0 ≤ e < 2^256`` (OpenSSL's BN_mod_exp_mont)."""
+    if not (type(x) is int and 0 <= x < P and type(e) is int and 0 <= e < 2**256):
+        raise CryptoError("fp_pow takes a field element and an exponent below 2^256")
+    _, bx, be, br, buf = _field_scratch()
+    if (
+        _lib_bin2bn(x.to_bytes(32, "big"), 32, bx) == _ffi.NULL
+        or _lib_bin2bn(e.to_bytes(32, "big"), 32, be) == _ffi.NULL
+    ):
+        raise CryptoError("OpenSSL failed to load an integer")
+    ctx = _ffi.cast("BN_CTX *", _addr(_scratch()[0]))
+    _check(_lib.BN_mod_exp_mont(br, bx, be, _P_PTR, ctx, _P_MONT), "BN_mod_exp_mont")
+    if _lib.BN_bn2binpad(br, buf, 32) != 32:
+        raise CryptoError("OpenSSL failed to write an integer")
+    return int.from_bytes(_ffi.buffer(buf, 32), "big")
+
+
+def fp_inv(x: int) -> int:
+    """``x^(−1) mod p``, and 0 for 0 (``inv0`` of RFC 9380 §4)."""
+    x %= P
+    return pow(x, -1, P) if x else 0
+
+
+def fp_batch_inv(values: Sequence[int]) -> list[int]:
+    """``[inv0(v) for v in values]`` with one inversion (Montgomery's trick)."""
+    prefix, acc = [], 1
+    for v in values:
+        v %= P
+        prefix.append(acc)
+        if v:
+            acc = acc * v % P
+    inv = pow(acc, -1, P)
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        v = values[i] % P
+        if v:
+            out[i] = inv * prefix[i] % P
+            inv = inv * v % P
+    return out
+
+
+def fp_sqrt(x: int) -> int | None:
+    """A square root of ``x`` modulo p (either one), or ``None`` if ``x`` is not a square."""
+    y = fp_pow(x, _SQRT_EXP)
+    return y if y * y % P == x else None
+
+
+def curve_rhs(x: int) -> int:
+    """``x³ + A·x + B mod p``: a point with abscissa ``x`` exists iff this is a square."""
+    return (x * x * x + A * x + B) % P
 
 
 def random_scalar() -> Scalar:

@@ -49,6 +49,8 @@ class Tag:
     SIGNATURE = "credential-signature"  # a voter credential signs a ballot
     TRUSTEE_SIGNATURE = "trustee-signature"  # a trustee signs a key-ceremony message
     DECRYPTION_SIGNATURE = "decryption-signature"  # a trustee signs its partial decryption
+    SHUFFLE_PERMUTATION = "shuffle-permutation"  # the mixnet's per-row challenges uᵢ (§15.6)
+    SHUFFLE = "shuffle"  # the challenge of a proof of shuffle (§15.6)
 
 
 def canonical_json(value: Any) -> bytes:

@@ -306,3 +306,80 @@ def partial_decryptions(draw) -> PartialDecryption:
         tuple(draw(st.lists(points_or_identity(), min_size=n, max_size=n))),
         tuple(draw(st.lists(dleq_proofs(), min_size=n, max_size=n))),
     )
+
+
+# --- The mixnet (crypto/mix, crypto/pointenc) -------------------------------------------------------
+
+
+def message_bytes(max_size: int = 200) -> st.SearchStrategy[bytes]:
+    """Byte strings to encode as points, biased towards the padding byte and zeros at the end."""
+    tails = st.sampled_from([b"", b"\x80", b"\x00", b"\x80\x00", b"\x00\x80", b"\xff" * 4])
+    return st.tuples(st.binary(max_size=max_size), tails).map(lambda bt: (bt[0] + bt[1])[:max_size])
+
+
+def mix_shapes(max_rows: int = 6, max_width: int = 3) -> st.SearchStrategy[tuple[int, int]]:
+    """``(rows, width)`` of a small mix."""
+    return st.tuples(st.integers(1, max_rows), st.integers(1, max_width))
+
+
+@st.composite
+def ciphertext_lists(draw, max_rows: int = 3, max_width: int = 3):
+    from crypto.mix.rows import CiphertextList
+
+    n, w = draw(mix_shapes(max_rows, max_width))
+    ct = st.builds(Ciphertext, points_or_identity(), points_or_identity())
+    rows = draw(st.lists(st.lists(ct, min_size=w, max_size=w).map(tuple), min_size=n, max_size=n))
+    return CiphertextList(w, tuple(rows))
+
+
+@st.composite
+def shuffle_proof_chunks(draw, offset: int | None = None, size: int | None = None):
+    from crypto.mix.shuffle import ShuffleProofChunk
+
+    n = size if size is not None else draw(st.integers(1, 3))
+    off = offset if offset is not None else draw(st.integers(0, 1000))
+    pts = st.lists(points(), min_size=n, max_size=n).map(tuple)
+    scs = st.lists(scalars(), min_size=n, max_size=n).map(tuple)
+    return ShuffleProofChunk(off, draw(pts), draw(pts), draw(pts), draw(scs), draw(scs))
+
+
+@st.composite
+def shuffle_proof_heads(draw, rows: int | None = None, width: int | None = None):
+    from crypto.mix.shuffle import ShuffleProofHead
+
+    n = rows if rows is not None else draw(st.integers(1, 1000))
+    w = width if width is not None else draw(st.integers(1, 3))
+    pairs = st.lists(st.tuples(points(), points()), min_size=w, max_size=w).map(tuple)
+    s4 = st.lists(scalars(), min_size=w, max_size=w).map(tuple)
+    return ShuffleProofHead(
+        n, w, draw(points()), draw(points()), draw(points()), draw(pairs),
+        draw(scalars()), draw(scalars()), draw(scalars()), draw(s4),
+    )  # fmt: skip
+
+
+@st.composite
+def shuffle_proofs(draw):
+    from crypto.mix.shuffle import ShuffleProof
+
+    sizes = draw(st.lists(st.integers(1, 2), min_size=1, max_size=3))
+    chunks, offset = [], 0
+    for size in sizes:
+        chunks.append(draw(shuffle_proof_chunks(offset, size)))
+        offset += size
+    return ShuffleProof(draw(shuffle_proof_heads(offset)), tuple(chunks))
+
+
+@st.composite
+def mix_decryptions(draw):
+    from crypto.mix.decryption import MixDecryption
+
+    n, w = draw(mix_shapes(3, 3))
+    shares = st.lists(points_or_identity(), min_size=w, max_size=w).map(tuple)
+    proofs = st.lists(dleq_proofs(), min_size=w, max_size=w).map(tuple)
+    return MixDecryption(
+        draw(trustee_indices),
+        draw(st.integers(0, 10_000)),
+        w,
+        tuple(draw(st.lists(shares, min_size=n, max_size=n))),
+        tuple(draw(st.lists(proofs, min_size=n, max_size=n))),
+    )

@@ -267,3 +267,55 @@ def test_js_refuses_invalid_choices_and_credentials():
     mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
     status, out = _run(_request(spec, mistyped, [[1, 0, 0]]))
     assert status == 2 and out["error"]["name"] == "InvalidCredential"
+
+
+# --- Text as points (crypto/pointenc.py ↔ frontend/src/pointenc.mjs) -------------------------------
+
+
+def _encode_in_js(messages: list[tuple[bytes, int | None]], decode: list[list[str]]) -> dict:
+    request = {
+        "messages": [{"hex": m.hex(), "points": n} for m, n in messages],
+        "decode": decode,
+    }
+    proc = subprocess.run(
+        [NODE, str(FRONTEND / "tools" / "encode_text.mjs")],
+        input=json.dumps(request).encode("utf-8"),
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+    return parse_json(proc.stdout)
+
+
+def test_text_encodes_to_the_same_points_in_js_and_python():
+    """Every length over four points, random and edge bytes, fixed widths: the browser's points
+    are Python's, byte for byte, and each side decodes the other's (and refuses the same junk)."""
+    import os
+    import random
+
+    from crypto.errors import InvalidEncoding
+    from crypto.pointenc import BYTES_PER_POINT, decode_bytes, encode_bytes
+
+    rnd = random.Random(12345)
+    messages: list[tuple[bytes, int | None]] = [
+        (os.urandom(n), None) for n in range(4 * BYTES_PER_POINT + 2)
+    ]
+    for _ in range(40):
+        data = bytes(
+            rnd.choice([0, 0x80, 0xFF, rnd.randrange(256)]) for _ in range(rnd.randrange(90))
+        )
+        messages.append((data, len(data) // BYTES_PER_POINT + 1 + rnd.randrange(3)))
+    messages.append(("Ελευθερία — 🗳️".encode(), 3))
+    python = [[p.to_hex() for p in encode_bytes(m, n)] for m, n in messages]
+    junk = [[base_mul(7).to_hex()], [(-encode_bytes(b"x")[0]).to_hex()]]
+    out = _encode_in_js(messages, python + junk)
+    assert out["encoded"] == python
+    assert out["decoded"][: len(python)] == [m.hex() for m, _ in messages]
+    assert out["decoded"][len(python) :] == [{"error": "InvalidEncoding"}] * 2
+    for points, (data, _) in zip(out["encoded"], messages, strict=True):
+        assert decode_bytes([Point.from_hex(h) for h in points]) == data
+    for points in junk:
+        with pytest.raises(InvalidEncoding):
+            decode_bytes([Point.from_hex(h) for h in points])

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from crypto.errors import InvalidProof
 from crypto.group import Point, Q, multi_mul
 
-__all__ = ["BatchVerifier", "check_equation"]
+__all__ = ["BatchVerifier", "check_equation", "draw_weight"]
 
 Term = tuple[int, Point]
 
@@ -39,6 +39,11 @@ def _next_rho() -> int:
         if rho:  # zero is skipped: the rest of [1, 2^128) stays uniform
             state["buf"], state["pos"] = buf, pos
             return rho
+
+
+def draw_weight() -> int:
+    """A fresh verifier weight, uniform in ``[1, 2^128)`` from the OS CSPRNG (§5.4)."""
+    return _next_rho()
 
 
 class BatchVerifier:

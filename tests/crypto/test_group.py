@@ -567,3 +567,20 @@ def test_identity_encoding():
     assert Point.generator() is G
     assert repr(o) == "Point(identity)"
     assert repr(G).startswith("Point(046b17d1f2")
+
+
+@pytest.mark.parametrize("n", [0, 1, 4095, 4096, 4097, 8193])
+def test_multi_mul_across_its_piece_size(n):
+    """Long sums are cut into pieces of 4096 points: the result is the same sum."""
+    import secrets
+
+    from crypto.group import _MSM_PIECE, multi_mul
+
+    assert _MSM_PIECE == 4096
+    points, acc = [], G
+    for _ in range(n):  # i·G for i = 1 … n, by additions
+        points.append(acc)
+        acc = acc + G
+    scalars = [secrets.randbelow(Q) for _ in range(n)]
+    expected = sum(s * (i + 1) for i, s in enumerate(scalars)) + 7
+    assert multi_mul(7, scalars, points) == base_mul(expected % Q)

@@ -295,7 +295,7 @@ def test_hash_to_scalar_depends_on_tag_and_every_part():
 
 def test_tags_are_distinct():
     tags = [v for k, v in vars(Tag).items() if k.isupper()]
-    assert len(tags) == len(set(tags)) == 8
+    assert len(tags) == len(set(tags)) == 10
     assert set(tags) == {
         "pok",
         "dleq",
@@ -305,4 +305,6 @@ def test_tags_are_distinct():
         "credential-signature",
         "trustee-signature",
         "decryption-signature",
+        "shuffle-permutation",
+        "shuffle",
     }

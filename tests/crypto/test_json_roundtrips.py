@@ -30,6 +30,16 @@ from crypto.elgamal import Ciphertext, ElectionKey, encrypt, keygen
 from crypto.errors import InvalidEncoding, InvalidPoint, InvalidScalar
 from crypto.group import G, P, Point, Q
 from crypto.hashing import canonical_json, parse_json
+from crypto.mix.decryption import MixDecryption, mix_partial_decrypt
+from crypto.mix.rows import CiphertextList, encrypt_row, public_ciphertext
+from crypto.mix.shuffle import (
+    ShuffleProof,
+    ShuffleProofChunk,
+    ShuffleProofHead,
+    ShuffleSetting,
+    prove_shuffle,
+    shuffle,
+)
 from crypto.proofs.disjunctive import DisjunctiveProof
 from crypto.proofs.dleq import DleqProof
 from crypto.proofs.schnorr import SchnorrProof
@@ -74,6 +84,11 @@ DECODERS = {
     "DkgConfirmation": DkgConfirmation.from_json,
     "PartialDecryption": PartialDecryption.from_json,
     "EciesMessage": EciesMessage.from_json,
+    "CiphertextList": CiphertextList.from_json,
+    "ShuffleProofHead": ShuffleProofHead.from_json,
+    "ShuffleProofChunk": ShuffleProofChunk.from_json,
+    "ShuffleProof": ShuffleProof.from_json,
+    "MixDecryption": MixDecryption.from_json,
 }
 
 STRATEGIES = {
@@ -95,6 +110,11 @@ STRATEGIES = {
     "DkgConfirmation": S.dkg_confirmations(),
     "PartialDecryption": S.partial_decryptions(),
     "EciesMessage": S.ecies_messages(),
+    "CiphertextList": S.ciphertext_lists(),
+    "ShuffleProofHead": S.shuffle_proof_heads(),
+    "ShuffleProofChunk": S.shuffle_proof_chunks(),
+    "ShuffleProof": S.shuffle_proofs(),
+    "MixDecryption": S.mix_decryptions(),
 }
 
 VERSIONED = {
@@ -106,6 +126,11 @@ VERSIONED = {
     "DkgComplaint",
     "DkgConfirmation",
     "PartialDecryption",
+    "CiphertextList",
+    "ShuffleProofHead",
+    "ShuffleProofChunk",
+    "ShuffleProof",
+    "MixDecryption",
 }
 
 #: 64-hex leaves that are digests, not scalars (any 256-bit value is a valid digest)
@@ -164,6 +189,16 @@ def _samples() -> dict[str, Any]:
     ct, _ = encrypt(dkg.key, 5)
     partial = partial_decrypt(dkg.shares[1], 1, [ct, Ciphertext.zero()], context="ab" * 32)
     answer = ballot.answers[2]
+    fingerprint = hashlib.sha256(b"mix sample").hexdigest()
+    rows = (
+        encrypt_row(dkg.key, [G, G + G])[0],
+        (public_ciphertext(G), public_ciphertext(Point.identity())),
+    )
+    mix_in = CiphertextList(2, rows)
+    mix_out, witness = shuffle(dkg.key, mix_in)
+    setting = ShuffleSetting(fingerprint, dkg.key, 1, dkg.ceremony.key_of(1))
+    proof = prove_shuffle(setting, mix_in, mix_out, witness, rows_per_chunk=1)
+    mix_decryption = mix_partial_decrypt(dkg.shares[1], 1, mix_in, 0, fingerprint=fingerprint)
     return {
         "ElectionKey": pk.to_json(),
         "Ciphertext": ct.to_json(),
@@ -183,6 +218,11 @@ def _samples() -> dict[str, Any]:
         "DkgConfirmation": dkg.confirmations[1].to_json(),
         "PartialDecryption": partial.to_json(),
         "EciesMessage": dkg.deals[1].shares[0].to_json(),
+        "CiphertextList": mix_in.to_json(),
+        "ShuffleProofHead": proof.head.to_json(),
+        "ShuffleProofChunk": proof.chunks[1].to_json(),
+        "ShuffleProof": proof.to_json(),
+        "MixDecryption": mix_decryption.to_json(),
     }
 
 
@@ -197,7 +237,11 @@ def test_samples_decode():
 
 
 def identity_allowed(name: str, path: tuple) -> bool:
-    return path[-1] == "commitment2" or (name == "PartialDecryption" and path[0] == "shares")
+    return (
+        path[-1] == "commitment2"
+        or (name in ("PartialDecryption", "MixDecryption") and path[0] == "shares")
+        or (name == "CiphertextList" and path[0] == "rows")
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)

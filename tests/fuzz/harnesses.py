@@ -18,6 +18,12 @@ input that caused it. Harnesses (``HARNESSES``):
   ``open_checkpoint`` under the vectors' keys, ``Checkpoint.from_text``, ``TlogProof.from_text``
   with ``verify_entry_proof``, ``AddCheckpoint.from_bytes``, ``NoteVerifier.from_vkey``,
   ``parse_tile_path``; whatever parses re-serialises to the same bytes. Errors: ``CryptoError``.
+- ``pointenc``: ``encode_bytes``/``decode_bytes`` (docs/protocol.md §15.2): bytes round-trip, and
+  points lifted from arbitrary abscissas either decode to a message that encodes back to exactly
+  those points or are refused. Errors: ``InvalidEncoding``.
+- ``shuffle``: ``CiphertextList.from_json``, ``ShuffleProof.from_json`` and ``verify_shuffle`` on a
+  small valid shuffle (§15.7) with up to three leaves of its JSON replaced; a changed shuffle must
+  never verify. Errors: ``CryptoError`` subclasses.
 
 Run one (tests/fuzz/test_fuzz.py does, for a bounded time, inside ``make test``)::
 
@@ -61,6 +67,15 @@ with atheris.instrument_imports(include=["crypto"]):
     from crypto.group import Point, Scalar, base_mul
     from crypto.hashing import canonical_json, parse_json
     from crypto.note import NoteVerifier, open_note, parse_note
+    from crypto.mix.rows import CiphertextList, encrypt_row, public_ciphertext
+    from crypto.mix.shuffle import (
+        ShuffleProof,
+        ShuffleSetting,
+        prove_shuffle,
+        shuffle,
+        verify_shuffle,
+    )
+    from crypto.pointenc import decode_bytes, encode_bytes
     from crypto.signatures import SigningKey
     from crypto.tlog import parse_tile_path, tile_path
 
@@ -74,6 +89,16 @@ SPEC = ElectionSpec(
     (QuestionSpec(3, 1, 1), QuestionSpec(3, 0, 3, (1, 2, 3), 4)),
 )
 SEED_BALLOT = CORPUS / "ballot" / "valid-ballot.json"
+#: The shuffle harness's statement: a fixed key, mixer and input list (the seed proof stays valid).
+MIX_SETTING = ShuffleSetting(SPEC.fingerprint, SPEC.key, 1, base_mul(Scalar(0x5EED_313)))
+MIX_INPUT = CiphertextList(
+    2,
+    (
+        encrypt_row(SPEC.key, [base_mul(5), base_mul(6)], rand=lambda: Scalar(0x5EED))[0],
+        (public_ciphertext(base_mul(1)), public_ciphertext(Point.identity())),
+    ),
+)
+SEED_SHUFFLE = CORPUS / "shuffle" / "valid-shuffle.json"
 
 
 # --- point_scalar -------------------------------------------------------------------------------
@@ -173,9 +198,9 @@ def _replacement(fdp: atheris.FuzzedDataProvider, original: Any) -> Any:
     return fdp.ConsumeIntInRange(0, 3)
 
 
-def _tampered(data: bytes) -> dict:
+def _tampered(data: bytes, seed: Any = None) -> Any:
     fdp = atheris.FuzzedDataProvider(data)
-    value = _seed_ballot()
+    value = _seed_ballot() if seed is None else seed
     for _ in range(fdp.ConsumeIntInRange(1, 3)):
         paths = _leaves(value)
         path = paths[fdp.ConsumeIntInRange(0, len(paths) - 1)]
@@ -284,6 +309,61 @@ def fuzz_tlog(data: bytes) -> None:
         pass
     else:
         assert request.to_bytes() == data
+# --- pointenc -----------------------------------------------------------------------------------
+
+
+def fuzz_pointenc(data: bytes) -> None:
+    if not data:
+        return
+    message = data[1 : 1 + data[0]]
+    extra = data[0] % 3
+    points = encode_bytes(message, len(message) // 30 + 1 + extra)
+    assert decode_bytes(points) == message
+    lifted = []
+    for i in range(1 + data[0] // 64, len(data) - 32, 33):
+        try:  # a point whose abscissa is any 32 bytes: 02/03 ‖ x
+            lifted.append(Point.from_sec1(bytes([2 + (data[i] & 1)]) + data[i + 1 : i + 33]))
+        except InvalidEncoding:
+            continue
+    if not lifted:
+        return
+    try:
+        decoded = decode_bytes(lifted)
+    except InvalidEncoding:
+        return
+    assert encode_bytes(decoded, len(lifted)) == tuple(lifted)
+
+
+# --- shuffle ------------------------------------------------------------------------------------
+
+
+def _seed_shuffle() -> dict:
+    return parse_json(SEED_SHUFFLE.read_bytes())
+
+
+def fuzz_shuffle(data: bytes) -> None:
+    if not data:
+        return
+    value = _tampered(data[1:], _seed_shuffle()) if data[0] % 2 else None
+    if value is None:
+        try:
+            value = parse_json(data[1:])
+        except InvalidEncoding:
+            return
+    try:
+        if not isinstance(value, dict) or set(value) != {"output", "proof"}:
+            raise InvalidEncoding("not a shuffle")
+        outputs = CiphertextList.from_json(value["output"])
+        proof = ShuffleProof.from_json(value["proof"])
+        verify_shuffle(MIX_SETTING, MIX_INPUT, outputs, proof)
+    except CryptoError:
+        return
+    # Only the seed shuffle verifies (with any cut into chunks): any other change is caught.
+    seed = _seed_shuffle()
+    assert canonical_json(value["output"]) == canonical_json(seed["output"]), "a changed list"
+    assert proof.rechunked(2) == ShuffleProof.from_json(seed["proof"]).rechunked(2), (
+        "a changed proof"
+    )
 
 
 HARNESSES = {
@@ -292,6 +372,8 @@ HARNESSES = {
     "ballot": fuzz_ballot,
     "board_line": fuzz_board_line,
     "tlog": fuzz_tlog,
+    "pointenc": fuzz_pointenc,
+    "shuffle": fuzz_shuffle,
 }
 
 
@@ -345,6 +427,16 @@ def write_seed_corpus() -> None:
     _write("tlog", "add-checkpoint", TLOG["add_checkpoint"].encode())
     _write("tlog", "vkey", TLOG["witnesses"][0]["vkey"].encode())
     _write("tlog", "tile", b"tile/1/x001/x234/067.p/17")
+    _write("pointenc", "text", bytes([11]) + b"hello world" + bytes(range(70)))
+    _write("pointenc", "empty", b"\x00")
+    outputs, witness = shuffle(
+        SPEC.key, MIX_INPUT, rand=lambda: Scalar(0x5EED_2), randbelow=lambda n: n - 1
+    )
+    proof = prove_shuffle(MIX_SETTING, MIX_INPUT, outputs, witness, rows_per_chunk=1)
+    seed = {"output": outputs.to_json(), "proof": proof.to_json()}
+    _write("shuffle", SEED_SHUFFLE.name, canonical_json(seed))
+    _write("shuffle", "text-mode", b"\x00" + canonical_json(seed))
+    _write("shuffle", "tamper-mode", b"\x01" + bytes(range(64)))
 
 
 def main(argv: list[str]) -> None:

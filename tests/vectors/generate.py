@@ -34,6 +34,18 @@ from crypto.elgamal import ElectionKey, encrypt  # noqa: E402
 from crypto.errors import InvalidCredential  # noqa: E402
 from crypto.group import G, Point, Q, Scalar, base_mul  # noqa: E402
 from crypto.hashing import canonical_json, digest_json, expand_message_xmd, hash_to_scalar  # noqa: E402
+from crypto.mix.decryption import mix_combine, mix_partial_decrypt  # noqa: E402
+from crypto.mix.generators import GENERATOR_DST, ShuffleGenerators  # noqa: E402
+from crypto.mix.rows import CiphertextList, encrypt_row, public_ciphertext  # noqa: E402
+from crypto.mix.shuffle import ShuffleSetting, prove_shuffle, shuffle  # noqa: E402
+from crypto.pointenc import (  # noqa: E402
+    BYTES_PER_POINT,
+    decode_bytes,
+    decode_int,
+    encode_block,
+    encode_bytes,
+    encode_int,
+)
 from crypto.proofs.disjunctive import prove_membership  # noqa: E402
 from crypto.proofs.dleq import prove_dleq  # noqa: E402
 from crypto.proofs.schnorr import prove_knowledge  # noqa: E402
@@ -890,6 +902,155 @@ def tlog_vectors() -> dict:
         "add_checkpoint": AddCheckpoint(12, tuple(prove_consistency(12, n, store)), full.encode())
         .to_bytes()
         .decode("utf-8"),
+def pointenc_vectors() -> dict:
+    """Byte strings and small integers as points (§15.2), and points that must not decode."""
+    b = BYTES_PER_POINT
+    texts = [
+        b"",
+        b"a",
+        "Ελευθερία".encode(),
+        bytes(range(b - 1)),
+        bytes(range(b)),
+        bytes(range(b + 1)),
+        b"\x80",
+        b"\x00" * (b - 1),
+        b"\x80\x00" * b,
+        b"\xff" * (2 * b - 1),
+        b"\xff" * (2 * b),
+        bytes(range(256))[: 3 * b],
+    ]
+    cases = []
+    for data in texts:
+        for extra in (0, 1):
+            points = encode_bytes(data, len(data) // b + 1 + extra)
+            cases.append(
+                {
+                    "data_hex": data.hex(),
+                    "points": len(points),
+                    "encoded": [p.to_hex() for p in points],
+                    "counters": [p.coordinates()[0] & 0xFF for p in points],
+                }
+            )
+    good = encode_block(b"a block for the invalid cases.")
+    x = good.coordinates()[0]
+    later = next(c for c in range((x & 0xFF) + 1, 256) if _has_point((x & ~0xFF) | c))
+    invalid = [
+        {"encoded": [(-good).to_hex()], "reason": "odd ordinate"},
+        {
+            "encoded": [_point_with_x((x & ~0xFF) | later).to_hex()],
+            "reason": "counter not the smallest",
+        },
+        {"encoded": [G.to_hex()], "reason": "abscissa ≥ 2^248"},
+        {"encoded": [encode_block(b"x" * b).to_hex()], "reason": "no padding byte"},
+        {"encoded": [encode_block(bytes(b)).to_hex()], "reason": "all zero: no padding byte"},
+        {
+            "encoded": [encode_block(b"ab\x80" + bytes(b - 4) + b"\x01").to_hex()],
+            "reason": "a non-zero byte after the padding byte",
+        },
+    ]
+    for case in invalid:
+        if _decodes([Point.from_hex(h) for h in case["encoded"]]):
+            raise AssertionError(case["reason"])
+    ints = [{"m": m, "point": encode_int(m).to_hex_allow_identity()} for m in (0, 1, 2, 1000)]
+    for case in ints:
+        assert decode_int(Point.from_hex(case["point"], allow_identity=True)) == case["m"]
+    return {
+        "description": "Bytes as points (§15.2): 30 bytes a point, 0x80 padding, smallest counter, "
+        "even ordinate; small integers as m·G; encodings that must be refused",
+        "bytes_per_point": b,
+        "cases": cases,
+        "invalid": invalid,
+        "small_integers": ints,
+    }
+
+
+def _decodes(points: list[Point]) -> bool:
+    from crypto.errors import InvalidEncoding
+
+    try:
+        decode_bytes(points)
+    except InvalidEncoding:
+        return False
+    return True
+
+
+def _has_point(x: int) -> bool:
+    from crypto.group import curve_rhs, fp_sqrt
+
+    return fp_sqrt(curve_rhs(x)) is not None
+
+
+def _point_with_x(x: int) -> Point:
+    from crypto.group import P, curve_rhs, fp_sqrt
+
+    y = fp_sqrt(curve_rhs(x))
+    return Point.from_affine(x, y if y % 2 == 0 else P - y)
+
+
+def mix_vectors() -> dict:
+    """A 3-row, width-2 shuffle with its proof (§15.4–§15.7) and a 2-of-3 decryption (§15.8)."""
+    fingerprint = digest_json({"vector": "mix election"})
+    coefficients = [scalar("mix-poly-0"), scalar("mix-poly-1")]
+    poly = Polynomial(coefficients)
+    key = ElectionKey(base_mul(coefficients[0]))
+    mixer_secret = scalar("mix-mixer-secret")
+    setting = ShuffleSetting(fingerprint, key, 1, base_mul(mixer_secret))
+    enc = Drbg("mix-encryptions")
+    rows = []
+    for text, weight in ((b"yes", 1), (b"no", 3), (b"", 0)):
+        row, _ = encrypt_row(key, [encode_bytes(text)[0]], rand=enc)
+        rows.append((*row, public_ciphertext(encode_int(weight))))
+    inputs = CiphertextList(2, tuple(rows))
+    shuffle_drbg = Drbg("mix-shuffle")
+    outputs, witness = shuffle(
+        key, inputs, rand=shuffle_drbg, randbelow=lambda n: int(shuffle_drbg()) % n
+    )
+    proof_drbg = Drbg("mix-proof")
+    proof = prove_shuffle(setting, inputs, outputs, witness, rows_per_chunk=2, rand=proof_drbg)
+    gens = ShuffleGenerators(fingerprint)
+    decryptions = {}
+    for t in (1, 3):
+        drbg = Drbg(f"mix-decryption-{t}")
+        decryptions[t] = (
+            mix_partial_decrypt(poly(t), t, outputs, 0, fingerprint=fingerprint, rand=drbg),
+            drbg.drawn,
+        )
+    messages = mix_combine(outputs, {t: d for t, (d, _) in decryptions.items()}, 2)
+    return {
+        "description": "The mixnet (§15): generators, a width-2 shuffle of 3 rows with its proof, "
+        "and the verified decryption of its output by trustees 1 and 3 of 3 (threshold 2)",
+        "fingerprint": fingerprint,
+        "generator_dst": GENERATOR_DST.decode(),
+        "generators": {
+            "chain_base": gens.chain_base.to_hex(),
+            "rows": [p.to_hex() for p in gens.rows(0, 4)],
+        },
+        "election_key": key.to_json(),
+        "polynomial": [a.to_hex() for a in coefficients],
+        "mixer": {"index": 1, "public_key": setting.mixer_key.to_hex()},
+        "input": inputs.to_json(),
+        "input_digest": inputs.digest(),
+        "encryption_nonces": enc.drawn,
+        "permutation": list(witness.permutation),
+        "reencryption_randomness": [[r.to_hex() for r in row] for row in witness.randomness],
+        "output": outputs.to_json(),
+        "output_digest": outputs.digest(),
+        "proof_nonces": proof_drbg.drawn,
+        "proof": proof.to_json(),
+        "decryptions": {
+            str(t): {
+                "share": poly(t).to_hex(),
+                "verification_key": base_mul(poly(t)).to_hex(),
+                "nonces": nonces,
+                "decryption": d.to_json(),
+            }
+            for t, (d, nonces) in decryptions.items()
+        },
+        "messages": [[m.to_hex_allow_identity() for m in row] for row in messages],
+        "decoded": [
+            {"text_hex": decode_bytes(row[:1]).hex(), "weight": decode_int(row[1])}
+            for row in messages
+        ],
     }
 
 
@@ -906,6 +1067,8 @@ FILES = {
     "dlog.json": dlog_vectors,
     "receipts.json": receipt_vectors,
     "tlog.json": tlog_vectors,
+    "pointenc.json": pointenc_vectors,
+    "mix.json": mix_vectors,
 }
 
 

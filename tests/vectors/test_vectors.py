@@ -259,3 +259,80 @@ def test_receipt_vectors():
     forged = v["invalid_genesis"][0]["entry"]
     with pytest.raises(InvalidChain):
         list(verify_chain([BoardEntry.from_json(forged)]))
+
+
+def test_pointenc_vectors():
+    from crypto.errors import InvalidEncoding
+    from crypto.pointenc import BYTES_PER_POINT, decode_bytes, decode_int, encode_bytes, encode_int
+
+    v = load("pointenc.json")
+    assert v["bytes_per_point"] == BYTES_PER_POINT
+    for case in v["cases"]:
+        data = bytes.fromhex(case["data_hex"])
+        points = encode_bytes(data, case["points"])
+        assert [p.to_hex() for p in points] == case["encoded"]
+        assert [p.coordinates()[0] & 0xFF for p in points] == case["counters"]
+        assert decode_bytes([Point.from_hex(h) for h in case["encoded"]]) == data
+    for case in v["invalid"]:
+        with pytest.raises(InvalidEncoding):
+            decode_bytes([Point.from_hex(h) for h in case["encoded"]])
+    for case in v["small_integers"]:
+        assert encode_int(case["m"]).to_hex_allow_identity() == case["point"]
+        assert decode_int(Point.from_hex(case["point"], allow_identity=True)) == case["m"]
+
+
+def test_mix_vectors_verify():
+    from crypto.h2c import hash_to_curve
+    from crypto.mix.decryption import MixDecryption, mix_combine, verify_mix_decryption
+    from crypto.mix.generators import GENERATOR_DST, ShuffleGenerators
+    from crypto.mix.rows import CiphertextList
+    from crypto.mix.shuffle import ShuffleProof, ShuffleSetting, verify_shuffle
+    from crypto.pointenc import decode_bytes, decode_int
+
+    v = load("mix.json")
+    fingerprint = v["fingerprint"]
+    assert v["generator_dst"] == GENERATOR_DST.decode()
+    gens = ShuffleGenerators(fingerprint)
+    assert gens.chain_base.to_hex() == v["generators"]["chain_base"]
+    assert [p.to_hex() for p in gens.rows(0, 4)] == v["generators"]["rows"]
+    assert (
+        v["generators"]["rows"][2]
+        == hash_to_curve(canonical_json([fingerprint, "row", 2]), GENERATOR_DST).to_hex()
+    )
+    key = ElectionKey.from_json(v["election_key"])
+    setting = ShuffleSetting(
+        fingerprint, key, v["mixer"]["index"], Point.from_hex(v["mixer"]["public_key"])
+    )
+    inputs = CiphertextList.from_json(v["input"])
+    outputs = CiphertextList.from_json(v["output"])
+    assert inputs.digest() == v["input_digest"] and outputs.digest() == v["output_digest"]
+    proof = ShuffleProof.from_json(v["proof"])
+    verify_shuffle(setting, inputs, outputs, proof)
+    # the recorded permutation and randomness produce the output
+    from crypto.elgamal import reencrypt
+
+    for j, (i, rs) in enumerate(zip(v["permutation"], v["reencryption_randomness"], strict=True)):
+        for k, r in enumerate(rs):
+            assert reencrypt(key, inputs.rows[i][k], Scalar.from_hex(r)) == outputs.rows[j][k]
+    decryptions = {}
+    for t, case in v["decryptions"].items():
+        d = MixDecryption.from_json(case["decryption"])
+        assert d.trustee == int(t)
+        verify_mix_decryption(
+            d,
+            verification_key=Point.from_hex(case["verification_key"]),
+            ciphertexts=outputs,
+            fingerprint=fingerprint,
+        )
+        decryptions[int(t)] = d
+    messages = mix_combine(outputs, decryptions, 2)
+    assert [[m.to_hex_allow_identity() for m in row] for row in messages] == v["messages"]
+    decoded = [
+        {"text_hex": decode_bytes(r[:1]).hex(), "weight": decode_int(r[1])} for r in messages
+    ]
+    assert decoded == v["decoded"]
+    assert sorted((bytes.fromhex(d["text_hex"]), d["weight"]) for d in decoded) == [
+        (b"", 0),
+        (b"no", 3),
+        (b"yes", 1),
+    ]
