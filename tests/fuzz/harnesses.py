@@ -66,7 +66,6 @@ with atheris.instrument_imports(include=["crypto"]):
     from crypto.errors import CryptoError, InvalidEncoding
     from crypto.group import Point, Scalar, base_mul
     from crypto.hashing import canonical_json, parse_json
-    from crypto.note import NoteVerifier, open_note, parse_note
     from crypto.mix.rows import CiphertextList, encrypt_row, public_ciphertext
     from crypto.mix.shuffle import (
         ShuffleProof,
@@ -75,6 +74,7 @@ with atheris.instrument_imports(include=["crypto"]):
         shuffle,
         verify_shuffle,
     )
+    from crypto.note import NoteVerifier, open_note, parse_note
     from crypto.pointenc import decode_bytes, encode_bytes
     from crypto.signatures import SigningKey
     from crypto.tlog import parse_tile_path, tile_path
@@ -309,6 +309,8 @@ def fuzz_tlog(data: bytes) -> None:
         pass
     else:
         assert request.to_bytes() == data
+
+
 # --- pointenc -----------------------------------------------------------------------------------
 
 

@@ -902,6 +902,9 @@ def tlog_vectors() -> dict:
         "add_checkpoint": AddCheckpoint(12, tuple(prove_consistency(12, n, store)), full.encode())
         .to_bytes()
         .decode("utf-8"),
+    }
+
+
 def pointenc_vectors() -> dict:
     """Byte strings and small integers as points (§15.2), and points that must not decode."""
     b = BYTES_PER_POINT
