@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 4
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help venv deps openssl-headers js run services postgres redis browser test fuzz lint fmt bench messages clean
+.PHONY: help venv deps openssl-headers interop js run services postgres redis browser test fuzz lint fmt bench messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,29 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 	$(MAKE) openssl-headers
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -e .
+	touch $@
+
+# The transparency-log tests check Pnyx against an independent implementation of the C2SP specs
+# (tests/interop/), which needs Python >= 3.12: it gets its own venv, never .venv. The interpreter
+# is PNYX_INTEROP_PYTHON, else the first python3.13/python3.12 (pyenv's included) that runs.
+INTEROP_VENV := .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+
+interop: $(INTEROP_STAMP) ## Make .venv-interop (Python >= 3.12) with requirements-interop.txt
+
+$(INTEROP_STAMP): requirements-interop.txt
+	@found=""
+	for py in $${PNYX_INTEROP_PYTHON:-} python3.13 python3.12 \
+	    $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do
+	  if "$$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then found=$$py; break; fi
+	done
+	if [[ -z "$$found" ]]; then
+	  echo "error: the interop tests need Python >= 3.12 (set PNYX_INTEROP_PYTHON)" >&2
+	  exit 1
+	fi
+	rm -rf $(INTEROP_VENV)
+	"$$found" -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install -r requirements-interop.txt
 	touch $@
 
 # petlib compiles against OpenSSL when no wheel fits.
@@ -121,6 +144,14 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	      --hostname demo-trustees@%h --loglevel INFO ) &
 	  pids+=($$!)
 	fi
+	# DEMO ONLY: the demo election's witness (seed_demo made it under var/demo/witness); real
+	# witnesses are run by independent parties on their own machines (docs/witness.md).
+	witness_dir="$${PNYX_VAR_DIR:-var}/demo/witness"
+	if [[ -f "$$witness_dir/witness.key" ]]; then
+	  $(VENV)/bin/pnyx-witness --dir "$$witness_dir" serve --host 127.0.0.1 \
+	    --port "$${PNYX_DEMO_WITNESS_PORT:-7380}" &
+	  pids+=($$!)
+	fi
 	if [[ "$${PNYX_DEBUG:-0}" == 1 ]]; then
 	  $(PY) manage.py runserver $(HOST):$(PORT) &
 	else
@@ -180,7 +211,7 @@ browser: ## Install Debian's Chromium for the browser tests if missing
 
 # --- Checks -------------------------------------------------------------------------
 
-test: deps js services browser ## Run every test against PostgreSQL, Redis and Chromium
+test: deps interop js services browser ## Run every test against PostgreSQL, Redis and Chromium
 	PNYX_REQUIRE_SERVICES=1 \
 	DATABASE_URL=$(TEST_DATABASE_URL) \
 	REDIS_URL=$(TEST_REDIS_URL) \
@@ -218,7 +249,7 @@ messages: deps ## Update locale/*/django.po from the sources and compile them
 	  --ignore 'crypto/*' --ignore 'verifier/*' --ignore 'frontend/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
-clean: ## Remove caches and build outputs (keeps .venv and var/ data)
+clean: ## Remove caches and build outputs (keeps .venv, .venv-interop and var/ data)
 	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts build *.egg-info var/static var/celery
 	find . -path ./.venv -prune -o -path ./frontend/node_modules -prune -o \
 	  -name __pycache__ -type d -exec rm -rf {} +

@@ -117,3 +117,123 @@ class BoardEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
+
+
+# --- The transparency log over the board (docs/protocol.md §14) ---------------------------------
+
+
+class BoardTree(models.Model):
+    """The Merkle tree over an election's board entries: how many entries it holds and the origin
+    line of its checkpoints. Extending the tree locks this row, never the head, so appends do not
+    wait for it. ``witness_quorum`` of the election's :class:`BoardWitness` rows must cosign a
+    checkpoint for it to count as witnessed."""
+
+    election = models.OneToOneField(
+        "voting.Election", on_delete=models.PROTECT, primary_key=True, related_name="board_tree"
+    )
+    origin = models.CharField(max_length=300)
+    size = models.BigIntegerField(default=0)
+    witness_quorum = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "board_tree"
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=0), name="board_tree_size_nonnegative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} @ {self.size}"
+
+
+class BoardTreeHash(AppendOnlyModel):
+    """One stored hash of the tree, at ``crypto.tlog.stored_hash_index``: every complete subtree's
+    hash, written once when its last leaf is added."""
+
+    election = models.ForeignKey(
+        "voting.Election", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        db_table = "board_treehash"
+        constraints = [
+            models.UniqueConstraint(fields=["election", "index"], name="board_treehash_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.election_id} hash {self.index}"
+
+
+class BoardCheckpoint(AppendOnlyModel):
+    """A checkpoint (c2sp.org/tlog-checkpoint) of the election's tree, as the note the board key
+    signed (``note``: text, blank line, the log's signature line). Witnesses' cosignatures are
+    kept apart (:class:`BoardCosignature`) and joined to the note when it is served."""
+
+    election = models.ForeignKey(
+        "voting.Election", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    size = models.BigIntegerField()
+    root = models.CharField(max_length=64)  #: hex, for reading; the note holds it in base64
+    note = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "board_checkpoint"
+        constraints = [
+            models.UniqueConstraint(fields=["election", "size"], name="board_checkpoint_size"),
+            models.CheckConstraint(condition=Q(size__gte=1), name="board_checkpoint_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.election_id} @ {self.size}"
+
+
+class BoardWitness(models.Model):
+    """A witness of an election's log, named in its manifest: name, verifier key
+    (``name+keyid+base64(0x04 ‖ key)``) and the URL of its c2sp.org/tlog-witness endpoint.
+    ``cosigned_size`` is the last size it cosigned (the old size of the next request)."""
+
+    election = models.ForeignKey(
+        "voting.Election", on_delete=models.PROTECT, related_name="board_witnesses"
+    )
+    name = models.CharField(max_length=200)
+    vkey = models.CharField(max_length=400)
+    url = models.URLField(max_length=400, blank=True)
+    position = models.PositiveSmallIntegerField()
+    cosigned_size = models.BigIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "board_witness"
+        ordering = ["election_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["election", "name"], name="board_witness_name"),
+            models.UniqueConstraint(fields=["election", "position"], name="board_witness_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoardCosignature(AppendOnlyModel):
+    """A witness's cosignature/v1 line on a checkpoint, verified before it was stored."""
+
+    checkpoint = models.ForeignKey(
+        BoardCheckpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.ForeignKey(BoardWitness, on_delete=models.PROTECT, related_name="+")
+    line = models.CharField(max_length=600)  #: "— name base64(keyid ‖ timestamp ‖ signature)"
+    timestamp = models.BigIntegerField()
+
+    class Meta:
+        db_table = "board_cosignature"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="board_cosignature_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.line

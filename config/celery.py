@@ -45,11 +45,16 @@ app.autodiscover_tasks()
 def periodic_tasks(sender: Celery, **kwargs) -> None:
     """Celery beat's schedule (``celery -A config beat``; ``make run`` runs it inside its worker):
     the sweeper that heals stalled tallies and key ceremonies and asks worker trustees to look at
-    open elections (tally.services.heal), every ``PNYX_SWEEP_SECONDS``. A sweep that waited
-    longer than that in the queue is dropped: the next one does the same work."""
+    open elections (tally.services.heal), every ``PNYX_SWEEP_SECONDS``; the boards' checkpoints
+    (board.tasks.board_checkpoints), every ``PNYX_CHECKPOINT_SECONDS``. A run that waited longer
+    than its period in the queue is dropped: the next one does the same work."""
     from django.conf import settings
 
     every = settings.PNYX_SWEEP_SECONDS
     sender.add_periodic_task(
         every, sender.signature("tally.tasks.tally_sweep"), name="tally sweep", expires=every
+    )
+    every = settings.PNYX_CHECKPOINT_SECONDS
+    sender.add_periodic_task(
+        every, sender.signature("board.checkpoints"), name="board checkpoints", expires=every
     )

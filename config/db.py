@@ -31,8 +31,17 @@ class HotCursor:
             self._cursor.execute(sql, params)
         return self
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> HotCursor:
+        """One statement for many rows (psycopg sends them in one pipeline on PostgreSQL)."""
+        with connection.wrap_database_errors:
+            self._cursor.executemany(sql, rows)
+        return self
+
     def fetchone(self) -> tuple | None:
         return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple]:
+        return self._cursor.fetchall()
 
 
 @contextmanager

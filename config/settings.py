@@ -333,6 +333,9 @@ PNYX_HEALTH_TOKEN = env_secret("PNYX_HEALTH_TOKEN", min_length=32)
 PNYX_SWEEP_SECONDS = env_int("PNYX_SWEEP_SECONDS", default=30, minimum=1)
 PNYX_STALL_SECONDS = env_int("PNYX_STALL_SECONDS", default=120, minimum=1)
 PNYX_TRUSTEE_LOOK_SECONDS = env_int("PNYX_TRUSTEE_LOOK_SECONDS", default=300, minimum=0)
+# The board's transparency log (board/tree.py): Celery beat checkpoints every board with new
+# entries every PNYX_CHECKPOINT_SECONDS (and every state change checkpoints at once).
+PNYX_CHECKPOINT_SECONDS = env_int("PNYX_CHECKPOINT_SECONDS", default=3, minimum=1)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")

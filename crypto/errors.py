@@ -52,3 +52,23 @@ class DecryptionError(CryptoError):
 
 class DiscreteLogNotFound(CryptoError):
     """The discrete logarithm is not within the searched bound."""
+
+
+class InvalidNote(InvalidEncoding):
+    """A signed note, checkpoint, cosignature, verifier key or tlog proof that is not well formed."""
+
+
+class InvalidMerkleProof(InvalidProof):
+    """A transparency-log inclusion or consistency proof that does not verify."""
+
+
+class TreeRangeError(CryptoError):
+    """A leaf index or tree size outside the tree, or a hash store that answered the wrong count."""
+
+
+class UnverifiedNote(InvalidSignature):
+    """A signed note that carries no signature by any trusted key."""
+
+
+class QuorumNotMet(InvalidSignature):
+    """A checkpoint cosigned by fewer distinct trusted witnesses than the quorum requires."""

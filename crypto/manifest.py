@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from crypto.ballot import MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, ElectionSpec, QuestionSpec
+from crypto.checkpoint import WitnessPolicy
 from crypto.elgamal import ElectionKey
 from crypto.encoding import (
     expect_int,
@@ -25,9 +26,10 @@ from crypto.encoding import (
     expect_version,
     read_point,
 )
-from crypto.errors import InvalidEncoding
+from crypto.errors import InvalidEncoding, InvalidNote
 from crypto.group import Point
 from crypto.hashing import canonical_json, check_digest_hex, digest_json
+from crypto.note import SIG_COSIGNATURE_V1, NoteVerifier
 from crypto.threshold import MAX_TRUSTEES
 
 __all__ = [
@@ -47,6 +49,9 @@ CREDENTIALS_PER_ENTRY = 10_000
 MAX_WEIGHT = 1_000_000
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+_WITNESS_URL = re.compile(r"https?://[!-~]+\Z")
+#: witnesses an election may name
+MAX_WITNESSES = 32
 
 
 def parse_timestamp(value: Any, what: str) -> datetime:
@@ -245,6 +250,48 @@ def _check_question(value: Any, index: int) -> dict:
 
 
 @dataclass(frozen=True)
+class WitnessSpec:
+    """A witness named in the manifest: its name, its cosignature/v1 verifier key (whose key name
+    is the witness's name) and the URL of its c2sp.org/tlog-witness endpoint (informative)."""
+
+    name: str
+    key: NoteVerifier
+    url: str
+
+
+def manifest_witnesses(value: Any) -> tuple[tuple[WitnessSpec, ...], int]:
+    """The optional ``witnesses`` field (§10, §14.4): ``{"quorum": k, "list": [{"name", "key",
+    "url"}, …]}`` with 1 ≤ m ≤ MAX_WITNESSES distinct names and keys and 0 ≤ k ≤ m."""
+    if value is None:
+        return (), 0
+    obj = expect_object(value, ("quorum", "list"), "manifest.witnesses")
+    items = expect_list(obj["list"], "manifest.witnesses.list", min_length=1)
+    if len(items) > MAX_WITNESSES:
+        raise InvalidEncoding(f"manifest.witnesses: at most {MAX_WITNESSES} witnesses")
+    out = []
+    for i, item in enumerate(items):
+        what = f"manifest.witnesses.list[{i}]"
+        item = expect_object(item, ("name", "key", "url"), what)
+        name = expect_str(item["name"], f"{what}.name", 200)
+        try:
+            key = NoteVerifier.from_vkey(expect_str(item["key"], f"{what}.key", 400))
+        except InvalidNote as exc:
+            raise InvalidEncoding(f"{what}.key: {exc}") from exc
+        if key.sig_type != SIG_COSIGNATURE_V1:
+            raise InvalidEncoding(f"{what}.key: a witness key is a cosignature/v1 (0x04) key")
+        if key.name != name:
+            raise InvalidEncoding(f"{what}.key: the key's name is the witness's name")
+        url = expect_str(item["url"], f"{what}.url", 400)
+        if url and not _WITNESS_URL.match(url):
+            raise InvalidEncoding(f"{what}.url: an http(s) URL without spaces, or empty")
+        out.append(WitnessSpec(name, key, url))
+    if len({w.name for w in out}) != len(out) or len({w.key.public_key for w in out}) != len(out):
+        raise InvalidEncoding("manifest.witnesses: names and keys are distinct")
+    quorum = expect_int(obj["quorum"], "manifest.witnesses.quorum", 0, len(out))
+    return tuple(out), quorum
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A parsed, validated manifest; ``data`` is its exact JSON (what the fingerprint hashes)."""
 
@@ -262,6 +309,15 @@ class Manifest:
     total_weight: int
     opens_at: datetime
     closes_at: datetime
+    #: the log's witnesses (protocol §14.4) and how many must cosign a checkpoint; none for a
+    #: manifest without the optional ``witnesses`` field
+    witnesses: tuple[WitnessSpec, ...] = ()
+    witness_quorum: int = 0
+
+    @property
+    def witness_policy(self) -> WitnessPolicy:
+        """The quorum rule checkpoints are held to (crypto.checkpoint.open_checkpoint)."""
+        return WitnessPolicy(tuple(w.key for w in self.witnesses), self.witness_quorum)
 
     @property
     def spec(self) -> ElectionSpec:
@@ -286,6 +342,7 @@ class Manifest:
                 "credentials",
             ),
             "manifest",
+            optional=("witnesses",),
         )
         expect_version(obj, "manifest")
         election = expect_object(
@@ -338,6 +395,7 @@ class Manifest:
         total = expect_int(
             credentials["total_weight"], "manifest.credentials.total_weight", count, 10**12
         )
+        witnesses, quorum = manifest_witnesses(obj.get("witnesses"))
         return cls(
             data=value,
             fingerprint=digest_json(value),
@@ -355,4 +413,6 @@ class Manifest:
             total_weight=total,
             opens_at=opens,
             closes_at=closes,
+            witnesses=witnesses,
+            witness_quorum=quorum,
         )

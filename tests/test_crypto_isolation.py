@@ -21,9 +21,11 @@ PROJECT_APPS = {"config", "board", "identity", "voting", "tally", "operations"}
 
 FORBIDDEN = {
     # The core never imports the frameworks, the apps, or its own tools.
-    "crypto": FRAMEWORKS | PROJECT_APPS | {"verifier"},
+    "crypto": FRAMEWORKS | PROJECT_APPS | {"verifier", "witness"},
     # The verifier works from an exported board with crypto/ alone.
     "verifier": FRAMEWORKS | PROJECT_APPS,
+    # pnyx-witness runs on an independent party's machine: crypto/ and the standard library.
+    "witness": FRAMEWORKS | PROJECT_APPS | {"verifier"},
 }
 
 
@@ -58,7 +60,7 @@ def violations(package: str) -> list[str]:
 
 
 def import_in_fresh_interpreter(package: str) -> subprocess.CompletedProcess:
-    forbidden = sorted(FORBIDDEN[package])
+    forbidden = sorted(FORBIDDEN[package.split(".")[0]])
     code = (
         f"import sys, {package}\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r})\n"
@@ -97,6 +99,28 @@ def test_verifier_source_imports_only_crypto() -> None:
 def test_importing_verifier_loads_no_framework() -> None:
     done = import_in_fresh_interpreter("verifier")
     assert done.returncode == 0, done.stderr
+
+
+def test_witness_source_imports_only_crypto() -> None:
+    assert violations("witness") == []
+
+
+def test_importing_the_witness_loads_no_framework() -> None:
+    for module in ("witness", "witness.cli", "witness.server", "witness.service", "witness.client"):
+        done = import_in_fresh_interpreter(module)
+        assert done.returncode == 0, done.stderr
+
+
+def test_the_witness_needs_no_petlib() -> None:
+    """An independent party installs pnyx-witness with `cryptography` alone: no P-256 group."""
+    code = (
+        "import sys, witness.cli, witness.server, witness.service, witness.client\n"
+        "assert 'petlib' not in sys.modules and 'crypto.group' not in sys.modules, sorted(sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_static_check_catches_forbidden_imports() -> None:

@@ -8,10 +8,20 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 
+from crypto.errors import CryptoError
 from verifier.engine import verify_board
+from verifier.log import (
+    LogProblem,
+    LogReport,
+    check_log,
+    check_receipt,
+    checkpoints_url,
+    load_checkpoints,
+)
 from verifier.report import VerificationFailed
-from verifier.source import BoardSource, SourceError
+from verifier.source import BoardSource, SourceError, export_url
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -61,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
         default=5.0,
         help="seconds between polls with --follow (default 5)",
     )
+    p.add_argument(
+        "--checkpoints",
+        metavar="FILE_OR_URL",
+        help="the board's published checkpoints (the API's checkpoints URL, or a JSON file of "
+        "notes); for a board URL they are fetched from the server by default",
+    )
+    p.add_argument(
+        "--no-checkpoints", action="store_true", help="do not check the transparency log"
+    )
+    p.add_argument(
+        "--require-witnessed",
+        action="store_true",
+        help="exit 1 unless a checkpoint covers the whole board and is cosigned by the quorum of "
+        "witnesses the manifest names",
+    )
+    p.add_argument(
+        "--receipt",
+        metavar="FILE",
+        help="check only this voter's receipt (a tlog proof) against the election's latest "
+        "witnessed checkpoint, downloading O(log n) data; SOURCE is the election's URL",
+    )
     progress = p.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress", dest="progress", action="store_true", default=None, help="show a progress bar"
@@ -100,6 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.since is not None and not re.fullmatch(r"[0-9a-f]{64}", args.since):
         print("pnyx-verify: --since takes a head hash (64 lowercase hex digits)", file=sys.stderr)
         return EXIT_USAGE
+    if args.receipt:
+        return _receipt(args)
+    notes = None
+    try:
+        # the checkpoints first: the export fetched after them covers every one
+        if args.checkpoints:
+            notes = load_checkpoints(args.checkpoints)
+        elif not args.no_checkpoints and re.match(r"^https?://", args.source):
+            notes = load_checkpoints(checkpoints_url(export_url(args.source)))
+    except (OSError, ValueError, KeyError, LogProblem, SourceError) as exc:
+        print(f"pnyx-verify: cannot read the checkpoints: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         source = BoardSource(args.source)
     except SourceError as exc:
@@ -122,7 +165,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         if bar is not None:
             bar.close()
-        _emit(report, args.json)
+        log = None
+        if notes is not None and report.failure is None:
+            log = check_log(
+                ((seq, line.rstrip(b"\n")) for seq, (_, line) in enumerate(source.lines())),
+                notes,
+            )
+        _emit(report, args.json, log)
+        if log is not None and log.problem:
+            return EXIT_FAILED
+        if args.require_witnessed and not _witnessed(log, report):
+            print(
+                "pnyx-verify: --require-witnessed: no checkpoint covering the whole board "
+                "with the witness quorum",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         if not args.follow or report.failure is not None:
             return EXIT_VERIFIED if report.verified else EXIT_FAILED
         return _follow(source, verifier, report, args)
@@ -139,11 +197,59 @@ def main(argv: list[str] | None = None) -> int:
         source.close()
 
 
-def _emit(report, as_json: bool) -> None:
+def _emit(report, as_json: bool, log: LogReport | None = None) -> None:
     if as_json:
-        print(json.dumps(report.to_json()), flush=True)
+        data = report.to_json()
+        if log is not None:
+            data["log"] = log.to_json()
+        print(json.dumps(data), flush=True)
     else:
         print(report.human(), flush=True)
+        if log is not None:
+            print(log.human(), flush=True)
+            if log.fork is not None:
+                print("fork proof:\n" + json.dumps(log.fork, indent=2), flush=True)
+
+
+def _witnessed(log: LogReport | None, report) -> bool:
+    return (
+        log is not None
+        and not log.problem
+        and log.largest == report.entries
+        and log.witnesses > 0
+        and log.cosigned_largest >= max(log.quorum, 1)
+    )
+
+
+def _receipt(args) -> int:
+    """``--receipt FILE SOURCE``: one voter's receipt against the latest witnessed checkpoint."""
+    try:
+        receipt = Path(args.receipt).read_bytes()
+        api = export_url(args.source).rsplit("/", 1)[0]
+    except (OSError, SourceError) as exc:
+        print(f"pnyx-verify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        verdict = check_receipt(receipt, api)
+    except LogProblem as exc:
+        if args.json:
+            print(json.dumps({"verified": False, "problem": str(exc), "fork": exc.fork}))
+        else:
+            print(f"receipt NOT verified: {exc}")
+            if exc.fork is not None:
+                print("fork proof:\n" + json.dumps(exc.fork, indent=2))
+        return EXIT_FAILED
+    except CryptoError as exc:
+        if args.json:
+            print(json.dumps({"verified": False, "problem": str(exc)}))
+        else:
+            print(f"receipt NOT verified: {exc}")
+        return EXIT_FAILED
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        print(f"pnyx-verify: cannot fetch what the receipt needs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(verdict.to_json()) if args.json else verdict.human())
+    return EXIT_VERIFIED
 
 
 def _follow(source: BoardSource, verifier, report, args) -> int:

@@ -27,7 +27,7 @@ from config.admin_base import ReadOnlyAdmin
 from config.api_errors import ApplicationError
 from identity.selectors import credential_issuance_latest
 from identity.services.credentials import credentials_issue_request, credentials_publish_file
-from voting.models import AuditEvent, Election, ElectionState, Option, Question
+from voting.models import AuditEvent, Election, ElectionState, ElectionWitness, Option, Question
 from voting.selectors import election_turnout
 from voting.services.elections import (
     election_close,
@@ -261,7 +261,19 @@ class CredentialUploadForm(forms.Form):
 class ElectionAdminForm(forms.ModelForm):
     class Meta:
         model = Election
-        fields = ("title", "slug", "description", "opens_at", "closes_at")
+        fields = ("title", "slug", "description", "opens_at", "closes_at", "witness_quorum")
+
+
+class WitnessInline(EditableWhileInline):
+    model = ElectionWitness
+    fields = ("position", "name", "key", "url")
+    extra = 0
+    ordering = ("position", "id")
+    verbose_name = _("witness of the board")
+    verbose_name_plural = _("witnesses of the board (named in the manifest; editable while draft)")
+
+    def _editable(self, obj: Election | None) -> bool:
+        return _draft(obj)
 
 
 @admin.register(Election)
@@ -271,7 +283,7 @@ class ElectionAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
-    inlines = [QuestionInline]
+    inlines = [QuestionInline, WitnessInline]
     change_form_template = "admin/voting/election/change_form.html"
     public_fields = (
         "id",
@@ -287,7 +299,10 @@ class ElectionAdmin(admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
-        main = (None, {"fields": ("title", "slug", "description", "opens_at", "closes_at")})
+        main = (
+            None,
+            {"fields": ("title", "slug", "description", "opens_at", "closes_at", "witness_quorum")},
+        )
         if obj is None:
             return [main]
         return [main, (_("Public record"), {"fields": self.public_fields})]
@@ -296,7 +311,15 @@ class ElectionAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         if obj.state != S.DRAFT:
-            return ("title", "slug", "description", "opens_at", "closes_at", *self.public_fields)
+            return (
+                "title",
+                "slug",
+                "description",
+                "opens_at",
+                "closes_at",
+                "witness_quorum",
+                *self.public_fields,
+            )
         return self.public_fields
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -335,6 +358,7 @@ class ElectionAdmin(admin.ModelAdmin):
             description=obj.description,
             opens_at=obj.opens_at,
             closes_at=obj.closes_at,
+            witness_quorum=obj.witness_quorum,
             acting_user=request.user,
         )
         # The admin goes on with `obj` (inlines are saved against it): make it the created row.

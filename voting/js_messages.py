@@ -202,6 +202,11 @@ ERRORS = {
         "You have audited as many ballots as this election allows. You can still cast a ballot."
     ),
     "invalid_receipt": gettext_noop("This file is not a Pnyx receipt."),
+    # The board's transparency log (board/errors.py)
+    "not_checkpointed_yet": gettext_noop(
+        "The board has not published a checkpoint that includes this yet. Try again in a few "
+        "seconds."
+    ),
     # Election administration (voting/errors.py): officials' errors, explained all the same
     "transition_not_allowed": gettext_noop("The election cannot change to that state now."),
     "election_not_editable": gettext_noop("The election's questions can no longer change."),

@@ -64,6 +64,14 @@ class Election(models.Model):
     credentials_count = models.PositiveIntegerField(null=True, editable=False)
     credentials_total_weight = models.PositiveBigIntegerField(null=True, editable=False)
 
+    # How many of the election's witnesses (ElectionWitness) must cosign a checkpoint of its board
+    # for it to count as witnessed (protocol §14.4).
+    witness_quorum = models.PositiveSmallIntegerField(
+        _("witness quorum"),
+        default=0,
+        help_text=_("How many of the witnesses below must cosign each checkpoint of the board."),
+    )
+
     # Frozen when the election opens: canonical JSON bytes and their SHA-256.
     manifest_json = models.TextField(editable=False)
     fingerprint = models.CharField(_("fingerprint"), max_length=64, editable=False)
@@ -105,6 +113,57 @@ class Election(models.Model):
     @property
     def credentials_published(self) -> bool:
         return bool(self.credentials_digest)
+
+
+class ElectionWitness(models.Model):
+    """An independent witness of the election's board (a newspaper, a university, a party) that
+    runs ``pnyx-witness``: named in the manifest with its key, asked to cosign every checkpoint."""
+
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="witnesses")
+    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    name = models.CharField(
+        _("name"),
+        max_length=200,
+        help_text=_("The witness's key name, as `pnyx-witness show-key` prints it."),
+    )
+    key = models.CharField(
+        _("verifier key"),
+        max_length=400,
+        help_text=_("name+keyid+key, the line `pnyx-witness show-key` prints."),
+    )
+    url = models.URLField(
+        _("URL"),
+        max_length=400,
+        blank=True,
+        help_text=_("Where the witness answers add-checkpoint requests (its submission prefix)."),
+    )
+
+    class Meta:
+        ordering = ["election", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["election", "name"], name="election_witness_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from crypto.errors import InvalidNote
+        from crypto.note import SIG_COSIGNATURE_V1, NoteVerifier
+
+        try:
+            verifier = NoteVerifier.from_vkey(self.key.strip())
+        except InvalidNote as exc:
+            raise ValidationError({"key": str(exc)}) from exc
+        if verifier.sig_type != SIG_COSIGNATURE_V1:
+            raise ValidationError({"key": _("A witness key is a cosignature/v1 key.")})
+        if verifier.name != self.name:
+            raise ValidationError(
+                {"name": _("The name must be the key's name: %(name)s.") % {"name": verifier.name}}
+            )
+        self.key = self.key.strip()
 
 
 class QuestionKind(models.TextChoices):

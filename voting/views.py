@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from board.models import BoardEntry
 from board.selectors import board_head
+from board.witnesses import board_witness_status
 from crypto.board import ENTRY_KINDS
 from voting.js_messages import js_catalogue
 from voting.models import Election
@@ -94,6 +95,7 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
             manifest=manifest,
             questions=election_questions_public(election=election),
             head=board_head(election_id=election.pk),
+            log=board_witness_status(election_id=election.pk),
         ),
     )
 
@@ -215,6 +217,8 @@ def board_page(request: HttpRequest, slug: str) -> HttpResponse:
             kind=kind,
             kinds=ENTRY_KINDS,
             head=head,
+            log=board_witness_status(election_id=election.pk),
+            checkpoint_url=reverse("board:checkpoint", kwargs={"election_id": election.pk}),
             search=search or "",
             problem=problem,
             has_manifest=bool(election.manifest_json),

@@ -28,6 +28,18 @@ export class InvalidCredential extends CryptoError {}
 /** A board entry that is not what the hash chain says it is (§11.1), e.g. a forged genesis. */
 export class InvalidChain extends CryptoError {}
 
+/** A signed note, checkpoint, cosignature, verifier key or tlog proof that is not well formed. */
+export class InvalidNote extends InvalidEncoding {}
+
+/** A transparency-log inclusion or consistency proof that does not verify. */
+export class InvalidMerkleProof extends InvalidProof {}
+
+/** A signed note that carries no signature by any trusted key. */
+export class UnverifiedNote extends InvalidSignature {}
+
+/** A checkpoint cosigned by fewer distinct trusted witnesses than the quorum requires. */
+export class QuorumNotMet extends InvalidSignature {}
+
 // Names survive minification (the bundle renames classes) and cross a worker boundary as strings.
 for (const [name, cls] of Object.entries({
   CryptoError,
@@ -39,6 +51,10 @@ for (const [name, cls] of Object.entries({
   InvalidBallot,
   InvalidCredential,
   InvalidChain,
+  InvalidNote,
+  InvalidMerkleProof,
+  UnverifiedNote,
+  QuorumNotMet,
 })) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }

@@ -14,6 +14,10 @@ input that caused it. Harnesses (``HARNESSES``):
   leaf replaced; a changed ballot must never verify. Errors: ``CryptoError`` subclasses.
 - ``board_line``: ``BoardEntry.from_canonical_line`` and ``from_line``; an accepted canonical line
   re-serialises to itself. Errors: ``InvalidEncoding``, ``InvalidChain``.
+- ``tlog``: the transparency log's text formats (protocol §14): ``parse_note``, ``open_note`` and
+  ``open_checkpoint`` under the vectors' keys, ``Checkpoint.from_text``, ``TlogProof.from_text``
+  with ``verify_entry_proof``, ``AddCheckpoint.from_bytes``, ``NoteVerifier.from_vkey``,
+  ``parse_tile_path``; whatever parses re-serialises to the same bytes. Errors: ``CryptoError``.
 - ``pointenc``: ``encode_bytes``/``decode_bytes`` (docs/protocol.md §15.2): bytes round-trip, and
   points lifted from arbitrary abscissas either decode to a message that encodes back to exactly
   those points or are refused. Errors: ``InvalidEncoding``.
@@ -50,6 +54,14 @@ with atheris.instrument_imports(include=["crypto"]):
         ballot_verify,
     )
     from crypto.board import GENESIS_PREV, BoardEntry, InvalidChain
+    from crypto.checkpoint import (
+        AddCheckpoint,
+        Checkpoint,
+        TlogProof,
+        WitnessPolicy,
+        open_checkpoint,
+        verify_entry_proof,
+    )
     from crypto.elgamal import ElectionKey
     from crypto.errors import CryptoError, InvalidEncoding
     from crypto.group import Point, Scalar, base_mul
@@ -62,8 +74,10 @@ with atheris.instrument_imports(include=["crypto"]):
         shuffle,
         verify_shuffle,
     )
+    from crypto.note import NoteVerifier, open_note, parse_note
     from crypto.pointenc import decode_bytes, encode_bytes
     from crypto.signatures import SigningKey
+    from crypto.tlog import parse_tile_path, tile_path
 
 CORPUS = Path(__file__).parent / "corpus"
 ELECTION_UUID = "0f5e2a6c-8d3b-4c1a-9e7f-2b6d4a8c0e11"
@@ -241,6 +255,62 @@ def fuzz_board_line(data: bytes) -> None:
         pass
 
 
+# --- tlog ---------------------------------------------------------------------------------------
+
+TLOG = parse_json((Path(__file__).parents[1] / "vectors" / "tlog.json").read_bytes())
+TLOG_LOG = NoteVerifier.from_vkey(TLOG["log"]["vkey"])
+TLOG_POLICY = WitnessPolicy.from_vkeys([w["vkey"] for w in TLOG["witnesses"]], TLOG["quorum"])
+
+
+def fuzz_tlog(data: bytes) -> None:
+    try:
+        note = parse_note(data)
+    except CryptoError:
+        pass
+    else:
+        assert note.to_bytes() == data
+        try:
+            open_note(note, [TLOG_LOG, *TLOG_POLICY.witnesses])
+            open_checkpoint(note, origin=TLOG["origin"], log_key=TLOG_LOG, policy=TLOG_POLICY)
+        except CryptoError:
+            pass
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        try:
+            assert Checkpoint.from_text(text).text() == text
+        except CryptoError:
+            pass
+        try:
+            assert NoteVerifier.from_vkey(text).vkey == text
+        except CryptoError:
+            pass
+        try:
+            level, index, width = parse_tile_path(text)
+            if level is not None:
+                assert tile_path(level, index, width) == text
+        except CryptoError:
+            pass
+    try:
+        proof = TlogProof.from_text(data)
+    except CryptoError:
+        pass
+    else:
+        assert proof.to_text().encode() == data
+        try:
+            verify_entry_proof(proof, origin=TLOG["origin"], log_key=TLOG_LOG, policy=TLOG_POLICY)
+        except CryptoError:
+            pass
+    try:
+        request = AddCheckpoint.from_bytes(data)
+    except CryptoError:
+        pass
+    else:
+        assert request.to_bytes() == data
+
+
 # --- pointenc -----------------------------------------------------------------------------------
 
 
@@ -303,6 +373,7 @@ HARNESSES = {
     "json": fuzz_json,
     "ballot": fuzz_ballot,
     "board_line": fuzz_board_line,
+    "tlog": fuzz_tlog,
     "pointenc": fuzz_pointenc,
     "shuffle": fuzz_shuffle,
 }
@@ -352,6 +423,12 @@ def write_seed_corpus() -> None:
     )
     _write("board_line", "genesis", genesis.to_line())
     _write("board_line", "ballot", cast.to_line())
+    _write("tlog", "checkpoint", TLOG["checkpoints"][1]["note"].encode())
+    _write("tlog", "checkpoint-extension", TLOG["checkpoints"][-1]["note"].encode())
+    _write("tlog", "receipt-proof", TLOG["tlog_proofs"][0]["proof"].encode())
+    _write("tlog", "add-checkpoint", TLOG["add_checkpoint"].encode())
+    _write("tlog", "vkey", TLOG["witnesses"][0]["vkey"].encode())
+    _write("tlog", "tile", b"tile/1/x001/x234/067.p/17")
     _write("pointenc", "text", bytes([11]) + b"hello world" + bytes(range(70)))
     _write("pointenc", "empty", b"\x00")
     outputs, witness = shuffle(

@@ -31,7 +31,7 @@ def script_messages() -> set[str]:
 
 def api_error_codes() -> set[str]:
     """Every code config/api_errors.py and the apps' errors modules can put in a response."""
-    for app in ("identity", "voting", "tally"):
+    for app in ("board", "identity", "voting", "tally"):
         try:
             importlib.import_module(f"{app}.errors")
         except ModuleNotFoundError:
@@ -40,7 +40,7 @@ def api_error_codes() -> set[str]:
     pending = [ApplicationError]
     while pending:
         cls = pending.pop()
-        if cls.__module__.split(".")[0] in ("config", "identity", "voting", "tally"):
+        if cls.__module__.split(".")[0] in ("config", "board", "identity", "voting", "tally"):
             codes.add(cls.code)  # (tests define their own subclasses too)
         pending.extend(cls.__subclasses__())
     codes |= {code for code, _ in api_errors._API_EXCEPTION_CODES.values()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from board.models import BoardEntry
+from board.tree import board_checkpoint
+from board.witnesses import board_witnesses_collect
 from tally import keystore
 from tally.models import KeyCeremony, TallyRun, Trustee
 from tally.trustee_worker import local_board
@@ -33,6 +36,8 @@ from tests.tally.helpers import (
 )
 from tests.voting.factories import SINGLE5, make_election
 from voting.models import Election
+from witness.server import serve_in_thread
+from witness.service import Witness
 
 
 def inline_data(rows: list[tuple[int, str, str, str]]) -> dict:
@@ -141,10 +146,17 @@ def test_the_election_page_offers_the_tally(admin_client, tmp_path) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, live_server) -> None:
+def test_the_demo_key_comes_from_worker_trustees(
+    tmp_path, celery_worker_real, live_server, monkeypatch
+) -> None:
     """``seed_demo`` (``make run``): a real ceremony with three worker trustees whose key stores
     live under var/demo/ (each verifying the board before each step); the worker ``make run``
-    starts for them reads the board from the server and tallies the demo."""
+    starts for them reads the board from the server and tallies the demo. One local witness
+    (which ``make run`` serves) cosigns the demo board's checkpoints: "witnessed by 1 of 1"."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        witness_port = probe.getsockname()[1]
+    monkeypatch.setenv("PNYX_DEMO_WITNESS_PORT", str(witness_port))
     with override_settings(
         VAR_DIR=tmp_path,
         EMAIL_FILE_PATH=tmp_path / "mail",
@@ -185,6 +197,18 @@ def test_the_demo_key_comes_from_worker_trustees(tmp_path, celery_worker_real, l
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(stores[0].read_text())["format"] == "pnyx-trustee-keystore"
     assert pnyx_verify(election, tmp_path) == 0
+
+    witness = Witness(tmp_path / "demo" / "witness")
+    server, _ = serve_in_thread(witness, port=witness_port)
+    try:
+        board_checkpoint(election_id=election.pk)
+        assert board_witnesses_collect(election_id=election.pk) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        witness.close()
+    page = Client().get(f"/e/{election.slug}/").content.decode()
+    assert "witnessed by 1 of 1" in page
 
     worker = WorkerProcess(
         ["-Q", env["PNYX_TRUSTEE_QUEUES"], "--pool", "solo", "--hostname", "demo-trustees@%h"],

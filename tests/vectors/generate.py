@@ -597,6 +597,314 @@ def receipt_vectors() -> dict:
     }
 
 
+def tlog_vectors() -> dict:
+    """The transparency log (§14): leaf bytes, tree hashes, every inclusion and consistency proof
+    of a 17-entry board, checkpoints signed by the log and cosigned by witnesses (Ed25519 is
+    deterministic, RFC 8032), tlog proofs for receipts, and malformed or forged ones to reject."""
+    from crypto.board import GENESIS_PREV
+    from crypto.board import BoardEntry as ChainEntry
+    from crypto.checkpoint import AddCheckpoint, Checkpoint, TlogProof, pnyx_origin
+    from crypto.note import SIG_COSIGNATURE_V1, NoteSigner, b64encode
+    from crypto.tlog import MemoryHashStore, leaf_hash, prove_consistency, prove_inclusion
+
+    def seed(label: str) -> bytes:
+        return hashlib.sha256(f"test-vector tlog {label}".encode()).digest()
+
+    def b64s(hashes) -> list[str]:
+        return [b64encode(h) for h in hashes]
+
+    origin = pnyx_origin("vote.example.org", ELECTION_UUID)
+    log = NoteSigner.from_seed(origin, seed("log key"))
+    witnesses = [
+        NoteSigner.from_seed(
+            f"witness{i}.example.org/pnyx", seed(f"witness {i}"), SIG_COSIGNATURE_V1
+        )
+        for i in (1, 2, 3)
+    ]
+    stranger = NoteSigner.from_seed(origin, seed("impostor log key"))
+
+    entries, prev = [], GENESIS_PREV
+    for seq in range(17):
+        if seq == 0:
+            kind = "election"
+            payload = {
+                "uuid": ELECTION_UUID,
+                "slug": "tlog",
+                "title": "Vector — «tlog»",
+                "board_key": log.verifier.public_key.hex(),
+            }
+        else:
+            kind = "ballot"
+            ballot = {"vector": f"ballot {seq}"}
+            payload = {"ballot": ballot, "tracker": digest_json(ballot)}
+        entry = ChainEntry.create(
+            election=ELECTION_UUID,
+            seq=seq,
+            kind=kind,
+            time=f"2026-11-25T10:00:{seq:02d}.000Z",
+            prev=prev,
+            payload=payload,
+        )
+        entries.append(entry)
+        prev = entry.hash
+    leaves = [e.to_line()[:-1] for e in entries]  # §14.1: JCS(entry) without the newline
+    store = MemoryHashStore()
+    for leaf in leaves:
+        store.append(leaf)
+    n = store.size
+
+    def note(size: int, *, by=(), timestamp=1_795_000_000, signer=log, extensions=()) -> str:
+        text = Checkpoint(origin, size, store.root(size), tuple(extensions)).text()
+        lines = [signer.signature_line(text)]
+        lines += [w.signature_line(text, timestamp=timestamp + i) for i, w in enumerate(by)]
+        return text + "\n" + "".join(lines)
+
+    full = note(n, by=witnesses[:2])
+    text17 = Checkpoint(origin, n, store.root(n)).text()
+    log_line = log.signature_line(text17)
+    w_lines = [
+        w.signature_line(text17, timestamp=1_795_000_000 + i) for i, w in enumerate(witnesses)
+    ]
+    wrong_text = Checkpoint(origin, n, store.root(n - 1)).text()
+    other_origin = pnyx_origin("vote.example.org", "00000000-0000-4000-8000-000000000000")
+    invalid_notes = [
+        (
+            text17 + "\n" + log.signature_line(wrong_text),
+            "the log's signature is over another root",
+            "InvalidSignature",
+        ),
+        (
+            text17 + "\n" + stranger.signature_line(text17),
+            "signed by another key under the origin's name",
+            "UnverifiedNote",
+        ),
+        (text17 + "\n" + "".join(w_lines), "cosigned but not signed by the log", "UnverifiedNote"),
+        (text17 + "\n" + log_line + w_lines[0], "one witness of a quorum of two", "QuorumNotMet"),
+        (text17 + "\n" + log_line + w_lines[0] + w_lines[0], "one witness twice", "QuorumNotMet"),
+        (
+            text17
+            + "\n"
+            + log_line
+            + w_lines[0]
+            + witnesses[0].signature_line(text17, timestamp=5),
+            "one witness at two times",
+            "QuorumNotMet",
+        ),
+        (
+            text17
+            + "\n"
+            + log_line
+            + w_lines[0]
+            + witnesses[1].signature_line(wrong_text, timestamp=7),
+            "a witness's cosignature over another root",
+            "InvalidSignature",
+        ),
+        (full.replace("\n\n", "\n"), "no blank line before the signatures", "InvalidNote"),
+        (full[:-1], "no final newline", "InvalidNote"),
+        (full.replace("— ", "-- ", 1), "a signature line without the em dash", "InvalidNote"),
+        (
+            full.replace(text17.split("\n")[0], text17.split("\n")[0] + "\r", 1),
+            "a carriage return",
+            "InvalidNote",
+        ),
+        (full.replace(f"\n{n}\n", f"\n0{n}\n", 1), "a size with a leading zero", "InvalidNote"),
+        (full.replace(f"\n{n}\n", f"\n+{n}\n", 1), "a size with a sign", "InvalidNote"),
+        (full.replace(log_line, log_line.replace("=\n", "\n")), "unpadded base64", "InvalidNote"),
+        (text17[:-1] + "\n\n\n" + log_line, "an empty extension line", "InvalidNote"),
+        (
+            note(n, by=witnesses[:2]).replace(origin, other_origin, 1),
+            "another election's origin",
+            "InvalidNote",
+        ),
+    ]
+    proofs = []
+    for index in (0, 7, 16):
+        tlog_proof = TlogProof(
+            index, tuple(prove_inclusion(index, n, store)), full, extra=leaves[index]
+        )
+        proofs.append(
+            {
+                "index": index,
+                "tracker": entries[index].payload.get("tracker"),
+                "proof": tlog_proof.to_text(),
+            }
+        )
+    good = TlogProof.from_text(proofs[1]["proof"])
+    swapped = TlogProof(7, good.proof, full, extra=leaves[8])
+    renumbered = TlogProof(8, good.proof, full, extra=leaves[7])
+    weak = TlogProof(7, good.proof, note(n, by=witnesses[:1]), extra=leaves[7])
+    flipped = TlogProof(
+        7,
+        (bytes([good.proof[0][0] ^ 1]) + good.proof[0][1:], *good.proof[1:]),
+        full,
+        extra=leaves[7],
+    )
+    older = TlogProof(7, tuple(prove_inclusion(7, 12, store)), full, extra=leaves[7])
+    text = proofs[1]["proof"]
+    invalid_proofs = [
+        (swapped.to_text(), "another entry in extra", "InvalidMerkleProof"),
+        (renumbered.to_text(), "the entry's seq is not the index", "InvalidMerkleProof"),
+        (weak.to_text(), "a checkpoint with one witness of two", "QuorumNotMet"),
+        (flipped.to_text(), "one bit of the inclusion proof flipped", "InvalidMerkleProof"),
+        (older.to_text(), "the proof for a smaller tree", "InvalidMerkleProof"),
+        (
+            text.replace("c2sp.org/tlog-proof@v1", "c2sp.org/tlog-proof@v2"),
+            "another header",
+            "InvalidNote",
+        ),
+        (
+            text.replace("\nindex 7\n", "\nindex 07\n"),
+            "an index with a leading zero",
+            "InvalidNote",
+        ),
+        (text.replace("\nindex 7\n", "\n"), "no index line", "InvalidNote"),
+        (
+            text.replace("\n\n" + full, "\n" + full),
+            "no blank line before the checkpoint",
+            "InvalidNote",
+        ),
+    ]
+    inclusion = [
+        {"index": i, "size": s, "proof": b64s(prove_inclusion(i, s, store))}
+        for s in range(1, n + 1)
+        for i in range(s)
+    ]
+    consistency = [
+        {"old": m, "new": s, "proof": b64s(prove_consistency(m, s, store))}
+        for s in range(0, n + 1)
+        for m in range(0, s + 1)
+    ]
+    p = prove_inclusion(5, 13, store)
+    c = prove_consistency(6, 13, store)
+    invalid_inclusion = [
+        {
+            "index": 5,
+            "size": 13,
+            "leaf": leaf_hash(leaves[5]).hex(),
+            "proof": b64s(p[:-1]),
+            "reason": "one hash short",
+        },
+        {
+            "index": 5,
+            "size": 13,
+            "leaf": leaf_hash(leaves[5]).hex(),
+            "proof": b64s([*p, p[0]]),
+            "reason": "one hash too many",
+        },
+        {
+            "index": 4,
+            "size": 13,
+            "leaf": leaf_hash(leaves[5]).hex(),
+            "proof": b64s(p),
+            "reason": "another index",
+        },
+        {
+            "index": 5,
+            "size": 13,
+            "leaf": leaf_hash(leaves[6]).hex(),
+            "proof": b64s(p),
+            "reason": "another leaf",
+        },
+        {
+            "index": 13,
+            "size": 13,
+            "leaf": leaf_hash(leaves[5]).hex(),
+            "proof": b64s(p),
+            "reason": "index = size",
+        },
+        {
+            "index": 5,
+            "size": 13,
+            "leaf": leaf_hash(leaves[5]).hex(),
+            "proof": b64s(p[::-1]),
+            "reason": "reordered",
+        },
+    ]
+    invalid_consistency = [
+        {"old": 6, "new": 13, "proof": b64s(c[:-1]), "reason": "one hash short"},
+        {"old": 6, "new": 13, "proof": b64s([*c, c[0]]), "reason": "one hash too many"},
+        {"old": 7, "new": 13, "proof": b64s(c), "reason": "another old size"},
+        {"old": 6, "new": 12, "proof": b64s(c), "reason": "another new size"},
+        {"old": 0, "new": 13, "proof": b64s(c[:1]), "reason": "a proof from the empty tree"},
+        {"old": 13, "new": 13, "proof": b64s(c[:1]), "reason": "a proof between equal sizes"},
+        {"old": 13, "new": 6, "proof": b64s(c), "reason": "the new tree is smaller"},
+    ]
+    bad_vkey = log.verifier.vkey.split("+")
+    return {
+        "description": "Transparency log (§14): RFC 9162 tree, signed notes, checkpoints, "
+        "cosignature/v1, tlog proofs",
+        "origin": origin,
+        "log": {"seed": seed("log key").hex(), "vkey": log.verifier.vkey},
+        "witnesses": [
+            {"seed": seed(f"witness {i}").hex(), "vkey": w.verifier.vkey}
+            for i, w in zip((1, 2, 3), witnesses, strict=True)
+        ],
+        "quorum": 2,
+        "leaves": [leaf.decode("utf-8") for leaf in leaves],
+        "leaf_hashes": [leaf_hash(leaf).hex() for leaf in leaves],
+        "roots": [store.root(s).hex() for s in range(n + 1)],
+        "inclusion": inclusion,
+        "consistency": consistency,
+        "invalid_inclusion": invalid_inclusion,
+        "invalid_consistency": invalid_consistency,
+        "cosignature": {
+            "text": text17,
+            "timestamp": 1_795_000_000,
+            "message": f"cosignature/v1\ntime 1795000000\n{text17}",
+            "line": w_lines[0],
+        },
+        "checkpoints": [
+            {"size": s, "note": note(s, by=witnesses[: 1 + s % 3]), "witnesses": 1 + s % 3}
+            for s in (0, 1, 2, 3, 8, n)
+        ]
+        + [
+            {
+                "size": n,
+                "note": note(n, by=witnesses, extensions=["extension line"]),
+                "witnesses": 3,
+            }
+        ],
+        "invalid_checkpoints": [
+            {"note": t, "reason": why, "error": err} for t, why, err in invalid_notes
+        ],
+        "invalid_vkeys": [
+            {
+                "vkey": "+".join([bad_vkey[0], bad_vkey[1].upper(), bad_vkey[2]]),
+                "reason": "upper-case key ID",
+            },
+            {
+                "vkey": "+".join([bad_vkey[0], f"{int(bad_vkey[1], 16) ^ 1:08x}", bad_vkey[2]]),
+                "reason": "wrong key ID",
+            },
+            {
+                "vkey": "+".join([bad_vkey[0] + "x", bad_vkey[1], bad_vkey[2]]),
+                "reason": "another name",
+            },
+            {
+                "vkey": "+".join(
+                    [bad_vkey[0], bad_vkey[1], b64encode(b"\x01" + bytes(31) + b"\x80")]
+                ),
+                "reason": "not a canonical point",
+            },
+            {
+                "vkey": "+".join(
+                    ["weak.example", f"{0:08x}", b64encode(b"\x01" + (1).to_bytes(32, "little"))]
+                ),
+                "reason": "the identity point",
+            },
+            {"vkey": "+".join(bad_vkey[:2]), "reason": "two parts"},
+            {"vkey": "a b+" + "+".join(bad_vkey[1:]), "reason": "a space in the name"},
+        ],
+        "tlog_proofs": proofs,
+        "invalid_tlog_proofs": [
+            {"proof": t, "reason": why, "error": err} for t, why, err in invalid_proofs
+        ],
+        "add_checkpoint": AddCheckpoint(12, tuple(prove_consistency(12, n, store)), full.encode())
+        .to_bytes()
+        .decode("utf-8"),
+    }
+
+
 def pointenc_vectors() -> dict:
     """Byte strings and small integers as points (§15.2), and points that must not decode."""
     b = BYTES_PER_POINT
@@ -761,6 +1069,7 @@ FILES = {
     "threshold.json": threshold_vectors,
     "dlog.json": dlog_vectors,
     "receipts.json": receipt_vectors,
+    "tlog.json": tlog_vectors,
     "pointenc.json": pointenc_vectors,
     "mix.json": mix_vectors,
 }

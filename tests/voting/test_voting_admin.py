@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from board.models import BoardEntry
+from crypto.note import SIG_COSIGNATURE_V1, NoteSigner
 from identity.models import CredentialIssuance, Voter
 from identity.services.credentials import (
     RollEntry,
@@ -66,10 +67,28 @@ def test_create_an_election_with_questions(admin_client) -> None:
         "questions-0-kind": "referendum",
         "questions-0-title": "Build the new stoa?",
         "questions-0-blank_allowed": "on",
+        "witness_quorum": "1",
+        "witnesses-TOTAL_FORMS": "1",
+        "witnesses-INITIAL_FORMS": "0",
+        "witnesses-MIN_NUM_FORMS": "0",
+        "witnesses-MAX_NUM_FORMS": "1000",
+        "witnesses-0-position": "1",
+        "witnesses-0-name": "news.example.org",
+        "witnesses-0-key": "not a key",
+        "witnesses-0-url": "https://witness.news.example.org/pnyx",
     }
+    refused = admin_client.post(reverse("admin:voting_election_add"), data)
+    assert (
+        refused.status_code == 200 and "verifier key is name+keyid+key" in refused.content.decode()
+    )
+    data["witnesses-0-key"] = NoteSigner.generate(
+        "news.example.org", SIG_COSIGNATURE_V1
+    ).verifier.vkey
     response = admin_client.post(reverse("admin:voting_election_add"), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     election = Election.objects.get(slug="spring")
+    assert election.witness_quorum == 1
+    assert election.witnesses.get().key == data["witnesses-0-key"]
     assert election.state == ElectionState.DRAFT
     assert election.questions.get().title == "Build the new stoa?"
     genesis = BoardEntry.objects.get(election=election)

@@ -86,11 +86,17 @@ def election_create(
     opens_at: datetime,
     closes_at: datetime,
     description: str = "",
+    witness_quorum: int = 0,
     acting_user=None,
 ) -> Election:
     """Create a draft election and its board (genesis entry)."""
     election = Election(
-        slug=slug, title=title, description=description, opens_at=opens_at, closes_at=closes_at
+        slug=slug,
+        title=title,
+        description=description,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        witness_quorum=witness_quorum,
     )
     election.full_clean()
     election.save(force_insert=True)
@@ -320,6 +326,11 @@ def election_open(*, election: Election, acting_user) -> Election:
     if election.closes_at <= timezone.now():
         raise VotingWindowOver()
 
+    if election.witness_quorum > election.witnesses.count():
+        raise ManifestInvalid(
+            f"The witness quorum ({election.witness_quorum}) is larger than the number of "
+            "witnesses: add witnesses or lower the quorum."
+        )
     data = manifest_build(election=election)
     try:
         manifest = Manifest.from_json(data)

@@ -149,7 +149,7 @@ def questions_json(election: Election) -> list[dict]:
 def manifest_build(*, election: Election) -> dict:
     """The manifest JSON of ``election`` (which has its key and its credentials)."""
     questions = questions_json(election)
-    return {
+    data = {
         "version": PROTOCOL_VERSION,
         "election": {
             "uuid": str(election.pk),
@@ -171,6 +171,13 @@ def manifest_build(*, election: Election) -> dict:
             "total_weight": election.credentials_total_weight,
         },
     }
+    witnesses = list(election.witnesses.order_by("position", "id"))
+    if witnesses:  # protocol §10, §14.4: only elections with witnesses carry the field
+        data["witnesses"] = {
+            "quorum": election.witness_quorum,
+            "list": [{"name": w.name, "key": w.key, "url": w.url} for w in witnesses],
+        }
+    return data
 
 
 # --- Request size limits -----------------------------------------------------------------------

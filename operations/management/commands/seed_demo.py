@@ -17,7 +17,9 @@ stored), so that a newcomer can open the admin at once. Refused unless ``PNYX_DE
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import logging
 import os
 import secrets
@@ -35,7 +37,7 @@ from config.celery import app as celery_app
 from crypto.credentials import format_code
 from identity.models import Voter
 from identity.services.credentials import RollEntry, credentials_generate, credentials_publish
-from voting.models import Election, Option, Question, QuestionKind
+from voting.models import Election, ElectionWitness, Option, Question, QuestionKind
 from voting.services.elections import election_create, election_open, election_start_ceremony
 
 SLUG = "demo"
@@ -140,6 +142,44 @@ def demo_trustees(election: Election, demo_dir: Path) -> dict[str, str]:
         # the worker make run starts reads the board from make run's server
         "PNYX_TRUSTEE_BOARD": settings.PNYX_BASE_URL,
     }
+
+
+DEMO_WITNESS_NAME = "demo-witness.pnyx.local"
+
+
+def demo_witness(election: Election, directory: Path) -> None:
+    """A pnyx-witness in ``directory`` that witnesses the demo election's board, named in the
+    manifest with quorum 1; make run serves it at ``PNYX_DEMO_WITNESS_PORT`` (default 7380)."""
+    from board.keys import board_public_key_hex
+    from board.tree import board_origin
+    from crypto.note import SIG_ED25519, NoteVerifier
+    from witness import cli as witness_cli
+    from witness.service import Witness
+    from witness.state import KEY_FILE
+
+    with _quiet("witness"), contextlib.redirect_stdout(io.StringIO()):
+        if not (directory / KEY_FILE).exists():
+            witness_cli.main(["--dir", str(directory), "init", "--name", DEMO_WITNESS_NAME])
+        origin = board_origin(election.pk)
+        log_key = NoteVerifier(origin, SIG_ED25519, bytes.fromhex(board_public_key_hex()))
+        witness_cli.main(
+            ["--dir", str(directory), "add-log", "--origin", origin, "--vkey", log_key.vkey]
+        )
+    witness = Witness(directory)
+    try:
+        vkey = witness.signer.verifier.vkey
+    finally:
+        witness.close()
+    port = os.environ.get("PNYX_DEMO_WITNESS_PORT", "7380")
+    ElectionWitness.objects.create(
+        election=election,
+        position=1,
+        name=DEMO_WITNESS_NAME,
+        key=vkey,
+        url=f"http://127.0.0.1:{port}",
+    )
+    Election.objects.filter(pk=election.pk).update(witness_quorum=1)
+    election.witness_quorum = 1
 
 
 @contextmanager
@@ -290,6 +330,9 @@ class Command(BaseCommand):
             worker_env = demo_trustees(election, demo_dir)
             # DEMO ONLY — an official's account, its password printed below.
             official_password = demo_official()
+            # DEMO ONLY — one local witness of the board (make run serves it); a real election
+            # names witnesses run by independent parties (docs/witness.md).
+            demo_witness(election, demo_dir / "witness")
 
         demo_key_ceremony(election, worker_env, demo_dir / "trustees" / "ceremony-board.jsonl")
         with transaction.atomic():
