@@ -113,6 +113,27 @@ MESSAGES = (
         "with the board key published in the first entry of this election’s board (%(key)s…)."
     ),
     gettext_noop("Download the evidence (JSON)"),
+    # proof-check.mjs, via check-page.mjs and booth-page.mjs: receipts that are proofs (§14.6)
+    gettext_noop("This receipt does not check out: %(reason)s"),
+    gettext_noop("Download the evidence (text)"),
+    gettext_noop(
+        "The latest checkpoint (%(size)s entries) extends it and is witnessed by %(k)s of %(m)s (quorum %(q)s)."
+    ),
+    gettext_noop(
+        "The latest checkpoint (%(size)s entries) extends it; this election names no witnesses."
+    ),
+    gettext_noop(
+        "This receipt proves, in your browser, that entry #%(seq)s is in the board signed by this election’s board key (%(n)s entries at the time)."
+    ),
+    gettext_noop("Waiting for the board’s next checkpoint to prove your ballot is in it…"),
+    gettext_noop(
+        "Checked in this browser: your ballot is in the board’s tree, and the latest checkpoint is witnessed by %(k)s of %(m)s."
+    ),
+    gettext_noop("Checked in this browser: your ballot is in the board’s tree."),
+    gettext_noop("The proof of inclusion the server gave does not check out: %(reason)s"),
+    gettext_noop(
+        "No checkpoint covers your ballot yet; the signed receipt above still proves that the server accepted it."
+    ),
     gettext_noop("The server is at fault"),
     gettext_noop(
         "Keep this evidence and give it to the election officials or the observers: it lets "

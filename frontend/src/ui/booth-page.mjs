@@ -21,6 +21,7 @@ import {
 import { credentialFeedback, displayCode, takeCredentialFromFragment } from './credential.mjs';
 import { byId, el, offerJsonDownload, setContent } from './dom.mjs';
 import { errorMessage, loadCatalogue, t } from './i18n.mjs';
+import { checkProofReceipt } from './proof-check.mjs';
 import { judgeReceipt, loadBoardKeys, receiptEvidence, showUnchecked, showVerdict } from './receipt-check.mjs';
 
 // The fragment goes first, before anything can fail or navigate.
@@ -502,11 +503,59 @@ function showReceipt(receipt, encrypted) {
   byId('receipt-entry').href = urls.boardEntryUrl.replace(/0$/, String(Number(receipt?.seq) || 0));
   choicesList(byId('receipt-choices'), state.choices);
   show('receipt');
+  offerProof(Number(receipt?.seq), encrypted.tracker);
   checkReceiptHere(byId('receipt-verdict'), receipt, {
     kind: 'ballot',
     tracker: encrypted.tracker,
     intro: t('Your ballot was sent, but the receipt the server gave for it does not check out.'),
   });
+}
+
+// --- The proof of inclusion (proof-check.mjs): once a checkpoint covers the ballot ------------
+
+const PROOF_TRIES = 20;
+const PROOF_WAIT_MS = 2000;
+
+/** Fetch the ballot's proof of inclusion as soon as a checkpoint covers it, check it here (the
+ *  entry in the tree, the latest checkpoint extending it, the witnesses), and offer it. */
+async function offerProof(seq, tracker) {
+  const box = byId('receipt-proof');
+  const link = byId('receipt-proof-download');
+  if (!box || !link || !Number.isSafeInteger(seq)) return;
+  const boardUrl = state.election.board.entries;
+  box.hidden = false;
+  setContent(box, t('Waiting for the board’s next checkpoint to prove your ballot is in it…'));
+  for (let attempt = 0; attempt < PROOF_TRIES; attempt += 1) {
+    let text = null;
+    try {
+      const response = await fetch(`${boardUrl}proof/${seq}`, { credentials: 'same-origin', cache: 'no-store' });
+      if (response.ok) text = await response.text();
+    } catch {
+      text = null;
+    }
+    if (text !== null) {
+      try {
+        const verdict = await checkProofReceipt(text, { boardUrl, electionId: state.election.id });
+        if (verdict.entry?.payload?.tracker !== tracker) throw new Error('the proof is for another ballot');
+        setContent(
+          box,
+          verdict.witnesses
+            ? t('Checked in this browser: your ballot is in the board’s tree, and the latest checkpoint is witnessed by %(k)s of %(m)s.', { k: verdict.cosigned, m: verdict.witnesses })
+            : t('Checked in this browser: your ballot is in the board’s tree.'),
+        );
+        const blob = new Blob([text], { type: 'text/plain' });
+        link.href = URL.createObjectURL(blob);
+        link.download = `pnyx-proof-${tracker.slice(0, 12)}.txt`;
+        link.hidden = false;
+      } catch (exc) {
+        box.dataset.ok = 'false';
+        setContent(box, t('The proof of inclusion the server gave does not check out: %(reason)s', { reason: String(exc?.message ?? exc) }));
+      }
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, PROOF_WAIT_MS));
+  }
+  setContent(box, t('No checkpoint covers your ballot yet; the signed receipt above still proves that the server accepted it.'));
 }
 
 // --- Checking receipts in this browser (receipt-check.mjs) -----------------------------------

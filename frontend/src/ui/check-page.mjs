@@ -8,6 +8,7 @@
 import { ApiError, apiCall } from './api.mjs';
 import { byId, el, setContent } from './dom.mjs';
 import { errorMessage, loadCatalogue, t } from './i18n.mjs';
+import { checkProofReceipt, isProofReceipt } from './proof-check.mjs';
 import { judgeReceipt, loadBoardKeys, receiptEvidence, showUnchecked, showVerdict, verifiedText } from './receipt-check.mjs';
 
 const root = byId('receipt-check');
@@ -31,12 +32,56 @@ function refuse(box, message) {
   setContent(box, el('p', {}, message));
 }
 
+async function checkProof(box, text) {
+  let verdict;
+  try {
+    verdict = await checkProofReceipt(text, { boardUrl: root.dataset.boardUrl, electionId });
+  } catch (exc) {
+    if (exc instanceof ApiError) {
+      refuse(box, errorMessage(exc.code));
+      return;
+    }
+    if (exc?.code === 'other_election') {
+      refuse(box, t('This receipt is for another election: check it on that election’s page.'));
+      return;
+    }
+    box.dataset.ok = 'false';
+    const evidence = new Blob([text], { type: 'text/plain' });
+    setContent(
+      box,
+      el('p', {}, t('This receipt does not check out: %(reason)s', { reason: String(exc?.message ?? exc) })),
+      el('p', {}, t('If this file is the receipt the booth gave you, unchanged, the server issued a receipt that does not check out.')),
+      el('p', {}, el('a', { href: URL.createObjectURL(evidence), download: 'pnyx-receipt-evidence.txt' }, t('Download the evidence (text)'))),
+    );
+    return;
+  }
+  box.dataset.ok = 'true';
+  const witnessed = verdict.witnesses
+    ? t('The latest checkpoint (%(size)s entries) extends it and is witnessed by %(k)s of %(m)s (quorum %(q)s).', {
+        size: verdict.latestSize, k: verdict.cosigned, m: verdict.witnesses, q: verdict.quorum,
+      })
+    : t('The latest checkpoint (%(size)s entries) extends it; this election names no witnesses.', { size: verdict.latestSize });
+  setContent(
+    box,
+    el('p', {}, t('This receipt proves, in your browser, that entry #%(seq)s is in the board signed by this election’s board key (%(n)s entries at the time).', {
+      seq: verdict.entry.seq, n: verdict.receiptSize,
+    })),
+    el('p', {}, witnessed),
+    el('p', {}, el('a', { href: root.dataset.entryUrl.replace(/0$/, String(verdict.entry.seq)) }, t('See the entry on the board'))),
+  );
+}
+
 async function check(file) {
   const box = byId('receipt-result');
   box.hidden = false;
+  const text = await file.text();
+  if (isProofReceipt(text)) {
+    await checkProof(box, text);
+    return;
+  }
   let receipt;
   try {
-    receipt = JSON.parse(await file.text());
+    receipt = JSON.parse(text);
   } catch {
     receipt = null;
   }
