@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+import urllib.error
 from pathlib import Path
 
 from crypto.errors import CryptoError
@@ -139,7 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkpoints:
             notes = load_checkpoints(args.checkpoints)
         elif not args.no_checkpoints and re.match(r"^https?://", args.source):
-            notes = load_checkpoints(checkpoints_url(export_url(args.source)))
+            try:
+                notes = load_checkpoints(checkpoints_url(export_url(args.source)))
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+                # a server of protocol version 1 publishes no log: verify the board alone
+                print("pnyx-verify: this server publishes no checkpoints", file=sys.stderr)
     except (OSError, ValueError, KeyError, LogProblem, SourceError) as exc:
         print(f"pnyx-verify: cannot read the checkpoints: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -168,3 +168,21 @@ def test_pnyx_verify_checks_the_log_and_a_receipt_over_http(
     path.write_text(tampered)
     assert cli.main(["--receipt", str(path), url]) == 1
     assert "NOT verified" in capsys.readouterr().out
+
+
+def test_a_server_without_checkpoints_still_verifies(live_server, monkeypatch, capsys) -> None:
+    """A protocol-version-1 server has no checkpoints endpoint (404): the board alone is verified."""
+    import urllib.error
+
+    from tests.voting.factories import make_election
+
+    election = make_election()
+
+    def missing(url, **kwargs):
+        raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+
+    monkeypatch.setattr(cli, "load_checkpoints", missing)
+    url = f"{live_server.url}/api/elections/{election.pk}/board.jsonl"
+    assert cli.main([url, "--jobs", "1", "--no-progress"]) == 0
+    assert "publishes no checkpoints" in capsys.readouterr().err
+    assert cli.main([url, "--jobs", "1", "--no-progress", "--require-witnessed"]) == 1
