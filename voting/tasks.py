@@ -11,7 +11,7 @@ from celery import shared_task
 from voting.verification import verify_chunk
 
 
-@shared_task(name="voting.board_verify_chunk", acks_late=True)
+@shared_task(name="voting.board_verify_chunk", acks_late=True, ignore_result=False)
 def board_verify_chunk(election_id: str, seqs: list[int], check_proofs: bool) -> list:
     """Verify a range of board entries for ``manage.py verify_board --distributed``.
 
