@@ -13,7 +13,7 @@ from board.verification import verify_chunk
 from board.witnesses import board_witnesses_collect, board_witnesses_due, board_witnesses_sync
 
 
-@shared_task(name="board.verify_chunk", acks_late=True)
+@shared_task(name="board.verify_chunk", acks_late=True, ignore_result=False)
 def board_verify_chunk(election_id: str, seqs: list[int], check_proofs: bool) -> list:
     """Verify a range of board entries for ``manage.py verify_board --distributed``.
 

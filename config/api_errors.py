@@ -1,5 +1,8 @@
 """The one place where errors become HTTP responses.
 
+A database that cannot be reached is answered ``503`` with ``Retry-After``, with one log line
+(:func:`database_unavailable_response`), API or page.
+
 Every error leaving the API has the body::
 
     {"error": {"code": "<machine-readable>", "message": "<human-readable>"}}
@@ -13,12 +16,18 @@ about the cause (the traceback goes to the log).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -28,6 +37,7 @@ from rest_framework.views import set_rollback
 from crypto.errors import InvalidEncoding
 
 logger = logging.getLogger("pnyx.api")
+unavailable_logger = logging.getLogger("pnyx.unavailable")
 
 API_PREFIX = "/api/"
 
@@ -52,6 +62,22 @@ class ApplicationError(Exception):
         self.message = message or type(self).message
         self.details = details
         super().__init__(self.message)
+
+
+class ServiceUnavailable(ApplicationError):
+    """A service the request needs (the database, the task broker) is unreachable for now:
+    ``503`` with ``Retry-After`` (``PNYX_RETRY_AFTER_SECONDS``). Nothing was done, or what was
+    done is said in the message; the client may send the same request again."""
+
+    code = "service_unavailable"
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = "The service is briefly unavailable. Please try again in a moment."
+
+    @property
+    def retry_after(self) -> int:
+        from django.conf import settings
+
+        return settings.PNYX_RETRY_AFTER_SECONDS
 
 
 # DRF exception class -> (code, default message). Looked up along the MRO, so
@@ -106,9 +132,67 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
     )
 
 
+# --- The database is unreachable: 503, one log line ----------------------------------------------
+#: what Django raises when the database cannot be reached or the connection broke (refused, reset,
+#: server shutting down or restarting, a failover, a connect timeout); also lock and statement
+#: timeouts and serialisation failures, for which trying again is the answer too
+DATABASE_UNAVAILABLE = (DatabaseOperationalError, DatabaseInterfaceError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
+
+
+def database_unavailable_log(request: HttpRequest, exc: BaseException) -> None:
+    """One line per failed request, no traceback: an outage under load would otherwise write
+    three tracebacks a request (issue 10: 7.2 MB of logs in 30 s)."""
+    cause = (str(exc).strip().splitlines() or [""])[0][:200]
+    unavailable_logger.error(
+        "database unavailable: %s %s answered 503 (%s: %s)",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),  # path only: query strings may carry tokens
+        type(exc).__name__,
+        cause,
+    )
+
+
+def _database_unavailable_message() -> str:
+    return _(
+        "The service is briefly unavailable: its database cannot be reached. Nothing was "
+        "done. Please try again in a moment."
+    )
+
+
+def database_unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """``503`` with ``Retry-After``: the API's error envelope under /api/, else a short page
+    (templates/http_error.html, rendered without the database). Logged here, once."""
+    database_unavailable_log(request, exc)
+    message = _database_unavailable_message()
+    if _is_api(request):
+        body = error_body(code="service_unavailable", message=message)
+        response: HttpResponse = JsonResponse(body, status=503)
+    else:
+        page = render_to_string("http_error.html", {"status": 503, "message": message})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(settings.PNYX_RETRY_AFTER_SECONDS)
+    response._has_been_logged = True  # django.request logs no second line for it
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: map every exception to the JSON error shape."""
     set_rollback()  # under ATOMIC_REQUESTS, an error response never commits
+
+    if database_unavailable(exc):
+        request = context.get("request")
+        database_unavailable_log(request, exc)
+        response = Response(
+            error_body(code="service_unavailable", message=_database_unavailable_message()),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.PNYX_RETRY_AFTER_SECONDS)},
+        )
+        response._has_been_logged = True  # django.request logs no second line for it
+        return response
 
     if isinstance(exc, ApplicationError):
         retry_after = getattr(exc, "retry_after", None)  # e.g. voting.errors.RevoteRateLimited
@@ -183,6 +267,11 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Called while Django handles the exception (a view's, or a middleware's: the session read or
+    # saved), so the exception is at hand.
+    exc = sys.exc_info()[1]
+    if database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     if _is_api(request):
         body = error_body(code="internal_error", message="Internal server error.")
         return JsonResponse(body, status=500)

@@ -26,6 +26,10 @@ app.conf.update(
     accept_content=["json"],
     result_accept_content=["json"],
     broker_connection_retry_on_startup=True,
+    # Nothing waits for a task's result except /healthz?worker=1 (tally.tasks.ping) and the
+    # distributed board check (board.verify_chunk), which say so: sending any other task
+    # never touches the result store (config/broker.py).
+    task_ignore_result=True,
     worker_hijack_root_logger=False,  # keep the LOGGING configured in settings
     # Every queue the project uses. A worker started without -Q consumes all of
     # them; route long-running work with task_routes, e.g. tally -> "tally".

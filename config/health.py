@@ -2,8 +2,8 @@
 
 Checks the database and the Celery broker; with ``?worker=1`` it also sends
 ``tally.tasks.ping`` through the broker and waits briefly for a worker to
-answer. Answers 200 when every check passed, 503 otherwise. The body names
-what failed, never connection strings or error text.
+answer. Answers 200 when every check passed, 503 (with ``Retry-After``) otherwise, and logs
+one line per failed check. The body names what failed, never connection strings or error text.
 
 The worker check enqueues a task and holds a web worker for up to 5 s, so it is
 not for everyone: only an official logged in to the admin, or a monitor that
@@ -25,6 +25,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu.exceptions import KombuError, OperationalError
+from redis.exceptions import RedisError
 
 from config.api_errors import error_body
 from config.celery import app as celery_app
@@ -40,8 +41,8 @@ def health_database() -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
-        logger.warning("health check: database unreachable", exc_info=True)
+    except DatabaseError as exc:
+        logger.warning("health check: database unreachable (%s)", type(exc).__name__)
         return {"ok": False}
     return {"ok": True, "vendor": connection.vendor}
 
@@ -51,8 +52,8 @@ def health_broker() -> dict[str, Any]:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
             transport = conn.transport.driver_type
-    except (OSError, KombuError, OperationalError):
-        logger.warning("health check: broker unreachable", exc_info=True)
+    except (OSError, KombuError, OperationalError, RedisError) as exc:
+        logger.warning("health check: broker unreachable (%s)", type(exc).__name__)
         return {"ok": False}
     return {"ok": True, "transport": transport}
 
@@ -65,8 +66,9 @@ def health_worker() -> dict[str, Any]:
         answer = result.get(timeout=WORKER_TIMEOUT_SECONDS)
     except CeleryTimeoutError:
         return {"ok": False}
-    except (OSError, KombuError, OperationalError):
-        logger.warning("health check: cannot reach a worker", exc_info=True)
+    except (OSError, KombuError, OperationalError, RedisError, RuntimeError) as exc:
+        # RuntimeError: Celery's result store gave up reconnecting
+        logger.warning("health check: cannot reach a worker (%s)", type(exc).__name__)
         return {"ok": False}
     return {"ok": answer == "pong"}
 
@@ -98,6 +100,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if worker and checks["broker"]["ok"]:
         checks["worker"] = health_worker()
     ok = all(check["ok"] for check in checks.values())
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
+    if not ok:
+        response["Retry-After"] = str(settings.PNYX_RETRY_AFTER_SECONDS)
+        response._has_been_logged = True  # the failed check logged its one line
+    return response

@@ -107,6 +107,12 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request in this many seconds (then 503, below)
+    # instead of holding its worker for the operating system's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("PNYX_DB_CONNECT_TIMEOUT", default=5, minimum=1)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has one writer at a time. BEGIN IMMEDIATE takes the write lock at the
     # start of every transaction, so concurrent bulletin-board appends queue up
@@ -336,6 +342,9 @@ PNYX_TRUSTEE_LOOK_SECONDS = env_int("PNYX_TRUSTEE_LOOK_SECONDS", default=300, mi
 # The board's transparency log (board/tree.py): Celery beat checkpoints every board with new
 # entries every PNYX_CHECKPOINT_SECONDS (and every state change checkpoints at once).
 PNYX_CHECKPOINT_SECONDS = env_int("PNYX_CHECKPOINT_SECONDS", default=3, minimum=1)
+# Every 503 (database unreachable, a login code that could not be queued: docs/faults.md) asks
+# the client to come back after this many seconds (Retry-After).
+PNYX_RETRY_AFTER_SECONDS = env_int("PNYX_RETRY_AFTER_SECONDS", default=5, minimum=1)
 # The request header holding the client address when a reverse proxy sets it
 # (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Used only for rate limits.
 PNYX_CLIENT_IP_HEADER = os.environ.get("PNYX_CLIENT_IP_HEADER", "")
@@ -373,12 +382,38 @@ else:
 # the broker (trustees' included) should use the same value: any of them puts back the tasks of
 # all. The sweeper (PNYX_STALL_SECONDS) usually drives a lost step again before that.
 PNYX_BROKER_VISIBILITY_TIMEOUT = env_int("PNYX_BROKER_VISIBILITY_TIMEOUT", default=3600, minimum=1)
+# A request that sends a task waits for the broker at most about twice this (config/broker.py):
+# the connect and command timeout of every broker and result-store socket, a publish retried once
+# at once. A Redis that is down refuses at once; this bounds a Redis that does not answer.
+PNYX_BROKER_TIMEOUT_SECONDS = env_int("PNYX_BROKER_TIMEOUT_SECONDS", default=2, minimum=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": PNYX_BROKER_VISIBILITY_TIMEOUT,
         # look for such tasks every few seconds (kombu's default: every 100 s)
         "unacked_restore_interval": max(1, min(10, PNYX_BROKER_VISIBILITY_TIMEOUT // 3)),
         "unacked_restore_throttle": 1,
+        "socket_connect_timeout": PNYX_BROKER_TIMEOUT_SECONDS,
+        "socket_timeout": PNYX_BROKER_TIMEOUT_SECONDS,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = PNYX_BROKER_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+if CELERY_RESULT_BACKEND.startswith(("redis://", "rediss://", "redis+socket://")):
+    # Only /healthz?worker=1 and the distributed board check wait for results; nothing waits
+    # 20 × 1 s for a result store that is down (Celery's default).
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = PNYX_BROKER_TIMEOUT_SECONDS
+    CELERY_REDIS_SOCKET_TIMEOUT = PNYX_BROKER_TIMEOUT_SECONDS
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+        "retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 0.5,
+        }
     }
 
 # --- Logging ----------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import status
 
-from config.api_errors import ApplicationError
+from config.api_errors import ApplicationError, ServiceUnavailable
 
 
 class RollInvalid(ApplicationError):
@@ -59,3 +59,22 @@ class RateLimited(ApplicationError):
     code = "rate_limited"
     status = status.HTTP_429_TOO_MANY_REQUESTS
     message = "Too many attempts: try again later."
+
+
+class LoginCodeUnavailable(ServiceUnavailable):
+    """The task that e-mails the code could not be queued (the broker is down or restarting):
+    ``503`` with ``Retry-After``, whether or not the voter exists (config/broker.py)."""
+
+    code = "login_code_unavailable"
+    message = "We could not send a login code right now. Please try again in a minute."
+
+
+class CredentialIssuanceNotStarted(ServiceUnavailable):
+    """The credential authority's task could not be queued (the broker is down or restarting):
+    the run is marked failed, nothing was generated or sent; start it again shortly."""
+
+    code = "credential_issuance_not_started"
+    message = (
+        "The task queue could not be reached, so the credentials were not generated and nothing "
+        "was sent. Please try again in a minute."
+    )

@@ -22,6 +22,11 @@ def voter_get(*, election_id: Any, voter_id: int) -> Voter | None:
     return Voter.objects.filter(election_id=election_id, pk=voter_id).first()
 
 
+def voter_bound_tag(*, voter_id: int) -> str | None:
+    """The keyed tag of the credential the voter is bound to (its first ballot's), or ``None``."""
+    return Voter.objects.filter(pk=voter_id).values_list("credential_tag", flat=True).first()
+
+
 def credential_issuance_latest(*, election_id: Any) -> CredentialIssuance | None:
     return (
         CredentialIssuance.objects.filter(election_id=election_id).order_by("-created_at").first()

@@ -11,8 +11,8 @@ Trustee side: :func:`trustee_step` runs on a trustee's own worker (``celery -A c
 trustee.<id>`` with ``PNYX_TRUSTEE_KEYSTORE``, ``PNYX_TRUSTEE_PASSPHRASE_FILE`` and
 ``PNYX_TRUSTEE_BOARD``), never on the server's: it touches no database, takes nothing from the
 request but the election to look at (tally/trustee_worker.py), reads and verifies the public board
-itself, and returns only the signed public message — never anything secret (its result is stored
-by the result backend).
+itself, and returns only the signed public message — never anything secret (the message goes back through
+the link, :func:`trustee_message`; no result is stored).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from tally.trustee_worker import (
 logger = logging.getLogger("pnyx.tally")
 
 
-@shared_task(name="tally.tasks.ping")
+@shared_task(name="tally.tasks.ping", ignore_result=False)
 def ping() -> str:
     """Answer "pong": proves a worker consumes the queue (``/healthz?worker=1``, tests)."""
     return "pong"
@@ -116,7 +116,7 @@ def tally_combine(run_id: int) -> int | None:
     return entry.seq if entry is not None else None
 
 
-@shared_task(name="tally.tasks.tally_sweep", ignore_result=True)
+@shared_task(name="tally.tasks.tally_sweep")
 def tally_sweep() -> dict:
     """Celery beat, every ``PNYX_SWEEP_SECONDS`` (config/celery.py): drive stalled tallies and key
     ceremonies again, ask worker trustees to look at open elections (tally.services.heal). Safe

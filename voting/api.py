@@ -7,7 +7,7 @@ entries (the export streams the stored canonical lines byte for byte).
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -296,14 +296,27 @@ class BallotCastApi(APIView):
         request={"application/json": BallotDocumentation},
         responses={
             201: ReceiptOutput,
+            200: OpenApiResponse(
+                ReceiptOutput,
+                description="The same ballot, byte for byte, is on the board already (it was "
+                "sent again after a lost answer): the receipt of that entry, nothing appended.",
+            ),
             **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
         },
         description=(
-            "Cast an encrypted ballot. Needs a voter session (cookie, CSRF token). Checks, in "
+            "Cast an encrypted ballot. Needs a voter session (cookie, CSRF token). Answers `201` "
+            "with the receipt. **Idempotent**: a voter who sends again the very ballot it cast "
+            "(same bytes, hence same tracker: its answer was lost to a network error, a worker "
+            "that died or a `503`) gets `200` with the receipt of the entry already on the "
+            "board, exactly as first given, and nothing is appended — while that ballot is the "
+            "last of its credential; otherwise, or from another voter, `duplicate_ballot` (409). "
+            "A client may therefore send a ballot again, unchanged, after any answer but a 4xx "
+            "(docs/protocol.md §11.9). Checks, in "
             "order, each with its error code: `not_authenticated` (401), `election_not_open`, "
             "`outside_voting_window` (409), `payload_too_large` (413), `invalid_ballot` (400), "
             "`wrong_election` (400), `unknown_credential` (403), `ballot_was_audited`, "
-            "`duplicate_ballot` (409, a tracker already on the board), `invalid_signature`, "
+            "`duplicate_ballot` (409, a tracker already on the board, other than the re-post above), "
+            "`invalid_signature`, "
             "`invalid_proof` (400), `credential_mismatch` (403: the voter's first ballot used "
             "another credential), `revote_rate_limited` (429 with `Retry-After`, a revote past "
             "`PNYX_REVOTES_PER_VOTER_PER_HOUR`), then under the board lock `credential_taken` "
@@ -333,15 +346,17 @@ class BallotCastApi(APIView):
         election = election_get_for_casting(election_id=election_id)
         require_json(request)
         django_request = request._request
-        receipt = ballot_cast(
+        cast = ballot_cast(
             election=election,
             voter_id=request.user.voter_id(election.pk),
             content_length=request_content_length(request),
             read_body=lambda limit: django_request.read(limit + 1),
         )
         # The receipt is plain JSON already (ReceiptOutput documents it): the hot path skips a
-        # serializer pass.
-        return Response(receipt, status=status.HTTP_201_CREATED)
+        # serializer pass. 201: appended now; 200: it was on the board already (a re-post).
+        return Response(
+            cast.receipt, status=status.HTTP_201_CREATED if cast.appended else status.HTTP_200_OK
+        )
 
 
 class AuditApi(APIView):

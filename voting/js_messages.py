@@ -262,6 +262,13 @@ ERRORS = {
         "This login code is wrong, has expired or was already used. Check it, or ask for a new one."
     ),
     "rate_limited": gettext_noop("Too many attempts. Please wait a while and try again."),
+    "login_code_unavailable": gettext_noop(
+        "We could not send you a login code right now. Please try again in a minute."
+    ),
+    "credential_issuance_not_started": gettext_noop(
+        "The credentials could not be generated right now: nothing was sent. Please try again "
+        "in a minute."
+    ),
     "roll_invalid": gettext_noop("The voter roll has errors."),
     "roll_frozen": gettext_noop("The voter roll can no longer change."),
     "no_voters": gettext_noop("This election has no voters yet."),
@@ -304,6 +311,9 @@ ERRORS = {
         "The server could not understand the request. Reload the page and try again."
     ),
     "internal_error": gettext_noop("The server had a problem. Please try again in a moment."),
+    "service_unavailable": gettext_noop(
+        "The voting service is briefly unavailable. Please try again in a moment."
+    ),
     # The page scripts' own
     "network_error": gettext_noop(
         "The server cannot be reached. Check your connection and try again."

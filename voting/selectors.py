@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -204,6 +204,24 @@ def audited_alpha_reused(*, election_id: Any, alphas: list[bytes]) -> bool:
 
 
 # --- Ballots -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BallotOnBoard:
+    seq: int
+    hash: str  #: its board entry's hash
+    superseded: bool  #: a later ballot of its credential replaced it
+
+
+def ballot_entry_on_board(*, election_id: Any, tracker: str) -> BallotOnBoard | None:
+    """The cast ballot with this tracker: its entry and whether it is superseded."""
+    row = (
+        Ballot.objects.filter(election_id=election_id, tracker=tracker)
+        .annotate(superseded=Exists(Ballot.objects.filter(supersedes=OuterRef("pk"))))
+        .values_list("seq", "entry__hash", "superseded")
+        .first()
+    )
+    return None if row is None else BallotOnBoard(*row)
 
 
 def ballot_superseded_by(*, ballot: Ballot) -> str | None:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from board.models import BoardEntry
 from board.services import board_append
+from config.broker import BrokerUnavailable, task_send
 from config.email import secret_email_connection
 from crypto.credentials import derive_signing_key, format_code, generate_code
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
@@ -37,6 +38,7 @@ from crypto.hashing import parse_json
 from crypto.manifest import Credential, credentials_digest, credentials_entries
 from identity.errors import (
     CredentialIssuanceInProgress,
+    CredentialIssuanceNotStarted,
     CredentialsAlreadyPublished,
     CredentialsInvalid,
     CredentialsNotAllowed,
@@ -244,7 +246,22 @@ def credentials_issue_request(*, election: Election, acting_user) -> CredentialI
     AuditEvent.objects.create(
         election=election, action="credentials:issue", actor=actor, details={"voters": voters}
     )
-    transaction.on_commit(lambda: credentials_issue.delay(issuance.pk))
+    issuance_id = issuance.pk
+
+    def send() -> None:
+        try:
+            task_send(credentials_issue, issuance_id)
+        except BrokerUnavailable as exc:
+            # Nothing was generated or sent: the run is marked failed at once (officials may
+            # start another) and the official is told now rather than finding it stuck.
+            CredentialIssuance.objects.filter(pk=issuance_id, status=IssuanceStatus.PENDING).update(
+                status=IssuanceStatus.FAILED,
+                finished_at=timezone.now(),
+                error=CredentialIssuanceNotStarted.message,
+            )
+            raise CredentialIssuanceNotStarted() from exc
+
+    transaction.on_commit(send)
     return issuance
 
 

@@ -27,8 +27,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from config.broker import BrokerUnavailable, task_send
 from config.email import secret_email_connection
-from identity.errors import InvalidLoginCode
+from identity.errors import InvalidLoginCode, LoginCodeUnavailable
 from identity.models import LoginCode, Voter
 from identity.selectors import voter_find
 from identity.services.ratelimit import ratelimit_client, ratelimit_hit
@@ -50,7 +51,8 @@ def _code_hash(voter_id: int, code: str) -> str:
 def login_code_request(
     *, election: Election, identifier: str | None, email: str | None, client_ip: str
 ) -> None:
-    """Ask for a login code. Answers the same whether or not the voter exists."""
+    """Ask for a login code. Answers the same whether or not the voter exists: queued, or
+    :class:`LoginCodeUnavailable` when the broker cannot take the task now."""
     from identity.tasks import login_code_send
 
     _ratelimit(
@@ -61,9 +63,16 @@ def login_code_request(
         per_election=settings.PNYX_LOGIN_REQUESTS_PER_ELECTION,
     )
     election_id = str(election.pk)
-    transaction.on_commit(
-        lambda: login_code_send.delay(election_id, identifier=identifier, email=email)
-    )
+
+    def send() -> None:
+        try:
+            task_send(login_code_send, election_id, identifier=identifier, email=email)
+        except BrokerUnavailable as exc:
+            raise LoginCodeUnavailable() from exc
+
+    # Outside a transaction (the view) this runs at once, so that a broker that is down or
+    # restarting is answered 503 within its time bound (config/broker.py), never a silent 202.
+    transaction.on_commit(send)
 
 
 def login_code_send(*, election_id: Any, identifier: str | None, email: str | None) -> bool:

@@ -77,6 +77,7 @@ from tally.models import (
     TrusteeState,
 )
 from tally.services.common import (
+    after_commit,
     audit,
     crypto_ceremony,
     entry_payload,
@@ -401,9 +402,9 @@ def _enter(ceremony: KeyCeremony, phase: str, note: str = "") -> None:
         from tally.services.dispatch import ceremony_dispatch
 
         ceremony_id = ceremony.pk
-        # robust: a broker that refuses it does not fail what was committed; the sweeper
+        # a broker that refuses it does not fail what was committed; the sweeper
         # (tally.services.heal) asks the trustees again once the phase stalls
-        transaction.on_commit(lambda: ceremony_dispatch(ceremony_id=ceremony_id), robust=True)
+        after_commit(lambda: ceremony_dispatch(ceremony_id=ceremony_id))
 
 
 # --- Messages of the ceremony ------------------------------------------------------------------

@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
+
 from board.models import BoardEntry
+from config.broker import BrokerUnavailable
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError
 from crypto.group import Point
@@ -22,6 +25,21 @@ from voting.models import AuditEvent, Election
 logger = logging.getLogger("pnyx.tally")
 
 ENVELOPE_FIELDS = {"version", "election", "trustee", "kind", "message", "signature"}
+
+
+def after_commit(func) -> None:
+    """Send a task once the transaction commits. A broker that refuses it (down, restarting) is
+    logged in one line (config/broker.py) and does not undo or fail what was committed: the
+    sweeper (tally.services.heal) sends the step again once the tally or the ceremony has not
+    moved for ``PNYX_STALL_SECONDS``."""
+
+    def send() -> None:
+        try:
+            func()
+        except BrokerUnavailable:
+            pass  # logged by task_send; healed by the sweeper
+
+    transaction.on_commit(send, robust=True)
 
 
 def lock_election(election_id: Any) -> Election:

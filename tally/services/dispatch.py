@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu import Queue
 
+from config.broker import task_apply
 from tally.models import (
     CeremonyMessage,
     CeremonyPhase,
@@ -73,7 +74,8 @@ def trustee_send(*, trustee: Trustee, election_id, step: str | None, record: boo
     from tally.tasks import trustee_message, trustee_step
 
     queue = trustee.queue
-    trustee_step.apply_async(
+    task_apply(
+        trustee_step,
         kwargs={"election": str(election_id), "trustee": trustee.index, "step": step},
         # a Queue object (not a name): the server's own workers never start consuming it
         queue=Queue(queue, routing_key=queue),

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from board.models import BoardEntry, BoardHead
 from board.services import board_append
+from config.broker import task_send
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.dlog import DlogTable
 from crypto.elgamal import Ciphertext
@@ -74,6 +75,7 @@ from tally.models import (
     Trustee,
 )
 from tally.services.common import (
+    after_commit,
     audit,
     crypto_ceremony,
     entry_payload,
@@ -127,23 +129,16 @@ def _new_run(election: Election, frozen: BoardEntry) -> TallyRun:
     return run
 
 
-def after_commit(func) -> None:
-    """Send a task once the transaction commits. A broker that refuses it (down, restarting) is
-    logged and does not undo or fail what was committed: the sweeper (tally.services.heal) sends
-    the step again once the tally has not moved for ``PNYX_STALL_SECONDS``."""
-    transaction.on_commit(func, robust=True)
-
-
 def _queue_aggregation(run_id: int) -> None:
     from tally.tasks import tally_aggregate
 
-    tally_aggregate.delay(run_id)
+    task_send(tally_aggregate, run_id)
 
 
 def _queue_publish(run_id: int) -> None:
     from tally.tasks import publish_tally
 
-    publish_tally.delay(run_id)
+    task_send(publish_tally, run_id)
 
 
 def tally_on_close(*, election: Election) -> TallyRun | None:
@@ -500,7 +495,7 @@ def tally_ciphertexts(run: TallyRun, manifest: Manifest | None = None) -> list[C
 def _queue_combine(run_id: int) -> None:
     from tally.tasks import tally_combine as combine_task
 
-    combine_task.delay(run_id)
+    task_send(combine_task, run_id)
 
 
 @transaction.atomic

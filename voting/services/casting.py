@@ -53,6 +53,7 @@ from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
 from crypto.hashing import canonical_json, sha256_hex
 from crypto.signatures import verify_signature
+from identity.selectors import voter_bound_tag
 from identity.services.voters import (
     credential_tag,
     voted_day,
@@ -78,8 +79,10 @@ from voting.errors import (
 from voting.models import AuditedAlpha, Ballot, Election, ElectionState
 from voting.receipts import receipt_sign
 from voting.selectors import (
+    BallotPrecheck,
     FrozenManifest,
     audited_alpha_reused,
+    ballot_entry_on_board,
     ballot_precheck,
     election_manifest,
     election_state_now,
@@ -136,6 +139,37 @@ class VerifiedBallot:
     bound_tag: str | None  #: the tag the voter is bound to, if any (read before the lock)
 
 
+@dataclass(frozen=True)
+class PrecheckedBallot:
+    raw: dict
+    canonical: bytes  #: its canonical JSON
+    tracker: str  #: SHA-256 of ``canonical``
+    credential: str
+    precheck: BallotPrecheck
+
+
+def _prechecked_ballot(
+    *, frozen: FrozenManifest, election: Election, raw: Any, voter_id: int
+) -> PrecheckedBallot:
+    """Fingerprint, credential published; then (one query) whether the tracker is on the board
+    and which credential the voter is bound to."""
+    if not isinstance(raw, dict):
+        raise InvalidBallotData("A ballot is a JSON object.")
+    if raw.get("election") != frozen.fingerprint:
+        raise WrongElection()
+    credential = raw.get("credential")
+    if not isinstance(credential, str):
+        raise UnknownCredential()
+    canonical = canonical_json(raw)
+    tracker = sha256_hex(canonical)
+    precheck = ballot_precheck(
+        election_id=election.pk, credential=credential, tracker=tracker, voter_id=voter_id
+    )
+    if not precheck.published:
+        raise UnknownCredential()
+    return PrecheckedBallot(raw, canonical, tracker, credential, precheck)
+
+
 def _verified_ballot(
     *, frozen: FrozenManifest, election: Election, raw: Any, voter_id: int
 ) -> VerifiedBallot:
@@ -146,23 +180,18 @@ def _verified_ballot(
     verification: a ballot with the tracker of one on the board is byte for byte that ballot,
     which passed every check, so only the answer's cost changes.
     """
-    if not isinstance(raw, dict):
-        raise InvalidBallotData("A ballot is a JSON object.")
-    if raw.get("election") != frozen.fingerprint:
-        raise WrongElection()
-    credential = raw.get("credential")
-    if not isinstance(credential, str):
-        raise UnknownCredential()
-    canonical = canonical_json(raw)
-    precheck = ballot_precheck(
-        election_id=election.pk,
-        credential=credential,
-        tracker=sha256_hex(canonical),
-        voter_id=voter_id,
-    )
-    if not precheck.published:
-        raise UnknownCredential()
-    _refuse_replay(precheck.on_board)
+    prechecked = _prechecked_ballot(frozen=frozen, election=election, raw=raw, voter_id=voter_id)
+    _refuse_replay(prechecked.precheck.on_board)
+    return _verified(frozen=frozen, election=election, prechecked=prechecked)
+
+
+def _verified(
+    *, frozen: FrozenManifest, election: Election, prechecked: PrecheckedBallot
+) -> VerifiedBallot:
+    """Structure, signature, proofs; then whether the voter, if bound already, is bound to this
+    credential."""
+    raw, canonical, credential = prechecked.raw, prechecked.canonical, prechecked.credential
+    precheck = prechecked.precheck
     spec = frozen.manifest.spec
     try:
         # The canonical bytes give the tracker and the signed digest in one go (and, the ballot
@@ -203,6 +232,28 @@ def _refuse_if_on_board(*, election_id: Any, tracker: str) -> None:
     _refuse_replay(board_tracker_kind(election_id=election_id, tracker=tracker))
 
 
+def _replayed_receipt(*, election: Election, tracker: str, credential: str, voter_id: int) -> dict:
+    """The voter sends again, byte for byte, a ballot already on the board (its answer was lost:
+    a worker or the connection died after the commit): the receipt of that entry, exactly the
+    one first given (docs/protocol.md §11.9). Only for the voter that cast it (bound to its
+    credential) and while it is the last ballot of its credential: another voter, or a ballot a
+    later one superseded, is refused ``duplicate_ballot`` as before, and nothing is appended."""
+    tag = credential_tag(election_id=election.pk, credential=credential)
+    if voter_bound_tag(voter_id=voter_id) != tag:
+        raise DuplicateBallot()
+    entry = ballot_entry_on_board(election_id=election.pk, tracker=tracker)
+    if entry is None:  # pragma: no cover - the caller saw the tracker as a ballot's
+        raise DuplicateBallot()
+    if entry.superseded:
+        raise DuplicateBallot(
+            "This ballot is on the board, but a later ballot of the same credential replaced "
+            "it: sending it again would not make it count. Cast a new ballot instead."
+        )
+    return _receipt(
+        election=election, seq=entry.seq, entry_hash=entry.hash, tracker=tracker, kind="ballot"
+    )
+
+
 def _audited_refusal() -> BallotWasAudited:
     return BallotWasAudited(
         "A ciphertext of this ballot is one of an audited ballot, whose randomness is public: "
@@ -235,20 +286,40 @@ def _receipt(*, election: Election, seq: int, entry_hash: str, tracker: str, kin
     )
 
 
+@dataclass(frozen=True)
+class CastReceipt:
+    receipt: dict
+    appended: bool  #: False: the ballot was on the board already (a re-post), nothing appended
+
+
 def ballot_cast(
     *,
     election: Election,
     voter_id: int,
     content_length: int | None,
     read_body: BodyReader,
-) -> dict:
-    """Verify the ballot in the request body and append it to the board; return the receipt."""
+) -> CastReceipt:
+    """Verify the ballot in the request body and append it to the board; return the receipt.
+
+    Idempotent for the voter who cast it: the same ballot sent again, byte for byte (same
+    tracker), answers the receipt of the entry already on the board and appends nothing
+    (:func:`_replayed_receipt`)."""
     _check_open(election, timezone.now())
     frozen = election_manifest(election=election)
     raw = _read_json(
         limit=frozen.ballot_max_bytes, content_length=content_length, read_body=read_body
     )
-    verified = _verified_ballot(frozen=frozen, election=election, raw=raw, voter_id=voter_id)
+    prechecked = _prechecked_ballot(frozen=frozen, election=election, raw=raw, voter_id=voter_id)
+    if prechecked.precheck.on_board == "ballot":
+        receipt = _replayed_receipt(
+            election=election,
+            tracker=prechecked.tracker,
+            credential=prechecked.credential,
+            voter_id=voter_id,
+        )
+        return CastReceipt(receipt, appended=False)
+    _refuse_replay(prechecked.precheck.on_board)  # an audited ballot is never cast
+    verified = _verified(frozen=frozen, election=election, prechecked=prechecked)
     if verified.bound_tag is not None:
         # A revote (the first ballot is never limited). A race between two first ballots lets
         # both through unlimited: one of them binds, the other is a revote or is refused.
@@ -284,12 +355,22 @@ def ballot_cast(
                     alphas=alphas,
                 )
     except IntegrityError:
-        # A concurrent request put the same ballot on the board first.
+        # A concurrent request put the same ballot on the board first (the voter's browser sent
+        # it again while the first request was still running): its receipt, as for a re-post.
+        if board_tracker_kind(election_id=election.pk, tracker=tracker) == "ballot":
+            receipt = _replayed_receipt(
+                election=election,
+                tracker=tracker,
+                credential=verified.credential,
+                voter_id=voter_id,
+            )
+            return CastReceipt(receipt, appended=False)
         _refuse_if_on_board(election_id=election.pk, tracker=tracker)
         raise
-    return _receipt(
+    receipt = _receipt(
         election=election, seq=entry.seq, entry_hash=entry.hash, tracker=tracker, kind="ballot"
     )
+    return CastReceipt(receipt, appended=True)
 
 
 def ballot_points(ballot: CryptoBallot) -> bytes:
