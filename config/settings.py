@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.source.source_link",
             ],
         },
     },
@@ -280,6 +281,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or "Pnyx <noreply@loca
 # --- Voting -----------------------------------------------------------------
 
 # Public origin of the site, for the links in e-mails (the voting booth).
+# Where the footer's "Source code" link points (AGPL-3.0-or-later, section 13): the published
+# source of the deployed release; empty: /source.tar.gz, the tree this instance runs from.
+PNYX_SOURCE_URL = os.environ.get("PNYX_SOURCE_URL", "").strip()
+if PNYX_SOURCE_URL and not PNYX_SOURCE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("PNYX_SOURCE_URL must be an http(s) address.")
 PNYX_BASE_URL = (os.environ.get("PNYX_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 # The bulletin board signs receipts with this Ed25519 key; its public key is on

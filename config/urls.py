@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from config.source import source
 from voting.views import home
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    path("source.tar.gz", source, name="source"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("operations.urls")),  # the officials' dashboard (before the admin)
     path("", include("voting.page_urls")),  # election pages, booth
