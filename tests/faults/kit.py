@@ -60,6 +60,7 @@ class Answer:
     headers: dict[str, str]  #: names in lower case
     body: bytes
     seconds: float
+    cookies: dict[str, str] = field(default_factory=dict)  #: what its Set-Cookie headers set
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -101,11 +102,17 @@ def http(
         raise NoAnswer(f"{type(exc).__name__}: {exc}") from exc
     finally:
         connection.close()
+    cookies = {}
+    for name, value in response.getheaders():
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            cookies[key.strip()] = rest.split(";", 1)[0]
     return Answer(
         response.status,
         {name.lower(): value for name, value in response.getheaders()},
         data,
         time.monotonic() - started,
+        cookies,
     )
 
 
