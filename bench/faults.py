@@ -564,8 +564,9 @@ def report(args, election, load, probes, record, tally, log_text, load_seconds) 
         faults["postgres_cut"] = {
             "down_s": round(c["restored_at"] - c["cut_at"], 2),
             "heal_s": first_after(tries, c["restored_at"], lambda s: s in (200, 201)),
-            "casts_refused_503": sum(
-                1 for t in tries if c["cut_at"] <= t.started < c["restored_at"] and t.status == 503
+            # answered 5xx during the cut (those under way when it came included)
+            "casts_refused_5xx": sum(
+                1 for t in tries if c["cut_at"] <= t.ended <= c["restored_at"] and t.status >= 500
             ),
             "log_lines_database_unavailable": outage.count("database unavailable"),
         }

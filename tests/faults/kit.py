@@ -254,6 +254,9 @@ class Gunicorn:
                 "info",
                 "--config",
                 "python:tests.faults.gunicorn_hooks",
+                # gunicorn's default control socket is one path per user (~/.gunicorn/): servers
+                # started side by side would take it from each other
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=self.env,
