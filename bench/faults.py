@@ -417,11 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-down", type=float, default=4.0)
     parser.add_argument("--think", type=float, default=0.0, help="a client's pause between votes")
     parser.add_argument("--chunk-delay", type=float, default=0.5)
-    parser.add_argument("--small", action="store_true", help="8 clients, 20 s, 600 ballots")
+    parser.add_argument("--small", action="store_true", help="8 clients, 20 s, 900 ballots")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     args = parser.parse_args(argv)
     if args.small:
-        args.clients, args.seconds, args.ballots, args.workers = 8, 20.0, 600, 2
+        args.clients, args.seconds, args.ballots, args.workers = 8, 20.0, 900, 2
         args.think, args.redis_down, args.pg_down = 0.2, 2.0, 3.0
 
     tmp = Path(tempfile.mkdtemp(prefix="pnyx-faults-"))
