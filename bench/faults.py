@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cast import (  # noqa: E402 - after the path
     CSRF_CHARS,
+    drop_database,
     make_ballots,
     make_sessions,
     recreate_database,
@@ -78,24 +79,6 @@ def setup_django(mail_dir: Path) -> None:
     import django
 
     django.setup()
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.replace("_", "").isalnum():
-        raise SystemExit(f"unexpected database name {name!r}")
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def proxied(url: str, port: int) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.faults import drop_database
+from bench.cast import drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
