@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -401,7 +402,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=0.0, help="a client's pause between votes")
     parser.add_argument("--chunk-delay", type=float, default=0.5)
     parser.add_argument("--small", action="store_true", help="8 clients, 20 s, 900 ballots")
-    parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument(
+        "--drop",
+        action="store_true",
+        help="drop the database and the files at the end if all went well",
+    )
     args = parser.parse_args(argv)
     if args.small:
         args.clients, args.seconds, args.ballots, args.workers = 8, 20.0, 900, 2
@@ -501,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         drop_database(DATABASE_URL)
     ok = result["lost"] == 0 and result["duplicated"] == 0 and result["verified"]
+    if ok and args.drop:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        progress(f"logs, key stores and the exported board kept in {tmp}")
     return 0 if ok else 1
 
 
