@@ -46,7 +46,8 @@ CSRF_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # --- Database and election -----------------------------------------------------------------------
 
 
-def recreate_database(url: str) -> None:
+def _admin_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` (``{name}``: the database of ``url``) on the server's ``postgres``."""
     import psycopg
 
     parts = urllib.parse.urlsplit(url)
@@ -61,8 +62,16 @@ def recreate_database(url: str) -> None:
         dbname="postgres",
         autocommit=True,
     ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            conn.execute(statement.format(name=name))
+
+
+def recreate_database(url: str) -> None:
+    _admin_sql(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    _admin_sql(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def setup_django() -> None:

@@ -67,7 +67,9 @@ class ApplicationError(Exception):
 class ServiceUnavailable(ApplicationError):
     """A service the request needs (the database, the task broker) is unreachable for now:
     ``503`` with ``Retry-After`` (``PNYX_RETRY_AFTER_SECONDS``). Nothing was done, or what was
-    done is said in the message; the client may send the same request again."""
+    done is said in the message; the client may send the same request again. Whoever raises it
+    has logged its cause (config/broker.py :func:`task_send` does): the 503 itself is not logged
+    again."""
 
     code = "service_unavailable"
     status = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -196,11 +198,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
     if isinstance(exc, ApplicationError):
         retry_after = getattr(exc, "retry_after", None)  # e.g. voting.errors.RevoteRateLimited
-        return Response(
+        response = Response(
             error_body(code=exc.code, message=exc.message, details=exc.details),
             status=exc.status,
             headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
         )
+        if isinstance(exc, ServiceUnavailable):
+            # its cause was logged, once, where it was met (config/broker.py): django.request
+            # writes no second line for the 503 (one line per failure, issue 10)
+            response._has_been_logged = True
+        return response
     if isinstance(exc, RequestDataTooBig):  # a view read a body over DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(
             error_body(code="payload_too_large", message="The request body is too large."),

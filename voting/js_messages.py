@@ -67,6 +67,7 @@ MESSAGES = (
         "Your ballot could not be encrypted in this browser. Reload the page and try again."
     ),
     gettext_noop("Sending your ballot…"),
+    gettext_noop("The server did not answer. Sending your ballot again (try %(n)s of %(total)s)…"),
     gettext_noop("Publishing the audited ballot…"),
     gettext_noop("(could not be read)"),
     gettext_noop(

@@ -4,9 +4,10 @@ bench/faults.py.
 - :class:`Gunicorn`: the web server as production runs it (``gunicorn config.wsgi``, sync
   workers), in a process group of its own; :meth:`Gunicorn.kill_worker` SIGKILLs one worker, as
   the OOM killer or a crash does (its master starts another).
-- :class:`TcpProxy`: a TCP proxy in front of PostgreSQL that the test *cuts* (every open
-  connection closed, new ones refused, as when PostgreSQL stops or fails over) and *restores*.
-  The machine's shared PostgreSQL is never stopped: other tests and other people use it.
+- :class:`TcpProxy` (tests/faults/proxy.py): a TCP proxy in front of PostgreSQL that the test
+  *cuts* (every open connection closed, new ones refused, as when PostgreSQL stops or fails over)
+  and *restores*. The machine's shared PostgreSQL is never stopped: other tests and other people
+  use it.
 - :class:`tests.tally.faults.RedisServer`: a private ``redis-server`` to kill and restart.
 - :class:`BlackHole`: a port that accepts connections and never answers (a broker behind a
   dead network path).
@@ -16,10 +17,10 @@ bench/faults.py.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,7 +34,9 @@ from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 
-from tests.tally.faults import RedisServer, free_port
+from tests.faults.gunicorn_hooks import READY
+from tests.faults.proxy import TcpProxy, free_port
+from tests.tally.faults import RedisServer
 
 __all__ = [
     "Answer",
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = re.compile(re.escape(READY).replace(r"\{pid\}", r"(\d+)"))
 CSRF_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -60,6 +64,7 @@ class Answer:
     headers: dict[str, str]  #: names in lower case
     body: bytes
     seconds: float
+    cookies: dict[str, str] = field(default_factory=dict)  #: what its Set-Cookie headers set
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -101,11 +106,17 @@ def http(
         raise NoAnswer(f"{type(exc).__name__}: {exc}") from exc
     finally:
         connection.close()
+    cookies = {}
+    for name, value in response.getheaders():
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            cookies[key.strip()] = rest.split(";", 1)[0]
     return Answer(
         response.status,
         {name.lower(): value for name, value in response.getheaders()},
         data,
         time.monotonic() - started,
+        cookies,
     )
 
 
@@ -169,113 +180,6 @@ def send_until_answered(
         wait = min(cap, wait * 2)
     delivery.seconds = time.monotonic() - started
     return delivery
-
-
-# --- A TCP proxy to cut ---------------------------------------------------------------------
-
-
-class TcpProxy:
-    """``127.0.0.1:<port>`` forwarded to ``target``. :meth:`cut` closes every connection and
-    refuses new ones until :meth:`restore`: to the server behind it, PostgreSQL went away."""
-
-    def __init__(self, target: tuple[str, int], port: int | None = None) -> None:
-        self.target = target
-        self.port = port or free_port()
-        self._lock = threading.Lock()
-        self._pairs: set[tuple[socket.socket, socket.socket]] = set()
-        self._listener: socket.socket | None = None
-        self.cut_at: float | None = None
-
-    def start(self) -> TcpProxy:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(256)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-        return self
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut or stopped
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            pair = (client, upstream)
-            with self._lock:
-                if self._listener is not listener:  # cut meanwhile
-                    client.close()
-                    upstream.close()
-                    return
-                self._pairs.add(pair)
-            threading.Thread(target=self._pump, args=(client, upstream, pair), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, pair), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, pair) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        self._close(pair)
-
-    def _close(self, pair) -> None:
-        with self._lock:
-            self._pairs.discard(pair)
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def cut(self) -> None:
-        with self._lock:
-            listener, self._listener = self._listener, None
-            pairs, self._pairs = list(self._pairs), set()
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        for pair in pairs:
-            self._close(pair)
-        self.cut_at = time.monotonic()
-
-    def restore(self) -> None:
-        if self._listener is None:
-            self.start()
-        self.cut_at = None
-
-    @property
-    def is_cut(self) -> bool:
-        return self._listener is None
-
-    def stop(self) -> None:
-        self.cut()
-
-
-def proxy_main(argv: list[str] | None = None) -> None:
-    """``python -m tests.faults.kit --port P --target HOST:PORT``: the proxy as a process of its
-    own (bench/faults.py); SIGUSR1 cuts it, SIGUSR2 restores it, SIGTERM stops it."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--target", required=True)
-    args = parser.parse_args(argv)
-    host, _, port = args.target.rpartition(":")
-    proxy = TcpProxy((host, int(port)), args.port).start()
-    signal.signal(signal.SIGUSR1, lambda *_: proxy.cut())
-    signal.signal(signal.SIGUSR2, lambda *_: proxy.restore())
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("proxy ready", flush=True)
-    while True:
-        signal.pause()
 
 
 # --- A broker that never answers ----------------------------------------------------------------
@@ -348,6 +252,11 @@ class Gunicorn:
                 "2048",
                 "--log-level",
                 "info",
+                "--config",
+                "python:tests.faults.gunicorn_hooks",
+                # gunicorn's default control socket is one path per user (~/.gunicorn/): servers
+                # started side by side would take it from each other
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=self.env,
@@ -380,6 +289,10 @@ class Gunicorn:
             return [int(pid) for pid in path.read_text().split()]
         except OSError:
             return []
+
+    def ready_workers(self) -> set[int]:
+        """The workers that have logged they take requests (tests/faults/gunicorn_hooks.py)."""
+        return {int(pid) for pid in READY_LINE.findall(self.output())}
 
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL one worker (the first, or ``pid``); its master starts another."""
@@ -426,7 +339,3 @@ def running(*things) -> Iterator[None]:
         for thing in reversed(things):
             with contextlib.suppress(Exception):
                 thing.stop()
-
-
-if __name__ == "__main__":
-    proxy_main()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,18 +21,13 @@ from pathlib import Path
 import redis
 
 from config.celery import app as celery_app
+from tests.faults.proxy import free_port
 from tests.tally.helpers import WorkerProcess, worker_env
 
 #: the sweeper's settings in the fault tests: a step that has not moved for 3 s is stalled, and
 #: the sweeper runs every second
 STALL_SECONDS = 3
 SWEEP_SECONDS = 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:

@@ -4,12 +4,13 @@
 // each call: logging in rotates it.
 
 export class ApiError extends Error {
-  constructor(status, code, details = null) {
+  constructor(status, code, details = null, retryAfter = null) {
     super(code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfter = retryAfter; // seconds, from a Retry-After header in seconds, else null
   }
 }
 
@@ -23,10 +24,10 @@ export function cookie(name) {
 
 /**
  * `method` GET/POST; `body` is sent as JSON (a string is sent as is). Resolves to the parsed JSON
- * answer (null for 204); rejects with ApiError (`network_error` when the server cannot be reached,
- * `unexpected` for an answer that is not the API's JSON).
+ * answer (null for 204); rejects with ApiError (`network_error` when the server cannot be reached
+ * or gave no answer within `timeoutMs`, `unexpected` for an answer that is not the API's JSON).
  */
-export async function apiCall(method, url, body, { csrfCookie = 'csrftoken' } = {}) {
+export async function apiCall(method, url, body, { csrfCookie = 'csrftoken', timeoutMs = null } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
@@ -34,6 +35,7 @@ export async function apiCall(method, url, body, { csrfCookie = 'csrftoken' } = 
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
   }
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRFToken'] = cookie(csrfCookie);
+  if (timeoutMs !== null) init.signal = AbortSignal.timeout(timeoutMs);
   let response;
   try {
     response = await fetch(url, init);
@@ -49,7 +51,8 @@ export async function apiCall(method, url, body, { csrfCookie = 'csrftoken' } = 
   }
   if (!response.ok) {
     const code = data?.error?.code;
-    throw new ApiError(response.status, typeof code === 'string' ? code : 'unexpected', data?.error?.details ?? null);
+    const retryAfter = /^\d{1,6}$/.test(response.headers.get('Retry-After') ?? '') ? Number(response.headers.get('Retry-After')) : null;
+    throw new ApiError(response.status, typeof code === 'string' ? code : 'unexpected', data?.error?.details ?? null, retryAfter);
   }
   if (data === null) throw new ApiError(response.status, 'unexpected');
   return data;

@@ -9,6 +9,7 @@
 
 import { checkSupport, createBoothWorker } from '../booth.mjs';
 import { ApiError, apiCall } from './api.mjs';
+import { CAST_TIMEOUT_MS, sendUntilAnswered } from './retry.mjs';
 import {
   choiceVector,
   describeChoice,
@@ -474,7 +475,19 @@ async function cast() {
     setStatus(t('Sending your ballot…'));
     let receipt;
     try {
-      receipt = await apiCall('POST', urls.ballotsUrl, encrypted.ballot);
+      // the very same ballot again after a lost answer: the server answers it with its receipt
+      receipt = await sendUntilAnswered(
+        () => apiCall('POST', urls.ballotsUrl, encrypted.ballot, { timeoutMs: CAST_TIMEOUT_MS }),
+        {
+          onRetry: ({ next, attempts }) =>
+            setStatus(
+              t('The server did not answer. Sending your ballot again (try %(n)s of %(total)s)…', {
+                n: next,
+                total: attempts,
+              }),
+            ),
+        },
+      );
     } catch (exc) {
       setStatus('');
       if (exc instanceof ApiError && exc.code === 'ballot_was_audited') {
