@@ -91,7 +91,10 @@ class QuestionSpec:
                 raise InvalidEncoding("question: a score question has no costs")
         expect_int(self.min_selections, "min", 0, self.top)
         expect_int(self.max_selections, "max", self.min_selections, self.top)
-        if self.max_selections - self.min_selections + 1 > MAX_SET_SIZE:
+        if self.max_selections - self.min_selections + 1 > MAX_SET_SIZE and (
+            self.min_selections,
+            self.max_selections,
+        ) != (0, self.top):  # only a sum proof's set is bounded (no sum proof for [0, top])
             raise InvalidEncoding("question: the range [min, max] is too wide")
         if (self.costs is None) != (self.budget is None):
             raise InvalidEncoding("question: costs and budget come together")
