@@ -30,6 +30,8 @@ QUESTIONS = (
     QuestionSpec(4, 2, 3),  # approval 2..3
     QuestionSpec(4, 0, 4, (30, 50, 20, 45), 100),  # budget
     QuestionSpec(3, 1, 2, (0, 7, 1), 1),  # budget of 1 bit, a zero cost, and a sum proof
+    QuestionSpec(3, 0, 30, max_score=10),  # score 0..10 (11 branches), no sum proof
+    QuestionSpec(4, 1, 5, max_score=3),  # score 0..3 with a total of 1..5: a sum proof
 )
 SPEC = ElectionSpec(
     digest_json({"test": "fastballot"}), ElectionKey(base_mul(Scalar.random())), QUESTIONS
@@ -39,7 +41,12 @@ SPEC = ElectionSpec(
 def choices(rng: random.Random) -> list[list[int]]:
     out = []
     for q in QUESTIONS:
-        while True:
+        while q.max_score is not None:
+            scores = [rng.randint(0, q.max_score) for _ in range(q.options)]
+            if q.min_selections <= sum(scores) <= q.max_selections:
+                out.append(scores)
+                break
+        while q.max_score is None:
             picks = [0] * q.options
             for i in rng.sample(range(q.options), rng.randint(q.min_selections, q.max_selections)):
                 picks[i] = 1
