@@ -59,7 +59,7 @@ __all__ = [
 MAX_QUESTIONS = 100
 MAX_OPTIONS = 500
 MAX_AMOUNT = 2**40  # largest cost or budget
-#: largest S of a score question: its range proof has S + 1 branches (§7.9)
+#: largest S of a score question: its range proof has S + 1 branches (§5.5)
 MAX_SCORE = 10
 _BIT_VALUES = _BITS
 
@@ -72,7 +72,7 @@ class QuestionSpec:
     """The cryptographic shape of a question (from the election manifest).
 
     For a score question (``max_score`` = S) every option holds a score in [0, S] and ``min`` /
-    ``max`` bound the total score Σ xᵢ (docs/protocol.md §7.9); otherwise options hold 0 or 1 and
+    ``max`` bound the total score Σ xᵢ (docs/protocol.md §7.1); otherwise options hold 0 or 1 and
     ``min`` / ``max`` bound the number of selections.
     """
 
@@ -498,7 +498,7 @@ def encrypt_score_with_proof(
     binding: dict,
     rand: Callable[[], Scalar] = Scalar.random,
 ) -> tuple[Ciphertext, Scalar, DisjunctiveProof]:
-    """``E = Enc(score; r)`` and its range proof (§7.9): a disjunctive proof (§5.3) with tag
+    """``E = Enc(score; r)`` and its range proof (§5.5): a disjunctive proof (§5.3) with tag
     ``score`` and values ``[0 … S]``. Draws ``r``, then the proof's nonces in §5.3 order."""
     values = question.choice_values
     if score not in values:

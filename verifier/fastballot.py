@@ -249,7 +249,7 @@ class BallotBatch:
             option_binding = f'{binding}"option":{o},"question":{qi}}}'
             if question.max_score is None:
                 da, db = self._bit_proof(eq, proof, "selection", option_binding, cts_hex[o])
-            else:  # §7.9: the same statement as a sum proof on one ciphertext, tag "score"
+            else:  # §5.5: the same statement as a sum proof on one ciphertext, tag "score"
                 da, db = self._sum_proof(
                     eq, proof, question.choice_values, option_binding, cts_hex[o], tag="score"
                 )

@@ -31,7 +31,7 @@ import { deriveSigningKey } from './credentials.mjs';
 export const MAX_QUESTIONS = 100;
 export const MAX_OPTIONS = 500;
 export const MAX_AMOUNT = 2 ** 40; // largest cost or budget
-export const MAX_SCORE = 10; // largest S of a score question (§7.9)
+export const MAX_SCORE = 10; // largest S of a score question (§5.5)
 const MAX_AMOUNT_BITS = 41; // MAX_AMOUNT.bit_length()
 const BIT_VALUES = [0, 1];
 
@@ -43,7 +43,7 @@ function bitLength(n) {
 
 /**
  * The cryptographic shape of a question (from the election manifest). For a score question
- * (`maxScore` = S) each option holds 0 … S and min/max bound the total score (§7.9).
+ * (`maxScore` = S) each option holds 0 … S and min/max bound the total score (§7.1).
  */
 export class QuestionSpec {
   constructor({ options, min, max, costs = null, budget = null, maxScore = null }) {
@@ -79,7 +79,7 @@ export class QuestionSpec {
     return this.options * (this.maxScore ?? 1);
   }
 
-  /** The set each option's ciphertext is proven to lie in: [0, 1], or [0 … S] (§7.9). */
+  /** The set each option's ciphertext is proven to lie in: [0, 1], or [0 … S] (§5.5). */
   get choiceValues() {
     if (this.maxScore === null) return BIT_VALUES;
     return Array.from({ length: this.maxScore + 1 }, (_, i) => i);
@@ -486,7 +486,7 @@ export function encryptBallot(spec, credential, choices, { rand = randomScalar, 
 }
 
 /**
- * A score question's option (§7.9): `E = Enc(score; r)` and a disjunctive proof with tag `score`
+ * A score question's option (§5.5): `E = Enc(score; r)` and a disjunctive proof with tag `score`
  * and values [0 … S]. Draws `r`, then the proof's nonces (§5.3). Returns `{ciphertext, r, proof}`.
  */
 export function encryptScoreWithProof({ question, key, context, score, binding, rand = randomScalar }) {

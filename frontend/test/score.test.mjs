@@ -1,4 +1,4 @@
-// Score questions (docs/protocol.md §7.9) in the booth's crypto: Python's vectors
+// Score questions (docs/protocol.md §5.5) in the booth's crypto: Python's vectors
 // (tests/vectors/score.json) replay byte for byte and verify; tampered and out-of-range proofs fail.
 import test from 'node:test';
 import assert from 'node:assert/strict';

@@ -500,7 +500,7 @@ def test_length_rules():
     for decode, data in cases:
         with pytest.raises(InvalidEncoding):
             decode(data)
-    # a choice proof has 2 branches, or S + 1 for a score question (§7.9): the decoder takes any
+    # a choice proof has 2 branches, or S + 1 for a score question (§5.5): the decoder takes any
     # count, the shape check (tests/crypto/test_score.py) holds it to the question
     three = {
         "commitments": _repeat(proof["commitments"], 3),

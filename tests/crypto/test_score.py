@@ -1,4 +1,4 @@
-"""Score questions (docs/protocol.md §7.9): each option encrypts a score in [0, S] with a range
+"""Score questions (docs/protocol.md §5.5): each option encrypts a score in [0, S] with a range
 proof (a disjunctive Chaum–Pedersen proof over S + 1 values, tag ``score``), an optional bound on
 the total score (a sum proof), homomorphic totals decoded with the bound S·W (§12.4)."""
 

@@ -396,7 +396,7 @@ def ballot_vectors() -> dict:
 
 
 def score_vectors() -> dict:
-    """Score questions (§7.9): one range proof per value 0…S for S = 3 and S = 10, then a whole
+    """Score questions (§5.5): one range proof per value 0…S for S = 3 and S = 10, then a whole
     ballot with a score question, a capped score question and an approval question."""
     x = scalar("score-election-secret")
     key = ElectionKey(base_mul(x))
@@ -433,7 +433,7 @@ def score_vectors() -> dict:
     )
     assert ballot_audit(ballot, spec, secrets) == choices
     return {
-        "description": "Score questions (§7.9) with fixed nonces: range proofs for every value "
+        "description": "Score questions (§5.5) with fixed nonces: range proofs for every value "
         "0…S (S = 3, 10; tag 'score'), and a whole ballot (see README for the order of nonces)",
         "context": FINGERPRINT,
         "election_secret": x.to_hex(),

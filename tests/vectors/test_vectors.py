@@ -339,7 +339,7 @@ def test_mix_vectors_verify():
 
 
 def test_score_vectors_verify_and_decrypt():
-    """score.json (§7.9): every range proof verifies for its value, and for no other S; the
+    """score.json (§5.5): every range proof verifies for its value, and for no other S; the
     ciphertexts decrypt to their scores; the whole ballot verifies and audits."""
     v = load("score.json")
     x = Scalar.from_hex(v["election_secret"])

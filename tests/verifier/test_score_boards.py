@@ -1,4 +1,4 @@
-"""pnyx-verify on boards with score questions (§7.9, §12.4): a valid election verifies with the
+"""pnyx-verify on boards with score questions (§5.5, §12.4): a valid election verifies with the
 weighted score totals (above the counted weight: the discrete logarithms are bounded by S·W); a
 tampered total and a ballot whose score proofs are swapped are rejected, naming the entry."""
 

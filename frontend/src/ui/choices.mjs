@@ -26,7 +26,7 @@ export function isSingleChoice(question) {
   return (question.kind === 'referendum' || question.kind === 'single') && question.max === 1;
 }
 
-/** A score question: each option gets 0 … max_score, and min/max bound the total (§7.9). */
+/** A score question: each option gets 0 … max_score, and min/max bound the total (§7.1). */
 export function isScore(question) {
   return question.kind === 'score';
 }
