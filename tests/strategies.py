@@ -240,7 +240,7 @@ def disjunctive_proofs(draw, size: int | None = None) -> DisjunctiveProof:
 
 @st.composite
 def question_specs(draw) -> QuestionSpec:
-    return draw(question_with_choices())[0]
+    return draw(st.one_of(question_with_choices(), score_question_with_scores()))[0]
 
 
 @st.composite

@@ -12,7 +12,7 @@ from crypto.ballot import Ballot, ballot_verify
 from crypto.credentials import format_code
 from crypto.hashing import parse_json
 from tests.e2e.conftest import DESKTOP, login_code
-from tests.e2e.test_keyboard_and_phone import active, tab_to
+from tests.e2e.test_keyboard_and_phone import active, audit_by_keyboard, tab_to
 from tests.voting.factories import SCORES
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -83,14 +83,7 @@ def test_a_score_ballot_cast_by_keyboard(tour, celery_worker_real, open_election
     assert "North: 10, South: 0, East: 7" in review
     assert "Soup: 3, Salad: 0, Pie: 1, Stew: 1" in review
     visit.check("review")
-    tab_to(page, "audit-button")
-    page.keyboard.press("Enter")
-    visit.wait_step("audit")
-    assert page.locator("#audit-verdict").get_attribute("data-ok") == "true"
-    visit.check("audit", full_page=False)
-    tab_to(page, "audit-again")
-    page.keyboard.press("Enter")
-    visit.wait_step("review")
+    audit_by_keyboard(visit)
     tab_to(page, "cast-button")
     page.keyboard.press("Enter")
     visit.wait_step("receipt")

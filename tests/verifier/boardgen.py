@@ -510,22 +510,20 @@ def full_election(
 
 
 def random_choices(manifest, rng) -> list[list[int]]:
-    out = []
-    for q in manifest.questions:
-        while q.max_score is not None:
-            scores = [rng.randint(0, q.max_score) for _ in range(q.options)]
-            if q.min_selections <= sum(scores) <= q.max_selections:
-                out.append(scores)
-                break
-        while q.max_score is None:
-            k = rng.randint(q.min_selections, q.max_selections)
-            picks = [0] * q.options
-            for i in rng.sample(range(q.options), k):
-                picks[i] = 1
-            if (
-                q.costs is None
-                or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget
-            ):
-                out.append(picks)
-                break
-    return out
+    return [random_answer(q, rng) for q in manifest.questions]
+
+
+def random_answer(q, rng) -> list[int]:
+    """A valid answer to the question shape ``q`` (a QuestionSpec), drawn with ``rng``: scores
+    for a score question, else selections (within the budget)."""
+    while q.max_score is not None:
+        scores = [rng.randint(0, q.max_score) for _ in range(q.options)]
+        if q.min_selections <= sum(scores) <= q.max_selections:
+            return scores
+    while True:
+        k = rng.randint(q.min_selections, q.max_selections)
+        picks = [0] * q.options
+        for i in rng.sample(range(q.options), k):
+            picks[i] = 1
+        if q.costs is None or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget:
+            return picks

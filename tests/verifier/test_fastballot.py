@@ -18,6 +18,7 @@ from crypto.errors import CryptoError
 from crypto.group import Q, Scalar, base_mul
 from crypto.hashing import canonical_json, digest_json
 from crypto.signatures import SigningKey
+from tests.verifier.boardgen import random_answer
 from verifier.ballots import alpha_keys
 from verifier.fastballot import BallotBatch, Unrecognised
 
@@ -39,24 +40,7 @@ SPEC = ElectionSpec(
 
 
 def choices(rng: random.Random) -> list[list[int]]:
-    out = []
-    for q in QUESTIONS:
-        while q.max_score is not None:
-            scores = [rng.randint(0, q.max_score) for _ in range(q.options)]
-            if q.min_selections <= sum(scores) <= q.max_selections:
-                out.append(scores)
-                break
-        while q.max_score is None:
-            picks = [0] * q.options
-            for i in rng.sample(range(q.options), rng.randint(q.min_selections, q.max_selections)):
-                picks[i] = 1
-            if (
-                q.costs is None
-                or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget
-            ):
-                out.append(picks)
-                break
-    return out
+    return [random_answer(q, rng) for q in QUESTIONS]
 
 
 @pytest.fixture(scope="module")
