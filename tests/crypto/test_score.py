@@ -313,3 +313,31 @@ def test_property_score_ballots_verify_audit_and_sum(
 def test_result_bound_without_score_questions():
     assert result_bound((QuestionSpec(3, 0, 3),), 7) == 8
     assert result_bound((QuestionSpec(3, 0, 3), QuestionSpec(2, 0, 4, max_score=2)), 7) == 15
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    s=st.integers(1, MAX_SCORE),
+    k=st.integers(1, 50),
+    above=st.booleans(),
+    data=st.data(),
+)
+def test_property_no_out_of_range_score_verifies(election_key, s, k, above, data):
+    """Any ciphertext of S + k or of −k (q − k): the honest prover's algorithm claiming any value
+    of [0, S] yields a proof that fails."""
+    m = s + k if above else Q - k
+    claimed = data.draw(st.integers(0, s))
+    r = Scalar.random()
+    ct, _ = encrypt(election_key, m, r)
+    proof = prove_membership(
+        tag=Tag.SCORE,
+        context=FINGERPRINT,
+        key=election_key,
+        ciphertexts=(ct,),
+        randomness=r,
+        plaintext=claimed,
+        values=values(s),
+        binding=BINDING,
+    )
+    with pytest.raises(InvalidProof):
+        check(proof, election_key, ct, s)
