@@ -10,6 +10,8 @@ import json
 import pytest
 
 from crypto.board import BoardEntry
+from crypto.errors import InvalidEncoding
+from crypto.manifest import Manifest
 from tests.verifier.boardgen import APPROVAL, SCORE, SCORE_CAPPED, full_election
 from tests.verifier.test_verifier import index_of, rechain, run_cli, with_payload, write
 
@@ -59,3 +61,31 @@ def test_swapped_score_proofs_are_rejected(tmp_path, election):
     entries[i] = BoardEntry(e.election, e.seq, e.kind, e.time, e.prev, payload, e.hash)
     code, report = verify(tmp_path, rechain(entries, i))
     assert code == 1 and report["failure"]["seq"] == e.seq, report["failure"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda q: q.pop("max_score"), "only it, has max_score"),
+        (lambda q: q.update(max_score=None), "max_score"),
+        (lambda q: q.update(max_score=11), "max_score"),
+        (lambda q: q.update(max_score=0), "max_score"),
+        (lambda q: q.update(max_score="10"), "max_score"),
+        (lambda q: q.update(max=31), "max"),
+        (lambda q: q.update(kind="approval"), "only it, has max_score"),
+        (lambda q: q["options"][0].update(cost=5), "only budget questions have costs"),
+    ],
+)
+def test_manifests_with_bad_score_questions_are_refused(election, change, message):
+    data = copy.deepcopy(election.manifest.data)
+    assert Manifest.from_json(data).questions[0].max_score == 10
+    change(data["questions"][0])
+    with pytest.raises(InvalidEncoding, match=message):
+        Manifest.from_json(data)
+
+
+def test_only_score_questions_carry_max_score(election):
+    data = copy.deepcopy(election.manifest.data)
+    data["questions"][2]["max_score"] = 2  # the approval question
+    with pytest.raises(InvalidEncoding, match="only it, has max_score"):
+        Manifest.from_json(data)
