@@ -1,8 +1,8 @@
 """Encrypted ballots: encryption with proofs, verification, trackers, Benaloh audit
 (docs/protocol.md §7).
 
-A ballot holds, per question, one ciphertext per option (encrypting 0 or 1) each with a selection
-proof, a sum proof when the question bounds the number of selections, and a budget proof when the
+A ballot holds, per question, one ciphertext per option (encrypting 0 or 1, or a score 0…S for a
+score question) each with a selection or score proof, a sum proof when the question bounds the number of selections, and a budget proof when the
 options have costs and the question a budget; then the credential's public key and its signature
 over the ballot's content digest. The tracker is the SHA-256 of the canonical ballot.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crypto.elgamal import Ciphertext, ElectionKey
+from crypto.elgamal import Ciphertext, ElectionKey, encrypt
 from crypto.encoding import (
     PROTOCOL_VERSION,
     expect_int,
@@ -48,15 +48,19 @@ __all__ = [
     "ballot_encrypt",
     "ballot_verify",
     "ballot_audit",
+    "encrypt_score_with_proof",
     "answer_ciphertexts",
     "MAX_QUESTIONS",
     "MAX_OPTIONS",
     "MAX_AMOUNT",
+    "MAX_SCORE",
 ]
 
 MAX_QUESTIONS = 100
 MAX_OPTIONS = 500
 MAX_AMOUNT = 2**40  # largest cost or budget
+#: largest S of a score question: its range proof has S + 1 branches (§5.5)
+MAX_SCORE = 10
 _BIT_VALUES = _BITS
 
 
@@ -65,19 +69,32 @@ _BIT_VALUES = _BITS
 
 @dataclass(frozen=True)
 class QuestionSpec:
-    """The cryptographic shape of a question (from the election manifest)."""
+    """The cryptographic shape of a question (from the election manifest).
+
+    For a score question (``max_score`` = S) every option holds a score in [0, S] and ``min`` /
+    ``max`` bound the total score Σ xᵢ (docs/protocol.md §7.1); otherwise options hold 0 or 1 and
+    ``min`` / ``max`` bound the number of selections.
+    """
 
     options: int  #: number of options n
-    min_selections: int  #: at least this many options selected
-    max_selections: int  #: at most this many options selected
+    min_selections: int  #: Σ xᵢ ≥ min (selections, or total score)
+    max_selections: int  #: Σ xᵢ ≤ max (selections, or total score)
     costs: tuple[int, ...] | None = None  #: cost of each option (participatory budget)
     budget: int | None = None  #: the cap on the total cost of the selected options
+    max_score: int | None = None  #: S of a score question: each xᵢ ∈ [0, S]
 
     def __post_init__(self) -> None:
         expect_int(self.options, "options", 1, MAX_OPTIONS)
-        expect_int(self.min_selections, "min", 0, self.options)
-        expect_int(self.max_selections, "max", self.min_selections, self.options)
-        if self.max_selections - self.min_selections + 1 > MAX_SET_SIZE:
+        if self.max_score is not None:
+            expect_int(self.max_score, "max_score", 1, MAX_SCORE)
+            if self.costs is not None or self.budget is not None:
+                raise InvalidEncoding("question: a score question has no costs")
+        expect_int(self.min_selections, "min", 0, self.top)
+        expect_int(self.max_selections, "max", self.min_selections, self.top)
+        if self.max_selections - self.min_selections + 1 > MAX_SET_SIZE and (
+            self.min_selections,
+            self.max_selections,
+        ) != (0, self.top):  # only a sum proof's set is bounded (no sum proof for [0, top])
             raise InvalidEncoding("question: the range [min, max] is too wide")
         if (self.costs is None) != (self.budget is None):
             raise InvalidEncoding("question: costs and budget come together")
@@ -91,11 +108,29 @@ class QuestionSpec:
                 raise InvalidEncoding("question: a budget question has at least one positive cost")
 
     @property
+    def top(self) -> int:
+        """The largest possible Σ xᵢ: n, or n·S for a score question."""
+        return self.options * (self.max_score or 1)
+
+    @property
+    def choice_values(self) -> tuple[int, ...]:
+        """The set each option's ciphertext is proven to lie in: [0, 1], or [0 … S]."""
+        return _BIT_VALUES if self.max_score is None else tuple(range(self.max_score + 1))
+
+    @property
+    def choice_tag(self) -> str:
+        """The domain tag of the per-option proofs: ``selection``, or ``score``."""
+        return Tag.SELECTION if self.max_score is None else Tag.SCORE
+
+    @property
     def implicit_last(self) -> bool:
-        """Exactly k options must be selected (and there are no costs): the ballot omits the last
-        option's ciphertext, which anyone derives as ``(O, k·G) − Σ Eᵢ`` (docs/protocol.md §7.2)."""
+        """Exactly k options must be selected (and there are no costs, no scores): the ballot omits
+        the last option's ciphertext, which anyone derives as ``(O, k·G) − Σ Eᵢ`` (§7.2)."""
         return (
-            self.min_selections == self.max_selections and self.options >= 2 and self.costs is None
+            self.min_selections == self.max_selections
+            and self.options >= 2
+            and self.costs is None
+            and self.max_score is None
         )
 
     @property
@@ -109,7 +144,7 @@ class QuestionSpec:
         if self.implicit_last:
             k, listed = self.max_selections, self.options - 1
             return tuple(range(max(0, k - 1), min(k, listed) + 1))
-        if self.min_selections == 0 and self.max_selections == self.options:
+        if self.min_selections == 0 and self.max_selections == self.top:
             return None
         return tuple(range(self.min_selections, self.max_selections + 1))
 
@@ -119,10 +154,20 @@ class QuestionSpec:
         return max(1, self.budget.bit_length()) if self.budget is not None else 0
 
     def check_choices(self, choices: Sequence[int]) -> None:
-        if len(choices) != self.options or any(c not in (0, 1) for c in choices):
+        allowed = self.choice_values
+        if len(choices) != self.options or any(c not in allowed for c in choices):
+            if self.max_score is not None:
+                raise InvalidBallot(
+                    f"expected {self.options} scores, each from 0 to {self.max_score}"
+                )
             raise InvalidBallot(f"expected {self.options} selections of 0 or 1")
         n = sum(choices)
         if not self.min_selections <= n <= self.max_selections:
+            if self.max_score is not None:
+                raise InvalidBallot(
+                    f"the scores must add up to between {self.min_selections} and "
+                    f"{self.max_selections}"
+                )
             raise InvalidBallot(
                 f"select between {self.min_selections} and {self.max_selections} options"
             )
@@ -133,21 +178,29 @@ class QuestionSpec:
             raise InvalidBallot("the selected options cost more than the budget")
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "options": self.options,
             "min": self.min_selections,
             "max": self.max_selections,
             "costs": list(self.costs) if self.costs is not None else None,
             "budget": self.budget,
         }
+        if self.max_score is not None:
+            out["max_score"] = self.max_score
+        return out
 
     @classmethod
     def from_json(cls, value: Any, what: str = "question") -> QuestionSpec:
-        obj = expect_object(value, ("options", "min", "max", "costs", "budget"), what)
+        obj = expect_object(
+            value, ("options", "min", "max", "costs", "budget"), what, optional=("max_score",)
+        )
         costs = obj["costs"]
         if costs is not None:
             costs = tuple(expect_list(costs, f"{what}.costs"))
-        return cls(obj["options"], obj["min"], obj["max"], costs, obj["budget"])
+        max_score = obj.get("max_score")
+        if "max_score" in obj and max_score is None:
+            raise InvalidEncoding(f"{what}.max_score: an integer when present")
+        return cls(obj["options"], obj["min"], obj["max"], costs, obj["budget"], max_score)
 
 
 @dataclass(frozen=True)
@@ -197,7 +250,7 @@ class BudgetProof:
 @dataclass(frozen=True)
 class Answer:
     choices: tuple[Ciphertext, ...]  #: one ciphertext per option
-    choice_proofs: tuple[DisjunctiveProof, ...]  #: each encrypts 0 or 1
+    choice_proofs: tuple[DisjunctiveProof, ...]  #: each encrypts 0 or 1 (a score: 0 … S)
     sum_proof: DisjunctiveProof | None  #: the number of selections lies in [min, max]
     budget_proof: BudgetProof | None  #: the total cost is at most the budget
 
@@ -225,7 +278,7 @@ class Answer:
         return cls(
             cts,
             tuple(
-                DisjunctiveProof.from_json(p, f"{what}.choice_proofs[{i}]", 2)
+                DisjunctiveProof.from_json(p, f"{what}.choice_proofs[{i}]")
                 for i, p in enumerate(proofs)
             ),
             None
@@ -379,7 +432,8 @@ def ballot_encrypt(
     rand: Callable[[], Scalar] = Scalar.random,
     _signature_random: bytes | None = None,
 ) -> tuple[Ballot, BallotSecrets]:
-    """Encrypt ``choices`` (per question, 0/1 per option) and prove and sign the ballot."""
+    """Encrypt ``choices`` (per question, 0/1 — or a score 0…S — per option) and prove and sign
+    the ballot."""
     if len(choices) != len(spec.questions):
         raise InvalidBallot(f"expected answers to {len(spec.questions)} questions")
     key, context = spec.key, spec.fingerprint
@@ -388,20 +442,19 @@ def ballot_encrypt(
     for qi, (question, picks) in enumerate(zip(spec.questions, choices, strict=True)):
         picks = list(picks)
         if not all(isinstance(x, int) for x in picks):
-            raise InvalidBallot("a selection is the integer 0 or 1")
+            raise InvalidBallot("a selection is the integer 0 or 1, a score an integer")
         picks = [int(x) for x in picks]
         question.check_choices(picks)
         listed = picks[: question.encrypted_options]
         cts, rs, proofs = [], [], []
         for oi, m in enumerate(listed):
-            ct, r, proof = encrypt_bit_with_proof(
-                tag=Tag.SELECTION,
-                context=context,
-                key=key,
-                bit=m,
-                binding=_selection_binding(credential_hex, qi, oi),
-                rand=rand,
-            )
+            binding = _selection_binding(credential_hex, qi, oi)
+            if question.max_score is None:
+                ct, r, proof = encrypt_bit_with_proof(
+                    tag=Tag.SELECTION, context=context, key=key, bit=m, binding=binding, rand=rand
+                )
+            else:
+                ct, r, proof = encrypt_score_with_proof(question, key, context, m, binding, rand)
             cts.append(ct)
             rs.append(r)
             proofs.append(proof)
@@ -435,6 +488,34 @@ def ballot_encrypt(
     )
     ballot = Ballot(context, credential, tuple(answers), signature)
     return ballot, BallotSecrets(secret_choices, secret_bits)
+
+
+def encrypt_score_with_proof(
+    question: QuestionSpec,
+    key: ElectionKey,
+    context: str,
+    score: int,
+    binding: dict,
+    rand: Callable[[], Scalar] = Scalar.random,
+) -> tuple[Ciphertext, Scalar, DisjunctiveProof]:
+    """``E = Enc(score; r)`` and its range proof (§5.5): a disjunctive proof (§5.3) with tag
+    ``score`` and values ``[0 … S]``. Draws ``r``, then the proof's nonces in §5.3 order."""
+    values = question.choice_values
+    if score not in values:
+        raise InvalidBallot(f"a score is an integer from 0 to {question.max_score}")
+    ct, r = encrypt(key, score, rand=rand)
+    proof = prove_membership(
+        tag=Tag.SCORE,
+        context=context,
+        key=key,
+        ciphertexts=(ct,),
+        randomness=r,
+        plaintext=score,
+        values=values,
+        binding=binding,
+        rand=rand,
+    )
+    return ct, r, proof
 
 
 def _prove_budget(question, key, context, credential_hex, qi, picks, rs, rand):
@@ -488,6 +569,12 @@ def ballot_check_shape(ballot: Ballot, spec: ElectionSpec) -> None:
             )
         if len(answer.choice_proofs) != len(answer.choices):
             raise InvalidBallot(f"{where}: expected one selection proof per ciphertext")
+        branches = len(question.choice_values)
+        for oi, proof in enumerate(answer.choice_proofs):
+            if len(proof.commitments) != branches:
+                raise InvalidBallot(
+                    f"{where} option {oi + 1}: expected a proof with {branches} branches"
+                )
         values = question.sum_values
         if values is None and answer.sum_proof is not None:
             raise InvalidBallot(f"{where}: unexpected sum proof")
@@ -521,17 +608,19 @@ def ballot_verify(
     credential_hex = ballot.credential.to_hex()
     for qi, (answer, question) in enumerate(zip(ballot.answers, spec.questions, strict=True)):
         where = f"question {qi + 1}"
+        tag, values = question.choice_tag, question.choice_values
+        what = "selection proof" if question.max_score is None else "score proof (0 … S)"
         for oi, (ct, proof) in enumerate(zip(answer.choices, answer.choice_proofs, strict=True)):
             verify_membership(
                 proof,
-                tag=Tag.SELECTION,
+                tag=tag,
                 context=context,
                 key=key,
                 ciphertexts=(ct,),
-                values=_BIT_VALUES,
+                values=values,
                 binding=_selection_binding(credential_hex, qi, oi),
                 batch=batch,
-                label=f"{where} option {oi + 1}: selection proof",
+                label=f"{where} option {oi + 1}: {what}",
             )
         if answer.sum_proof is not None:
             verify_membership(
@@ -601,7 +690,8 @@ def answer_ciphertexts(answer: Answer, question: QuestionSpec) -> tuple[Cipherte
 def ballot_audit(ballot: Ballot, spec: ElectionSpec, secrets: BallotSecrets) -> list[list[int]]:
     """Check that the revealed randomness reproduces every ciphertext; return the plaintexts.
 
-    Raises :class:`InvalidProof` if any ciphertext is not ``(r·G, m·G + r·K)`` with ``m ∈ {0, 1}``.
+    Raises :class:`InvalidProof` if any ciphertext is not ``(r·G, m·G + r·K)`` with ``m ∈ {0, 1}``
+    (``m ∈ [0, S]`` for a score question).
     """
     ballot_check_shape(ballot, spec)
     if len(secrets.choices) != len(ballot.answers):
@@ -613,11 +703,12 @@ def ballot_audit(ballot: Ballot, spec: ElectionSpec, secrets: BallotSecrets) -> 
     ):
         if len(rs) != len(answer.choices):
             raise InvalidProof(f"audit: question {qi + 1}: wrong number of randomness values")
+        question = spec.questions[qi]
+        top = question.max_score or 1
         opened = [
-            _open(ct, r, table, f"question {qi + 1} option {oi + 1}")
+            _open(ct, r, table, f"question {qi + 1} option {oi + 1}", top)
             for oi, (ct, r) in enumerate(zip(answer.choices, rs, strict=True))
         ]
-        question = spec.questions[qi]
         if question.implicit_last:
             implied = question.max_selections - sum(opened)
             if implied not in (0, 1):
@@ -634,12 +725,18 @@ def ballot_audit(ballot: Ballot, spec: ElectionSpec, secrets: BallotSecrets) -> 
     return plaintexts
 
 
-def _open(ct: Ciphertext, r: Scalar, table, where: str) -> int:
+def _open(ct: Ciphertext, r: Scalar, table, where: str, top: int = 1) -> int:
+    """The plaintext ``m ∈ [0, top]`` of ``ct`` under randomness ``r``."""
     if base_mul(r) != ct.alpha:
         raise InvalidProof(f"audit: {where}: the randomness does not reproduce α")
     m_point = ct.beta - table.mul(r)
     if m_point.is_identity():
         return 0
-    if m_point == G:
-        return 1
-    raise InvalidProof(f"audit: {where}: the ciphertext does not encrypt 0 or 1")
+    step = G
+    for m in range(1, top + 1):
+        if m_point == step:
+            return m
+        step = step + G
+    if top == 1:
+        raise InvalidProof(f"audit: {where}: the ciphertext does not encrypt 0 or 1")
+    raise InvalidProof(f"audit: {where}: the ciphertext does not encrypt a score from 0 to {top}")

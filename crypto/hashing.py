@@ -44,6 +44,7 @@ class Tag:
     POK = "pok"  # Schnorr proof of knowledge of a discrete log
     DLEQ = "dleq"  # Chaum–Pedersen equality of discrete logs
     SELECTION = "selection"  # a ballot option encrypts 0 or 1
+    SCORE = "score"  # a score question's option encrypts a value in [0, S]
     SUM = "sum"  # the options of a question add up to a value in [min, max]
     BUDGET_BIT = "budget-bit"  # one bit of a budget range proof encrypts 0 or 1
     SIGNATURE = "credential-signature"  # a voter credential signs a ballot

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crypto.ballot import MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, ElectionSpec, QuestionSpec
+from crypto.ballot import (
+    MAX_AMOUNT,
+    MAX_OPTIONS,
+    MAX_QUESTIONS,
+    MAX_SCORE,
+    ElectionSpec,
+    QuestionSpec,
+)
 from crypto.checkpoint import WitnessPolicy
 from crypto.elgamal import ElectionKey
 from crypto.encoding import (
@@ -44,7 +51,7 @@ __all__ = [
     "parse_timestamp",
 ]
 
-QUESTION_KINDS = ("referendum", "single", "approval", "budget")
+QUESTION_KINDS = ("referendum", "single", "approval", "budget", "score")
 CREDENTIALS_PER_ENTRY = 10_000
 MAX_WEIGHT = 1_000_000
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
@@ -201,10 +208,17 @@ def _question_spec(obj: dict, what: str) -> QuestionSpec:
     options = obj["options"]
     n = len(options)
     costs = [o["cost"] for o in options]
+    max_score = obj.get("max_score")
+    if (kind == "score") != (max_score is not None):
+        raise InvalidEncoding(f"{what}: a score question, and only it, has max_score")
     if kind == "budget":
         if any(c is None for c in costs) or obj["budget"] is None:
             raise InvalidEncoding(f"{what}: a budget question has a cost per option and a budget")
         spec = QuestionSpec(n, obj["min"], obj["max"], tuple(costs), obj["budget"])
+    elif kind == "score":
+        if any(c is not None for c in costs) or obj["budget"] is not None:
+            raise InvalidEncoding(f"{what}: only budget questions have costs")
+        spec = QuestionSpec(n, obj["min"], obj["max"], max_score=max_score)
     else:
         if any(c is not None for c in costs) or obj["budget"] is not None:
             raise InvalidEncoding(f"{what}: only budget questions have costs")
@@ -221,7 +235,10 @@ def _question_spec(obj: dict, what: str) -> QuestionSpec:
 def _check_question(value: Any, index: int) -> dict:
     what = f"manifest.questions[{index}]"
     obj = expect_object(
-        value, ("id", "kind", "title", "description", "options", "min", "max", "budget"), what
+        value,
+        ("id", "kind", "title", "description", "options", "min", "max", "budget"),
+        what,
+        optional=("max_score",),
     )
     expect_str(obj["id"], f"{what}.id", 64)
     if obj["kind"] not in QUESTION_KINDS:
@@ -246,6 +263,8 @@ def _check_question(value: Any, index: int) -> dict:
     expect_int(obj["max"], f"{what}.max", 0)
     if obj["budget"] is not None:
         expect_int(obj["budget"], f"{what}.budget", 0, MAX_AMOUNT)
+    if "max_score" in obj:
+        expect_int(obj["max_score"], f"{what}.max_score", 1, MAX_SCORE)
     return obj
 
 

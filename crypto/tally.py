@@ -31,6 +31,7 @@ __all__ = [
     "tally_from_json",
     "split_counts",
     "funded_projects",
+    "result_bound",
 ]
 
 
@@ -186,6 +187,14 @@ def tally_from_json(value, questions: Sequence[QuestionSpec]) -> list[Ciphertext
             for oi, c in enumerate(cells)
         )
     return out
+
+
+def result_bound(questions: Sequence[QuestionSpec], weight: int) -> int:
+    """The bound of the discrete logarithms of a result (§9.3, §12.4): every decrypted total is
+    at most ``S_max·W`` where ``W`` is the counted weight and ``S_max`` the largest ``max_score``
+    of a score question (1 without any), so ``S_max·W + 1``."""
+    top = max((q.max_score or 1 for q in questions), default=1)
+    return top * weight + 1
 
 
 def split_counts(counts: Sequence[int], questions: Sequence[QuestionSpec]) -> list[list[int]]:

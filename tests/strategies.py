@@ -11,7 +11,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
-from crypto.ballot import MAX_AMOUNT, Answer, Ballot, BallotSecrets, BudgetProof, QuestionSpec
+from crypto.ballot import (
+    MAX_AMOUNT,
+    MAX_SCORE,
+    Answer,
+    Ballot,
+    BallotSecrets,
+    BudgetProof,
+    QuestionSpec,
+)
 from crypto.credentials import generate_code
 from crypto.ecies import EciesMessage
 from crypto.elgamal import Ciphertext
@@ -167,6 +175,23 @@ def question_with_choices(draw, *, max_options: int = 8, budget: bool | None = N
 
 
 @st.composite
+def score_question_with_scores(draw, *, max_options: int = 6, max_score: int | None = None):
+    """A score question with a valid answer: ``(QuestionSpec, [score per option])``.
+
+    Scores are drawn first (0 and S included), then the bounds on the total around them, so both
+    shapes occur: no sum proof (min 0, max n·S) and a sum proof (a max total, a min total)."""
+    n = draw(st.integers(1, max_options))
+    s = draw(st.integers(1, MAX_SCORE)) if max_score is None else max_score
+    scores = draw(
+        st.lists(st.one_of(st.integers(0, s), st.sampled_from([0, s])), min_size=n, max_size=n)
+    )
+    total = sum(scores)
+    low = draw(st.one_of(st.just(0), st.integers(0, total)))
+    high = draw(st.one_of(st.just(n * s), st.just(total), st.integers(total, n * s)))
+    return QuestionSpec(n, low, high, max_score=s), scores
+
+
+@st.composite
 def valid_choices(draw, question: QuestionSpec) -> list[int]:
     """Choices that satisfy ``question``: a count in [min, max], the options in random order,
     and for a budget the options kept while they fit (at least ``min`` of them, else rejected)."""
@@ -215,7 +240,7 @@ def disjunctive_proofs(draw, size: int | None = None) -> DisjunctiveProof:
 
 @st.composite
 def question_specs(draw) -> QuestionSpec:
-    return draw(question_with_choices())[0]
+    return draw(st.one_of(question_with_choices(), score_question_with_scores()))[0]
 
 
 @st.composite

@@ -94,6 +94,10 @@ SHAPES = {
     "budget, nothing chosen": (QuestionSpec(3, 0, 2, (7, 0, 9), 1000), [0, 0, 0]),
     "budget of 0 with free options": (QuestionSpec(3, 1, 3, (0, 0, 5), 0), [1, 1, 0]),
     "budget near the maximum": (QuestionSpec(2, 0, 2, (2**40, 1), 2**40), [1, 0]),
+    "score 0..10, no limit": (QuestionSpec(3, 0, 30, max_score=10), [10, 0, 7]),
+    "score 0..3, total 1..5": (QuestionSpec(4, 1, 5, max_score=3), [3, 0, 1, 1]),
+    "score 0..1, all zero": (QuestionSpec(2, 0, 2, max_score=1), [0, 0]),
+    "score 0..2, exact total": (QuestionSpec(3, 4, 4, max_score=2), [2, 0, 2]),
 }
 
 
@@ -128,7 +132,7 @@ def _check(out: dict, spec: ElectionSpec, code: str, choices: list[list[int]], s
         for answer, picks in zip(ballot.answers, choices, strict=True):
             for ct, x in zip(answer.choices, picks, strict=False):
                 m = decrypt_to_point(sk, ct)
-                assert m.is_identity() if x == 0 else m == G
+                assert m.is_identity() if x == 0 else m == base_mul(x)
     return ballot
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from crypto.board import BoardEntry
 from crypto.dlog import DlogTable
 from crypto.errors import CryptoError, InvalidProof
-from crypto.tally import funded_projects
+from crypto.tally import funded_projects, result_bound
 from crypto.threshold import (
     PartialDecryption,
     combine_partial_decryptions,
@@ -113,7 +113,7 @@ class DecryptionChecker:
             facts.tally.ciphertexts, {j: self.partials[j] for j in used}, manifest.threshold
         )
         weight = facts.tally.weight
-        table = DlogTable(weight + 1)
+        table = DlogTable(result_bound(manifest.questions, weight))
         counts = [table.solve(p) for p in points]
         questions = manifest.data["questions"]
         expected_counts, expected_funded, it = [], [], iter(counts)

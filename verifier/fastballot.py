@@ -218,7 +218,7 @@ class BallotBatch:
         return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
 
     def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
-        _question, listed, sum_values, bits, costs, budget = shape
+        question, listed, sum_values, bits, costs, budget = shape
         if type(answer) is not dict or tuple(answer) != _ANSWER:
             raise Unrecognised
         choices, proofs = answer["choices"], answer["choice_proofs"]
@@ -234,7 +234,10 @@ class BallotBatch:
             raise Unrecognised
         if eq is None:  # decoded, not checked (--since: checked in an earlier run)
             for proof in proofs:
-                self._bit_proof(None, proof, "", "", "")
+                if question.max_score is None:
+                    self._bit_proof(None, proof, "", "", "")
+                else:
+                    self._sum_proof(None, proof, question.choice_values, "", "")
             if sum_proof is not None:
                 self._sum_proof(None, sum_proof, sum_values, "", "")
             if budget_proof is not None:
@@ -243,9 +246,13 @@ class BallotBatch:
         # per listed ciphertext: the coefficient of its α and of its β in this ballot
         ca, cb = [], []
         for o, proof in enumerate(proofs):
-            da, db = self._bit_proof(
-                eq, proof, "selection", f'{binding}"option":{o},"question":{qi}}}', cts_hex[o]
-            )
+            option_binding = f'{binding}"option":{o},"question":{qi}}}'
+            if question.max_score is None:
+                da, db = self._bit_proof(eq, proof, "selection", option_binding, cts_hex[o])
+            else:  # §5.5: the same statement as a sum proof on one ciphertext, tag "score"
+                da, db = self._sum_proof(
+                    eq, proof, question.choice_values, option_binding, cts_hex[o], tag="score"
+                )
             ca.append(da)
             cb.append(db)
         if sum_proof is not None:
@@ -297,9 +304,10 @@ class BallotBatch:
         eq.points += (a0, a1, b0, b1)
         return -(ra0 * c0 + ra1 * c1), -(rb0 * c0 + rb1 * c1)
 
-    def _sum_proof(self, eq, proof, values, binding, cts_hex) -> tuple[int, int]:
-        """§5.3 on the sum of the listed ciphertexts; returns the coefficient that every α (and
-        every β) of the question gets (with ``eq`` None: decodes only)."""
+    def _sum_proof(self, eq, proof, values, binding, cts_hex, tag="sum") -> tuple[int, int]:
+        """§5.3 on the sum of the listed ciphertexts (or, with tag ``score``, on one score
+        ciphertext); returns the coefficient that every α (and every β) of the statement gets
+        (with ``eq`` None: decodes only)."""
         commitments, challenges, responses = _proof(proof, len(values))
         coms, pairs = [], []
         for pair in commitments:
@@ -312,7 +320,7 @@ class BallotBatch:
         if eq is None:
             return 0, 0
         c = hash_message_to_scalar(
-            "sum",
+            tag,
             (
                 f'["{self.fingerprint}",{{"binding":{binding},"ciphertexts":[{cts_hex}],'
                 f'"public_key":"{self.key_hex}","values":[{",".join(map(str, values))}]}},'

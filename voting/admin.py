@@ -83,6 +83,7 @@ class QuestionInline(EditableWhileInline):
         "blank_allowed",
         "min_selections",
         "max_selections",
+        "max_score",
         "budget",
         "options_summary",
     )
@@ -116,6 +117,7 @@ class QuestionAdmin(admin.ModelAdmin):
         "blank_allowed",
         "min_selections",
         "max_selections",
+        "max_score",
         "budget",
     )
     inlines = [OptionInline]

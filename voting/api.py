@@ -54,12 +54,15 @@ class OptionOutput(serializers.Serializer):
 
 class QuestionOutput(serializers.Serializer):
     id = serializers.CharField(help_text="Manifest id, e.g. q1")
-    kind = serializers.ChoiceField(choices=["referendum", "single", "approval", "budget"])
+    kind = serializers.ChoiceField(choices=["referendum", "single", "approval", "budget", "score"])
     title = serializers.CharField()
     description = serializers.CharField()
-    min = serializers.IntegerField()
-    max = serializers.IntegerField()
+    min = serializers.IntegerField(help_text="Selections, or for a score question total score")
+    max = serializers.IntegerField(help_text="Selections, or for a score question total score")
     budget = serializers.IntegerField(allow_null=True)
+    max_score = serializers.IntegerField(
+        required=False, help_text="Score questions only: each option gets 0 … max_score"
+    )
     options = OptionOutput(many=True)
 
 
@@ -371,7 +374,10 @@ class AuditApi(APIView):
     class OutputSerializer(serializers.Serializer):
         class Plaintext(serializers.Serializer):
             question = serializers.CharField()
-            selections = serializers.JSONField(help_text='[{"option": id, "selected": bool}]')
+            selections = serializers.JSONField(
+                help_text='[{"option": id, "selected": bool}], or for a score question '
+                '[{"option": id, "score": int}]'
+            )
 
         receipt = ReceiptOutput()
         plaintexts = Plaintext(many=True)

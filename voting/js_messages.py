@@ -38,6 +38,15 @@ MESSAGES = (
     gettext_noop("Spent %(spent)s of %(budget)s; %(left)s left."),
     gettext_noop("Spent %(spent)s of %(budget)s."),
     gettext_noop("Blank vote (no choice)"),
+    # choices.mjs: score questions
+    gettext_noop("Give each option a score from 0 to %(s)s."),
+    gettext_noop("Your scores must add up to at least %(min)s."),
+    gettext_noop("Your scores may add up to %(max)s at most."),
+    gettext_noop("Each score is a whole number from 0 to %(s)s."),
+    gettext_noop("Your scores add up to too little: give at least %(min)s in all."),
+    gettext_noop("Your scores add up to too much: give at most %(max)s in all."),
+    gettext_noop("Total of your scores: %(total)s."),
+    gettext_noop("%(option)s: %(score)s"),
     # credential.mjs
     gettext_noop(
         "A credential has only digits and letters (never the letter U); hyphens and spaces are "

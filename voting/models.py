@@ -12,13 +12,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from board.models import AppendOnlyModel, BoardEntry
-from crypto.ballot import MAX_AMOUNT
+from crypto.ballot import MAX_AMOUNT, MAX_SCORE
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,62}\Z",
@@ -171,6 +171,7 @@ class QuestionKind(models.TextChoices):
     SINGLE = "single", _("Single choice")
     APPROVAL = "approval", _("Approval (choose between min and max)")
     BUDGET = "budget", _("Participatory budget")
+    SCORE = "score", _("Score (each option gets 0 to S)")
 
 
 class Question(models.Model):
@@ -188,13 +189,23 @@ class Question(models.Model):
         _("minimum selections"),
         null=True,
         blank=True,
-        help_text=_("Approval and budget only; empty means 0."),
+        help_text=_("Approval and budget only; empty means 0. Score: the minimum total score."),
     )
     max_selections = models.PositiveSmallIntegerField(
         _("maximum selections"),
         null=True,
         blank=True,
-        help_text=_("Approval and budget only; empty means every option."),
+        help_text=_(
+            "Approval and budget only; empty means every option. Score: the maximum total "
+            "score (empty means no limit)."
+        ),
+    )
+    max_score = models.PositiveSmallIntegerField(
+        _("maximum score"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SCORE)],
+        help_text=_("Score only: each option gets a score from 0 to this (at most 10)."),
     )
     budget = models.PositiveBigIntegerField(
         _("budget"),

@@ -267,6 +267,7 @@ class OptionResult:
     bar: float  #: 0–100, relative to the question's largest count (for the bar's length)
     cost: int | None
     funded: bool | None  #: budget questions only
+    average: float | None = None  #: score questions: total score / counted weight (0 … S)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class QuestionResult:
     options: list[OptionResult]
     blank: int | None  #: blank votes (weight) of questions that allow one, else None
     funded_cost: int | None
+    max_score: int | None = None  #: S of a score question
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,7 @@ def election_result(*, election: Election, manifest: dict | None) -> ElectionRes
             raise ResultMismatch(f"question {question['id']}: one count per option")
         top = max([*row, 1])
         funded_set = set(funded_ids or [])
+        score = question["kind"] == "score"
         option_results = [
             OptionResult(
                 id=option["id"],
@@ -330,6 +333,7 @@ def election_result(*, election: Election, manifest: dict | None) -> ElectionRes
                 bar=round(100 * count / top, 1),
                 cost=option.get("cost"),
                 funded=(option["id"] in funded_set) if question["kind"] == "budget" else None,
+                average=(round(count / weight, 2) if weight else 0.0) if score else None,
             )
             for option, count in zip(options, row, strict=True)
         ]
@@ -348,6 +352,7 @@ def election_result(*, election: Election, manifest: dict | None) -> ElectionRes
                 options=option_results,
                 blank=blank,
                 funded_cost=funded_cost,
+                max_score=question.get("max_score") if score else None,
             )
         )
     names = {t["index"]: t["name"] for t in manifest.get("trustees", [])}

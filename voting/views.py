@@ -113,6 +113,10 @@ def booth_page(request: HttpRequest, slug: str) -> HttpResponse:
                 **question,
                 "single": question["kind"] in ("referendum", "single") and question["max"] == 1,
                 "blank": question["min"] == 0,
+                # a score question: one select of 0 … S per option
+                "scores": list(range(question["max_score"] + 1))
+                if question["kind"] == "score"
+                else None,
             }
             for question in manifest["questions"]
         ]

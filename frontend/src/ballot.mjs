@@ -3,7 +3,7 @@
 // `Ballot.to_json()` / `BallotSecrets.to_json()` for the same randomness.
 
 import { CryptoError, InvalidBallot, InvalidEncoding, InvalidProof } from './errors.mjs';
-import { Ciphertext, ElectionKey } from './elgamal.mjs';
+import { Ciphertext, ElectionKey, encrypt } from './elgamal.mjs';
 import {
   G,
   mod,
@@ -31,6 +31,7 @@ import { deriveSigningKey } from './credentials.mjs';
 export const MAX_QUESTIONS = 100;
 export const MAX_OPTIONS = 500;
 export const MAX_AMOUNT = 2 ** 40; // largest cost or budget
+export const MAX_SCORE = 10; // largest S of a score question (§5.5)
 const MAX_AMOUNT_BITS = 41; // MAX_AMOUNT.bit_length()
 const BIT_VALUES = [0, 1];
 
@@ -40,13 +41,23 @@ function bitLength(n) {
 
 // --- What a ballot must answer -------------------------------------------------------------------
 
-/** The cryptographic shape of a question (from the election manifest). */
+/**
+ * The cryptographic shape of a question (from the election manifest). For a score question
+ * (`maxScore` = S) each option holds 0 … S and min/max bound the total score (§7.1).
+ */
 export class QuestionSpec {
-  constructor({ options, min, max, costs = null, budget = null }) {
+  constructor({ options, min, max, costs = null, budget = null, maxScore = null }) {
     expectInt(options, 'options', 1, MAX_OPTIONS);
-    expectInt(min, 'min', 0, options);
-    expectInt(max, 'max', min, options);
-    if (max - min + 1 > MAX_SET_SIZE) throw new InvalidEncoding('question: the range [min, max] is too wide');
+    if (maxScore !== null) {
+      expectInt(maxScore, 'max_score', 1, MAX_SCORE);
+      if (costs !== null || budget !== null) throw new InvalidEncoding('question: a score question has no costs');
+    }
+    const top = options * (maxScore ?? 1);
+    expectInt(min, 'min', 0, top);
+    expectInt(max, 'max', min, top);
+    if (max - min + 1 > MAX_SET_SIZE && !(min === 0 && max === top)) {
+      throw new InvalidEncoding('question: the range [min, max] is too wide');
+    }
     if ((costs === null) !== (budget === null)) throw new InvalidEncoding('question: costs and budget come together');
     if (costs !== null) {
       if (!Array.isArray(costs) || costs.length !== options) throw new InvalidEncoding('question: one cost per option');
@@ -59,12 +70,29 @@ export class QuestionSpec {
     this.max = max;
     this.costs = costs === null ? null : Object.freeze([...costs]);
     this.budget = budget;
+    this.maxScore = maxScore;
     Object.freeze(this);
   }
 
-  /** Exactly k options must be selected and there are no costs: the last option is implied (§7.2). */
+  /** The largest possible Σ xᵢ: n, or n·S for a score question. */
+  get top() {
+    return this.options * (this.maxScore ?? 1);
+  }
+
+  /** The set each option's ciphertext is proven to lie in: [0, 1], or [0 … S] (§5.5). */
+  get choiceValues() {
+    if (this.maxScore === null) return BIT_VALUES;
+    return Array.from({ length: this.maxScore + 1 }, (_, i) => i);
+  }
+
+  /** The tag of the per-option proofs: `selection`, or `score`. */
+  get choiceTag() {
+    return this.maxScore === null ? Tag.SELECTION : Tag.SCORE;
+  }
+
+  /** Exactly k options must be selected, no costs, no scores: the last option is implied (§7.2). */
   get implicitLast() {
-    return this.min === this.max && this.options >= 2 && this.costs === null;
+    return this.min === this.max && this.options >= 2 && this.costs === null && this.maxScore === null;
   }
 
   /** How many ciphertexts a ballot carries for this question (L). */
@@ -79,7 +107,7 @@ export class QuestionSpec {
       const k = this.max;
       lo = Math.max(0, k - 1);
       hi = Math.min(k, this.options - 1);
-    } else if (this.min === 0 && this.max === this.options) {
+    } else if (this.min === 0 && this.max === this.top) {
       return null;
     } else {
       lo = this.min;
@@ -95,13 +123,16 @@ export class QuestionSpec {
     return this.budget === null ? 0 : Math.max(1, bitLength(this.budget));
   }
 
-  /** Throws InvalidBallot unless `choices` is a valid answer (0/1 per option, min/max, budget). */
+  /** Throws InvalidBallot unless `choices` is a valid answer (0/1 or 0…S per option, min/max, budget). */
   checkChoices(choices) {
-    if (!Array.isArray(choices) || choices.length !== this.options || choices.some((c) => c !== 0 && c !== 1)) {
+    const top = this.maxScore ?? 1;
+    if (!Array.isArray(choices) || choices.length !== this.options || choices.some((c) => !Number.isInteger(c) || c < 0 || c > top)) {
+      if (this.maxScore !== null) throw new InvalidBallot(`expected ${this.options} scores, each from 0 to ${this.maxScore}`);
       throw new InvalidBallot(`expected ${this.options} selections of 0 or 1`);
     }
     const n = choices.reduce((a, b) => a + b, 0);
     if (n < this.min || n > this.max) {
+      if (this.maxScore !== null) throw new InvalidBallot(`the scores must add up to between ${this.min} and ${this.max}`);
       throw new InvalidBallot(`select between ${this.min} and ${this.max} options`);
     }
     if (this.costs !== null && choices.reduce((t, x, i) => t + x * this.costs[i], 0) > this.budget) {
@@ -110,19 +141,22 @@ export class QuestionSpec {
   }
 
   toJSON() {
-    return {
+    const out = {
       options: this.options,
       min: this.min,
       max: this.max,
       costs: this.costs === null ? null : [...this.costs],
       budget: this.budget,
     };
+    if (this.maxScore !== null) out.max_score = this.maxScore;
+    return out;
   }
 
   static fromJSON(value, what = 'question') {
-    const obj = expectObject(value, ['options', 'min', 'max', 'costs', 'budget'], what);
+    const obj = expectObject(value, ['options', 'min', 'max', 'costs', 'budget'], what, ['max_score']);
     const costs = obj.costs === null ? null : expectList(obj.costs, `${what}.costs`);
-    return new QuestionSpec({ options: obj.options, min: obj.min, max: obj.max, costs, budget: obj.budget });
+    if ('max_score' in obj && obj.max_score === null) throw new InvalidEncoding(`${what}.max_score: an integer when present`);
+    return new QuestionSpec({ options: obj.options, min: obj.min, max: obj.max, costs, budget: obj.budget, maxScore: obj.max_score ?? null });
   }
 }
 
@@ -212,7 +246,7 @@ export class Answer {
     const proofs = expectList(obj.choice_proofs, `${what}.choice_proofs`, { length: choices.length });
     return new Answer(
       choices.map((c, i) => Ciphertext.fromJSON(c, `${what}.choices[${i}]`)),
-      proofs.map((p, i) => DisjunctiveProof.fromJSON(p, `${what}.choice_proofs[${i}]`, 2)),
+      proofs.map((p, i) => DisjunctiveProof.fromJSON(p, `${what}.choice_proofs[${i}]`)),
       obj.sum_proof === null ? null : DisjunctiveProof.fromJSON(obj.sum_proof, `${what}.sum_proof`),
       obj.budget_proof === null ? null : BudgetProof.fromJSON(obj.budget_proof, `${what}.budget_proof`),
     );
@@ -398,14 +432,11 @@ export function encryptBallot(spec, credential, choices, { rand = randomScalar, 
     const rs = [];
     const proofs = [];
     listed.forEach((m, oi) => {
-      const { ciphertext, r, proof } = encryptBitWithProof({
-        tag: Tag.SELECTION,
-        context,
-        key,
-        bit: m,
-        binding: selectionBinding(credentialHex, qi, oi),
-        rand,
-      });
+      const binding = selectionBinding(credentialHex, qi, oi);
+      const { ciphertext, r, proof } =
+        question.maxScore === null
+          ? encryptBitWithProof({ tag: Tag.SELECTION, context, key, bit: m, binding, rand })
+          : encryptScoreWithProof({ question, key, context, score: m, binding, rand });
       cts.push(ciphertext);
       rs.push(r);
       proofs.push(proof);
@@ -452,6 +483,29 @@ export function encryptBallot(spec, credential, choices, { rand = randomScalar, 
     contentDigest,
     tracker: digestJson(ballot),
   };
+}
+
+/**
+ * A score question's option (§5.5): `E = Enc(score; r)` and a disjunctive proof with tag `score`
+ * and values [0 … S]. Draws `r`, then the proof's nonces (§5.3). Returns `{ciphertext, r, proof}`.
+ */
+export function encryptScoreWithProof({ question, key, context, score, binding, rand = randomScalar }) {
+  if (!Number.isInteger(score) || score < 0 || score > question.maxScore) {
+    throw new InvalidBallot(`a score is an integer from 0 to ${question.maxScore}`);
+  }
+  const { ciphertext, r } = encrypt(key, score, { r: draw(rand) });
+  const proof = proveMembership({
+    tag: Tag.SCORE,
+    context,
+    key,
+    ciphertexts: [ciphertext],
+    randomness: r,
+    plaintext: score,
+    values: question.choiceValues,
+    binding,
+    rand,
+  });
+  return { ciphertext, r, proof };
 }
 
 /**
@@ -516,6 +570,12 @@ export function checkBallotShape(ballot, spec) {
     if (answer.choices.length !== question.encryptedOptions) {
       throw new InvalidBallot(`${where}: expected ${question.encryptedOptions} ciphertexts, got ${answer.choices.length}`);
     }
+    const branches = question.choiceValues.length;
+    answer.choiceProofs.forEach((proof, oi) => {
+      if (proof.commitments.length !== branches) {
+        throw new InvalidBallot(`${where} option ${oi + 1}: expected a proof with ${branches} branches`);
+      }
+    });
     const values = question.sumValues;
     if (values === null && answer.sumProof !== null) throw new InvalidBallot(`${where}: unexpected sum proof`);
     if (values !== null && (answer.sumProof === null || answer.sumProof.commitments.length !== values.length)) {
@@ -543,16 +603,17 @@ export function verifyBallot(ballotValue, spec, { batch = null } = {}) {
   ballot.answers.forEach((answer, qi) => {
     const question = spec.questions[qi];
     const where = `question ${qi + 1}`;
+    const what = question.maxScore === null ? 'selection proof' : 'score proof (0 … S)';
     answer.choices.forEach((ct, oi) => {
       verifyMembership(answer.choiceProofs[oi], {
-        tag: Tag.SELECTION,
+        tag: question.choiceTag,
         context,
         key,
         ciphertexts: [ct],
-        values: BIT_VALUES,
+        values: question.choiceValues,
         binding: selectionBinding(credentialHex, qi, oi),
         batch: b,
-        label: `${where} option ${oi + 1}: selection proof`,
+        label: `${where} option ${oi + 1}: ${what}`,
       });
     });
     if (answer.sumProof !== null) {
@@ -619,12 +680,18 @@ export function answerCiphertexts(answer, question) {
 
 // --- Benaloh audit (§7.8) ------------------------------------------------------------------------
 
-function open(ct, r, key, where) {
+/** The plaintext m ∈ [0, top] of `ct` under randomness `r` (top = 1, or S of a score question). */
+function open(ct, r, key, where, top = 1) {
   if (!mulBase(r).equals(ct.alpha)) throw new InvalidProof(`audit: ${where}: the randomness does not reproduce α`);
   const mPoint = ct.beta.subtract(key.mul(r));
   if (mPoint.is0()) return 0;
-  if (mPoint.equals(G)) return 1;
-  throw new InvalidProof(`audit: ${where}: the ciphertext does not encrypt 0 or 1`);
+  let step = G;
+  for (let m = 1; m <= top; m++) {
+    if (mPoint.equals(step)) return m;
+    step = step.add(G);
+  }
+  if (top === 1) throw new InvalidProof(`audit: ${where}: the ciphertext does not encrypt 0 or 1`);
+  throw new InvalidProof(`audit: ${where}: the ciphertext does not encrypt a score from 0 to ${top}`);
 }
 
 /**
@@ -645,8 +712,9 @@ export function auditBallot(ballotValue, spec, secretsValue) {
     if (rs.length !== answer.choices.length) {
       throw new InvalidProof(`audit: question ${qi + 1}: wrong number of randomness values`);
     }
-    const opened = answer.choices.map((ct, oi) => open(ct, rs[oi], spec.key, `question ${qi + 1} option ${oi + 1}`));
     const question = spec.questions[qi];
+    const top = question.maxScore ?? 1;
+    const opened = answer.choices.map((ct, oi) => open(ct, rs[oi], spec.key, `question ${qi + 1} option ${oi + 1}`, top));
     if (question.implicitLast) {
       const implied = question.max - opened.reduce((a, b) => a + b, 0);
       if (implied !== 0 && implied !== 1) {

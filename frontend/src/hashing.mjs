@@ -18,6 +18,7 @@ export const Tag = Object.freeze({
   POK: 'pok',
   DLEQ: 'dleq',
   SELECTION: 'selection',
+  SCORE: 'score',
   SUM: 'sum',
   BUDGET_BIT: 'budget-bit',
   SIGNATURE: 'credential-signature',

@@ -6,9 +6,9 @@ import { ElectionKey } from './elgamal.mjs';
 import { pointFromHex } from './group.mjs';
 import { checkDigestHex, digestJson, parseJson } from './hashing.mjs';
 import { expectInt, expectList, expectObject, expectStr, expectVersion } from './json.mjs';
-import { ElectionSpec, MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, QuestionSpec } from './ballot.mjs';
+import { ElectionSpec, MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, MAX_SCORE, QuestionSpec } from './ballot.mjs';
 
-export const QUESTION_KINDS = Object.freeze(['referendum', 'single', 'approval', 'budget']);
+export const QUESTION_KINDS = Object.freeze(['referendum', 'single', 'approval', 'budget', 'score']);
 export const MAX_TRUSTEES = 64;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -40,6 +40,10 @@ function questionSpec(obj, what) {
   const n = options.length;
   const costs = options.map((o) => o.cost);
   let spec;
+  const maxScore = obj.max_score ?? null;
+  if ((kind === 'score') !== (maxScore !== null)) {
+    throw new InvalidEncoding(`${what}: a score question, and only it, has max_score`);
+  }
   if (kind === 'budget') {
     if (costs.some((c) => c === null) || obj.budget === null) {
       throw new InvalidEncoding(`${what}: a budget question has a cost per option and a budget`);
@@ -49,7 +53,7 @@ function questionSpec(obj, what) {
     if (costs.some((c) => c !== null) || obj.budget !== null) {
       throw new InvalidEncoding(`${what}: only budget questions have costs`);
     }
-    spec = new QuestionSpec({ options: n, min: obj.min, max: obj.max });
+    spec = new QuestionSpec({ options: n, min: obj.min, max: obj.max, maxScore });
   }
   if (kind === 'referendum' && (n !== 2 || spec.max !== 1)) {
     throw new InvalidEncoding(`${what}: a referendum has two options (yes, no) and max 1`);
@@ -63,7 +67,7 @@ function questionSpec(obj, what) {
 
 function checkQuestion(value, index) {
   const what = `manifest.questions[${index}]`;
-  const obj = expectObject(value, ['id', 'kind', 'title', 'description', 'options', 'min', 'max', 'budget'], what);
+  const obj = expectObject(value, ['id', 'kind', 'title', 'description', 'options', 'min', 'max', 'budget'], what, ['max_score']);
   expectStr(obj.id, `${what}.id`, 64);
   if (!QUESTION_KINDS.includes(obj.kind)) throw new InvalidEncoding(`${what}.kind: one of ${QUESTION_KINDS.join(', ')}`);
   expectStr(obj.title, `${what}.title`, 500);
@@ -83,6 +87,7 @@ function checkQuestion(value, index) {
   expectInt(obj.min, `${what}.min`, 0);
   expectInt(obj.max, `${what}.max`, 0);
   if (obj.budget !== null) expectInt(obj.budget, `${what}.budget`, 0, MAX_AMOUNT);
+  if ('max_score' in obj) expectInt(obj.max_score, `${what}.max_score`, 1, MAX_SCORE);
   return obj;
 }
 

@@ -107,3 +107,29 @@ test('translations: catalogue, placeholders, error sentences', () => {
   loadCatalogue({ dataset: { i18n: '{}' } });
   assert.equal(errorMessage('no_such_code'), 'Something went wrong. Please try again in a moment.');
 });
+
+const score = { id: 'q5', kind: 'score', min: 0, max: 30, max_score: 10, budget: null, options: ['North', 'South', 'East'].map((x, i) => option(`q5o${i + 1}`, x)) };
+
+test('score questions: rules, live total, errors, descriptions and audit answers', () => {
+  setLocale('en');
+  assert.equal(questionRules(score), 'Give each option a score from 0 to 10.');
+  assert.equal(
+    questionRules({ ...score, min: 2, max: 12 }),
+    'Give each option a score from 0 to 10. Your scores must add up to at least 2. Your scores may add up to 12 at most.',
+  );
+  const ok = questionState(score, [10, 0, 7]);
+  assert.equal(ok.count, 17);
+  assert.equal(ok.status, 'Total of your scores: 17.');
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(questionState({ ...score, max: 12 }, [10, 0, 7]).errors, ['Your scores add up to too much: give at most 12 in all.']);
+  assert.deepEqual(questionState({ ...score, min: 1 }, [0, 0, 0]).errors, ['Your scores add up to too little: give at least 1 in all.']);
+  assert.deepEqual(questionState(score, [11, 0, 0]).errors, ['Each score is a whole number from 0 to 10.']);
+  assert.deepEqual(choiceVector([10, 0, 7]), [10, 0, 7]);
+  assert.deepEqual(choiceVector([true, false]), [1, 0]);
+  assert.deepEqual(describeChoice(score, [10, 0, 7]), ['North: 10', 'South: 0', 'East: 7']);
+  const answer = (scores) => [{ question: 'q5', selections: score.options.map((o, i) => ({ option: o.id, score: scores[i] })) }];
+  assert.deepEqual(serverPlaintexts([score], answer([10, 0, 7])), [[10, 0, 7]]);
+  assert.equal(serverPlaintexts([score], answer([11, 0, 7])), null);
+  assert.equal(serverPlaintexts([score], answer([1.5, 0, 7])), null);
+  assert.equal(serverPlaintexts([score], [{ question: 'q5', selections: score.options.map((o) => ({ option: o.id, selected: true })) }]), null);
+});

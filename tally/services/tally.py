@@ -50,7 +50,13 @@ from crypto.errors import CryptoError
 from crypto.group import Point
 from crypto.hashing import parse_json
 from crypto.manifest import Manifest
-from crypto.tally import Aggregator, funded_projects, tally_from_json, tally_to_json
+from crypto.tally import (
+    Aggregator,
+    funded_projects,
+    result_bound,
+    tally_from_json,
+    tally_to_json,
+)
 from crypto.threshold import (
     PartialDecryption,
     combine_partial_decryptions,
@@ -615,7 +621,8 @@ def _result_payload(run: TallyRun, manifest: Manifest, used: list[int]) -> dict:
     }
     cts = tally_ciphertexts(run, manifest)
     points = combine_partial_decryptions(cts, partials, manifest.threshold)
-    table = DlogTable(run.weight + 1)  # as the verifier: bound = counted weight + 1
+    # as the verifier: bound = S_max × counted weight + 1 (S_max = 1 without score questions)
+    table = DlogTable(result_bound(manifest.questions, run.weight))
     flat = iter([table.solve(point) for point in points])
     counts, funded = [], []
     for question, spec in zip(manifest.data["questions"], manifest.questions, strict=True):

@@ -295,11 +295,12 @@ def test_hash_to_scalar_depends_on_tag_and_every_part():
 
 def test_tags_are_distinct():
     tags = [v for k, v in vars(Tag).items() if k.isupper()]
-    assert len(tags) == len(set(tags)) == 10
+    assert len(tags) == len(set(tags)) == 11
     assert set(tags) == {
         "pok",
         "dleq",
         "selection",
+        "score",
         "sum",
         "budget-bit",
         "credential-signature",

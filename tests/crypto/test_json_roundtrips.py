@@ -500,14 +500,18 @@ def test_length_rules():
     for decode, data in cases:
         with pytest.raises(InvalidEncoding):
             decode(data)
-    # 2-branch proofs are required where the protocol fixes the set {0, 1}
+    # a choice proof has 2 branches, or S + 1 for a score question (§5.5): the decoder takes any
+    # count, the shape check (tests/crypto/test_score.py) holds it to the question
     three = {
         "commitments": _repeat(proof["commitments"], 3),
         "challenges": _repeat(proof["challenges"], 3),
         "responses": _repeat(proof["responses"], 3),
     }
+    decoded = DECODERS["Answer"]({**answer, "choice_proofs": [three] * len(answer["choices"])})
+    assert {len(p.commitments) for p in decoded.choice_proofs} == {3}
+    uneven = {**three, "responses": three["responses"][:2]}
     with pytest.raises(InvalidEncoding):
-        DECODERS["Answer"]({**answer, "choice_proofs": [three] * len(answer["choices"])})
+        DECODERS["Answer"]({**answer, "choice_proofs": [uneven] * len(answer["choices"])})
     with pytest.raises(InvalidEncoding):
         DisjunctiveProof.from_json(proof, size=len(proof["commitments"]) + 1)
 

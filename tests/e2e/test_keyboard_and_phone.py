@@ -28,6 +28,19 @@ def tab_to(page, element_id: str, *, limit: int = 40) -> None:
     raise AssertionError(f"Tab never reached #{element_id} (stuck at #{active(page)})")
 
 
+def audit_by_keyboard(visit) -> None:
+    """From the review: audit the ballot (Enter), check the verdict, and back to a fresh one."""
+    page = visit.page
+    tab_to(page, "audit-button")
+    page.keyboard.press("Enter")
+    visit.wait_step("audit")
+    assert page.locator("#audit-verdict").get_attribute("data-ok") == "true"
+    visit.check("audit", full_page=False)
+    tab_to(page, "audit-again")
+    page.keyboard.press("Enter")
+    visit.wait_step("review")
+
+
 def test_keyboard_only_voting_on_a_phone(tour, celery_worker_real, open_election_factory) -> None:
     opened = open_election_factory(questions=EVERY_KIND)
     voter = opened.voters[0]
@@ -81,14 +94,7 @@ def test_keyboard_only_voting_on_a_phone(tour, celery_worker_real, open_election
 
     visit.wait_step("review")
     visit.check("review", full_page=False)
-    tab_to(page, "audit-button")
-    page.keyboard.press("Enter")
-    visit.wait_step("audit")
-    assert page.locator("#audit-verdict").get_attribute("data-ok") == "true"
-    visit.check("audit", full_page=False)
-    tab_to(page, "audit-again")
-    page.keyboard.press("Enter")
-    visit.wait_step("review")
+    audit_by_keyboard(visit)
     tab_to(page, "cast-button")
     page.keyboard.press("Space")  # buttons answer Space as well as Enter
     visit.wait_step("receipt")

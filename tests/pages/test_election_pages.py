@@ -279,3 +279,36 @@ def test_election_admin_page_offers_the_next_step(admin_client, open_election) -
     html = admin_client.get(url).content.decode()
     assert close not in html
     assert f'<a href="{tally}">Start or resume the tally</a>' in html
+
+
+@committed
+@pytest.mark.slow
+@pytest.mark.usefixtures("celery_worker_real")
+def test_results_of_score_questions_show_totals_and_averages(trustee_election_factory) -> None:
+    """Tallied by the worker trustees: the totals are weighted sums of scores (above the counted
+    weight), the averages are total / weight, in English and in French."""
+    from tests.voting.factories import SCORES
+
+    opened = trustee_election_factory(questions=SCORES, weights=[1, 2, 1])
+    cast(opened, 0, [[10, 0, 7], [3, 0, 1, 1]])
+    cast(opened, 1, [[5, 10, 0], [0, 0, 0, 1]])
+    result = opened.close_and_tally()
+    assert result["counts"] == [[20, 20, 7], [3, 0, 1, 3]] and result["weight"] == 3
+    html = page(Client(), "results", opened.election)
+    assert "Total score" in html and "Average (0 to 10)" in html and "Average (0 to 3)" in html
+    rows = re.findall(
+        r'<th scope="row">(\w+)</th>\s*<td class="num">(\d+)</td>\s*<td class="num">([\d.,]+)</td>',
+        html,
+    )
+    assert rows[:3] == [("North", "20", "6.67"), ("South", "20", "6.67"), ("East", "7", "2.33")]
+    assert rows[3:] == [
+        ("Soup", "3", "1.00"),
+        ("Salad", "0", "0.00"),
+        ("Pie", "1", "0.33"),
+        ("Stew", "3", "1.00"),
+    ]
+    assert "%" not in "".join(r[2] for r in rows)
+    election_page = page(Client(), "election", opened.election)
+    assert "each option scored from 0 to 10" in election_page
+    html = page(Client(HTTP_ACCEPT_LANGUAGE="fr"), "results", opened.election)
+    assert "Total des notes" in html and "Moyenne (de 0 à 10)" in html and "6,67" in html

@@ -20,7 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from crypto.ballot import ElectionSpec, QuestionSpec, ballot_audit, ballot_encrypt  # noqa: E402
+from crypto.ballot import (  # noqa: E402
+    ElectionSpec,
+    QuestionSpec,
+    ballot_audit,
+    ballot_encrypt,
+    encrypt_score_with_proof,
+)
 from crypto.credentials import (  # noqa: E402
     ALPHABET,
     _checksum,
@@ -350,6 +356,37 @@ def signature_vectors() -> dict:
     }
 
 
+def _whole_ballot(key: ElectionKey, questions: list, label: str) -> dict:
+    """A whole ballot with fixed nonces for ``questions`` ([(label, QuestionSpec, choices)…]),
+    signed by the first valid credential of credentials.json; its audit opens the choices."""
+    spec = ElectionSpec(FINGERPRINT, key, tuple(q for _, q, _ in questions))
+    code = credential_vectors()["valid"][0]["code"]
+    signer = derive_signing_key(code, ELECTION_UUID)
+    drbg = Drbg(f"{label}-nonces")
+    random_bytes = bytes.fromhex(digest_json({label: "signature random"}))
+    choices = [c for _, _, c in questions]
+    ballot, secrets = ballot_encrypt(
+        spec, signer, choices, rand=drbg, _signature_random=random_bytes
+    )
+    assert ballot_audit(ballot, spec, secrets) == choices
+    return {
+        "spec": {
+            "fingerprint": FINGERPRINT,
+            "public_key": key.to_json(),
+            "questions": [dict(q.to_json(), label=label) for label, q, _ in questions],
+        },
+        "credential_code": code,
+        "election_uuid": ELECTION_UUID,
+        "choices": choices,
+        "nonces": drbg.drawn,
+        "signature_random": random_bytes.hex(),
+        "ballot": ballot.to_json(),
+        "content_digest": ballot.content_digest(),
+        "tracker": ballot.tracker(),
+        "audit": secrets.to_json(),
+    }
+
+
 def ballot_vectors() -> dict:
     x = scalar("ballot-election-secret")
     key = ElectionKey(base_mul(x))
@@ -360,32 +397,50 @@ def ballot_vectors() -> dict:
         ("participatory budget", QuestionSpec(4, 0, 4, (30, 50, 20, 45), 100), [1, 0, 1, 1]),
         ("unconstrained approval", QuestionSpec(3, 0, 3), [1, 1, 0]),
     ]
-    spec = ElectionSpec(FINGERPRINT, key, tuple(q for _, q, _ in questions))
-    signer = derive_signing_key(credential_vectors()["valid"][0]["code"], ELECTION_UUID)
-    drbg = Drbg("ballot-nonces")
-    random_bytes = bytes.fromhex(digest_json({"ballot": "signature random"}))
-    choices = [c for _, _, c in questions]
-    ballot, secrets = ballot_encrypt(
-        spec, signer, choices, rand=drbg, _signature_random=random_bytes
-    )
-    assert ballot_audit(ballot, spec, secrets) == choices
     return {
         "description": "A whole ballot with fixed nonces (§7); see README for the order nonces are drawn in",
         "election_secret": x.to_hex(),
-        "spec": {
-            "fingerprint": FINGERPRINT,
-            "public_key": key.to_json(),
-            "questions": [dict(q.to_json(), label=label) for label, q, _ in questions],
-        },
-        "credential_code": credential_vectors()["valid"][0]["code"],
-        "election_uuid": ELECTION_UUID,
-        "choices": choices,
-        "nonces": drbg.drawn,
-        "signature_random": random_bytes.hex(),
-        "ballot": ballot.to_json(),
-        "content_digest": ballot.content_digest(),
-        "tracker": ballot.tracker(),
-        "audit": secrets.to_json(),
+        **_whole_ballot(key, questions, "ballot"),
+    }
+
+
+def score_vectors() -> dict:
+    """Score questions (§5.5): one range proof per value 0…S for S = 3 and S = 10, then a whole
+    ballot with a score question, a capped score question and an approval question."""
+    x = scalar("score-election-secret")
+    key = ElectionKey(base_mul(x))
+    signer = derive_signing_key(credential_vectors()["valid"][0]["code"], ELECTION_UUID)
+    credential_hex = signer.public.to_hex()
+    proofs = []
+    for s in (3, 10):
+        question = QuestionSpec(1, 0, s, max_score=s)
+        for m in range(s + 1):
+            drbg = Drbg(f"score-{s}-{m}")
+            binding = {"credential": credential_hex, "option": 0, "question": 0}
+            ct, _, proof = encrypt_score_with_proof(question, key, FINGERPRINT, m, binding, drbg)
+            proofs.append(
+                {
+                    "max_score": s,
+                    "score": m,
+                    "binding": binding,
+                    "nonces": drbg.drawn,
+                    "ciphertext": ct.to_json(),
+                    "proof": proof.to_json(),
+                }
+            )
+    questions = [
+        ("score 0..10, no limit on the total", QuestionSpec(3, 0, 30, max_score=10), [10, 0, 7]),
+        ("score 0..3, total 1..5", QuestionSpec(4, 1, 5, max_score=3), [3, 0, 1, 1]),
+        ("approval 0..2 of 3", QuestionSpec(3, 0, 2), [0, 1, 1]),
+    ]
+    return {
+        "description": "Score questions (§5.5) with fixed nonces: range proofs for every value "
+        "0…S (S = 3, 10; tag 'score'), and a whole ballot (see README for the order of nonces)",
+        "context": FINGERPRINT,
+        "election_secret": x.to_hex(),
+        "public_key": key.to_json(),
+        "proofs": proofs,
+        "ballot": _whole_ballot(key, questions, "score-ballot"),
     }
 
 
@@ -1065,6 +1120,7 @@ FILES = {
     "credentials.json": credential_vectors,
     "signatures.json": signature_vectors,
     "ballots.json": ballot_vectors,
+    "score.json": score_vectors,
     "ecies.json": ecies_vectors,
     "threshold.json": threshold_vectors,
     "dlog.json": dlog_vectors,

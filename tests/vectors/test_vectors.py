@@ -19,7 +19,7 @@ from crypto.credentials import derive_signing_key, normalize_code
 from crypto.dlog import DlogTable
 from crypto.ecies import EciesMessage, ecies_decrypt
 from crypto.elgamal import Ciphertext, ElectionKey, SecretKey, decrypt_to_point
-from crypto.errors import CryptoError, InvalidPoint, InvalidScalar, InvalidSignature
+from crypto.errors import CryptoError, InvalidPoint, InvalidProof, InvalidScalar, InvalidSignature
 from crypto.group import G, Point, Scalar, base_mul
 from crypto.hashing import canonical_json, expand_message_xmd, hash_to_scalar
 from crypto.proofs.disjunctive import DisjunctiveProof, verify_membership
@@ -336,3 +336,39 @@ def test_mix_vectors_verify():
         (b"no", 3),
         (b"yes", 1),
     ]
+
+
+def test_score_vectors_verify_and_decrypt():
+    """score.json (§5.5): every range proof verifies for its value, and for no other S; the
+    ciphertexts decrypt to their scores; the whole ballot verifies and audits."""
+    v = load("score.json")
+    x = Scalar.from_hex(v["election_secret"])
+    key = ElectionKey.from_json(v["public_key"])
+    assert key.point == base_mul(x)
+    seen = set()
+    for case in v["proofs"]:
+        s, m = case["max_score"], case["score"]
+        ct = Ciphertext.from_json(case["ciphertext"])
+        proof = DisjunctiveProof.from_json(case["proof"], size=s + 1)
+        args = dict(
+            tag="score",
+            context=v["context"],
+            key=key,
+            ciphertexts=(ct,),
+            binding=case["binding"],
+        )
+        verify_membership(proof, values=tuple(range(s + 1)), **args)
+        with pytest.raises(InvalidProof):
+            verify_membership(proof, values=tuple(range(1, s + 2)), **args)
+        assert ct.beta - ct.alpha * x == (base_mul(m) if m else Point.identity())
+        seen.add((s, m))
+    assert seen == {(s, m) for s in (3, 10) for m in range(s + 1)}
+    b = v["ballot"]
+    questions = tuple(
+        QuestionSpec.from_json({k: q[k] for k in q if k != "label"}) for q in b["spec"]["questions"]
+    )
+    spec = ElectionSpec(b["spec"]["fingerprint"], key, questions)
+    ballot = Ballot.from_json(b["ballot"])
+    ballot_verify(ballot, spec)
+    assert ballot.tracker() == b["tracker"] and ballot.content_digest() == b["content_digest"]
+    assert ballot_audit(ballot, spec, BallotSecrets.from_json(b["audit"])) == b["choices"]

@@ -19,7 +19,7 @@ from crypto.dlog import DlogTable
 from crypto.group import Scalar
 from crypto.manifest import Credential, Manifest, credentials_digest, credentials_entries
 from crypto.signatures import SigningKey
-from crypto.tally import Aggregator, funded_projects, tally_to_json
+from crypto.tally import Aggregator, funded_projects, result_bound, tally_to_json
 from crypto.threshold import (
     Ceremony,
     DkgDeal,
@@ -94,6 +94,34 @@ BUDGET = {
     "min": 0,
     "max": 4,
     "budget": 100,
+}
+SCORE = {
+    "id": "q5",
+    "kind": "score",
+    "title": "Rate the parks (0 to 10)",
+    "description": "",
+    "options": [
+        {"id": f"q5o{i}", "title": f"Park {i}", "description": "", "cost": None}
+        for i in range(1, 4)
+    ],
+    "min": 0,
+    "max": 30,
+    "budget": None,
+    "max_score": 10,
+}
+SCORE_CAPPED = {
+    "id": "q6",
+    "kind": "score",
+    "title": "Rate the menus (0 to 3, 5 points in all)",
+    "description": "",
+    "options": [
+        {"id": f"q6o{i}", "title": f"Menu {i}", "description": "", "cost": None}
+        for i in range(1, 5)
+    ],
+    "min": 1,
+    "max": 5,
+    "budget": None,
+    "max_score": 3,
 }
 ALL_KINDS = [SINGLE5, REFERENDUM, APPROVAL, BUDGET]
 
@@ -388,7 +416,7 @@ class BoardBuilder:
         points = combine_partial_decryptions(
             self.tally, {j: partials[j] for j in used}, self.threshold
         )
-        table = DlogTable(self.counted_weight + 1)
+        table = DlogTable(result_bound(self.manifest.questions, self.counted_weight))
         flat = [table.solve(p) for p in points]
         counts, funded, it = [], [], iter(flat)
         for q, spec in zip(self.questions, self.manifest.questions, strict=True):
@@ -482,17 +510,20 @@ def full_election(
 
 
 def random_choices(manifest, rng) -> list[list[int]]:
-    out = []
-    for q in manifest.questions:
-        while True:
-            k = rng.randint(q.min_selections, q.max_selections)
-            picks = [0] * q.options
-            for i in rng.sample(range(q.options), k):
-                picks[i] = 1
-            if (
-                q.costs is None
-                or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget
-            ):
-                out.append(picks)
-                break
-    return out
+    return [random_answer(q, rng) for q in manifest.questions]
+
+
+def random_answer(q, rng) -> list[int]:
+    """A valid answer to the question shape ``q`` (a QuestionSpec), drawn with ``rng``: scores
+    for a score question, else selections (within the budget)."""
+    while q.max_score is not None:
+        scores = [rng.randint(0, q.max_score) for _ in range(q.options)]
+        if q.min_selections <= sum(scores) <= q.max_selections:
+            return scores
+    while True:
+        k = rng.randint(q.min_selections, q.max_selections)
+        picks = [0] * q.options
+        for i in rng.sample(range(q.options), k):
+            picks[i] = 1
+        if q.costs is None or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget:
+            return picks

@@ -18,6 +18,7 @@ from crypto.errors import CryptoError
 from crypto.group import Q, Scalar, base_mul
 from crypto.hashing import canonical_json, digest_json
 from crypto.signatures import SigningKey
+from tests.verifier.boardgen import random_answer
 from verifier.ballots import alpha_keys
 from verifier.fastballot import BallotBatch, Unrecognised
 
@@ -30,6 +31,8 @@ QUESTIONS = (
     QuestionSpec(4, 2, 3),  # approval 2..3
     QuestionSpec(4, 0, 4, (30, 50, 20, 45), 100),  # budget
     QuestionSpec(3, 1, 2, (0, 7, 1), 1),  # budget of 1 bit, a zero cost, and a sum proof
+    QuestionSpec(3, 0, 30, max_score=10),  # score 0..10 (11 branches), no sum proof
+    QuestionSpec(4, 1, 5, max_score=3),  # score 0..3 with a total of 1..5: a sum proof
 )
 SPEC = ElectionSpec(
     digest_json({"test": "fastballot"}), ElectionKey(base_mul(Scalar.random())), QUESTIONS
@@ -37,19 +40,7 @@ SPEC = ElectionSpec(
 
 
 def choices(rng: random.Random) -> list[list[int]]:
-    out = []
-    for q in QUESTIONS:
-        while True:
-            picks = [0] * q.options
-            for i in rng.sample(range(q.options), rng.randint(q.min_selections, q.max_selections)):
-                picks[i] = 1
-            if (
-                q.costs is None
-                or sum(c * x for c, x in zip(q.costs, picks, strict=True)) <= q.budget
-            ):
-                out.append(picks)
-                break
-    return out
+    return [random_answer(q, rng) for q in QUESTIONS]
 
 
 @pytest.fixture(scope="module")

@@ -246,3 +246,30 @@ def test_partial_decryption_positions_are_flat_integers():
                 z = int(proof["response"], 16)
                 holds = base_mul(z) == Point.from_hex(proof["commitment1"]) + X * c
                 assert holds is valid, (j, p, position)
+
+
+def test_score_proof_vectors_from_the_text():
+    """§5.5: a score's range proof is §5.3 on ``Enc(x; r)`` (§4: ``β = r·K + x·G``) with tag
+    ``score``, values ``[0 … S]`` and the selection binding; ``r`` is drawn first (§7.3)."""
+    v = load("score.json")
+    K = Point.from_hex(v["public_key"])
+    for case in v["proofs"]:
+        nonces = iter(int(n, 16) for n in case["nonces"])
+        r, x = next(nonces), case["score"]
+        alpha, beta = base_mul(r), K * r
+        if x:
+            beta = beta + base_mul(x)
+        assert {"alpha": alpha.to_hex(), "beta": beta.to_hex()} == case["ciphertext"]
+        proof = disjunctive(
+            "score",
+            v["context"],
+            K,
+            [(alpha, beta)],
+            r,
+            x,
+            range(case["max_score"] + 1),
+            case["binding"],
+            lambda nonces=nonces: next(nonces),
+        )
+        assert proof == case["proof"]
+        assert next(nonces, None) is None

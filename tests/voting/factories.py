@@ -74,9 +74,28 @@ EVERY_KIND = [
 ]
 
 
+#: Score questions: scores 0…10 with no limit on the total, and 0…3 with a total of 1 to 5.
+SCORES = [
+    {
+        "kind": "score",
+        "title": "Rate the parks",
+        "options": ["North", "South", "East"],
+        "max_score": 10,
+    },
+    {
+        "kind": "score",
+        "title": "Rate the menus",
+        "options": ["Soup", "Salad", "Pie", "Stew"],
+        "max_score": 3,
+        "min": 1,
+        "max": 5,
+    },
+]
+
+
 def add_questions(election: Election, questions: Sequence[dict]) -> None:
     """``questions``: dicts with kind, title, options (titles, or (title, cost) pairs) and
-    optionally blank_allowed, min, max, budget."""
+    optionally blank_allowed, min, max, budget, max_score."""
     for position, spec in enumerate(questions):
         question = Question.objects.create(
             election=election,
@@ -87,6 +106,7 @@ def add_questions(election: Election, questions: Sequence[dict]) -> None:
             min_selections=spec.get("min"),
             max_selections=spec.get("max"),
             budget=spec.get("budget"),
+            max_score=spec.get("max_score"),
         )
         for index, option in enumerate(spec["options"]):
             title, cost = option if isinstance(option, tuple) else (option, None)

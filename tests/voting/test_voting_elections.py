@@ -100,7 +100,7 @@ def test_install_key_only_during_the_ceremony() -> None:
         ([{"kind": "single", "title": "S", "options": ["Only"]}], "at least two"),
         (
             [{"kind": "single", "title": "S", "options": ["A", "B"], "max": 2}],
-            "approval and budget",
+            "approval, budget and score",
         ),
         (
             [{"kind": "approval", "title": "A", "options": ["A", "B"], "min": 2, "max": 1}],

@@ -583,7 +583,9 @@ def ballot_audit_submit(
             {
                 "question": question["id"],
                 "selections": [
-                    {"option": option["id"], "selected": bool(value)}
+                    {"option": option["id"], "score": value}
+                    if question["kind"] == "score"
+                    else {"option": option["id"], "selected": bool(value)}
                     for option, value in zip(question["options"], values, strict=True)
                 ],
             }

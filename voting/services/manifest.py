@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from crypto.ballot import MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, QuestionSpec
+from crypto.ballot import MAX_AMOUNT, MAX_OPTIONS, MAX_QUESTIONS, MAX_SCORE, QuestionSpec
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import InvalidEncoding
 from crypto.proofs.disjunctive import MAX_SET_SIZE
@@ -29,12 +29,21 @@ def option_id(question_position: int, option_position: int) -> str:
 
 
 def question_bounds(question: Question, options: Sequence[Option]) -> tuple[int, int]:
-    """(min, max) selections as the manifest states them."""
+    """(min, max) as the manifest states them: selections, or for a score question the total
+    score (empty maximum: n·S, no limit)."""
     if question.kind in (QuestionKind.REFERENDUM, QuestionKind.SINGLE):
         return (0 if question.blank_allowed else 1), 1
+    top = len(options)
+    if question.kind == QuestionKind.SCORE:
+        top *= question.max_score or 1
     low = question.min_selections if question.min_selections is not None else 0
-    high = question.max_selections if question.max_selections is not None else len(options)
+    high = question.max_selections if question.max_selections is not None else top
     return low, high
+
+
+def question_max_score(question: Question) -> int | None:
+    """S of a score question (the manifest's ``max_score``), ``None`` for other kinds."""
+    return question.max_score if question.kind == QuestionKind.SCORE else None
 
 
 def question_problems(question: Question, options: Sequence[Option]) -> list[str]:
@@ -51,15 +60,15 @@ def question_problems(question: Question, options: Sequence[Option]) -> list[str
         problems.append(f"{where}: at most {MAX_OPTIONS} options.")
     if kind == QuestionKind.REFERENDUM and n != 2:
         problems.append(f"{where}: a referendum has exactly two options (yes and no).")
-    if kind in (QuestionKind.SINGLE, QuestionKind.APPROVAL) and n < 2:
+    if kind in (QuestionKind.SINGLE, QuestionKind.APPROVAL, QuestionKind.SCORE) and n < 2:
         problems.append(f"{where}: add at least two options.")
     if kind == QuestionKind.BUDGET and n < 1:
         problems.append(f"{where}: add at least one option.")
     if kind in (QuestionKind.REFERENDUM, QuestionKind.SINGLE):
         if question.min_selections is not None or question.max_selections is not None:
             problems.append(
-                f"{where}: minimum and maximum selections apply to approval and budget questions "
-                "only (use “blank vote allowed”)."
+                f"{where}: minimum and maximum selections apply to approval, budget and score "
+                "questions only (use “blank vote allowed”)."
             )
     if kind != QuestionKind.BUDGET:
         if question.budget is not None or any(o.cost is not None for o in options):
@@ -73,6 +82,25 @@ def question_problems(question: Question, options: Sequence[Option]) -> list[str
             v is not None and v > MAX_AMOUNT for v in [question.budget, *(o.cost for o in options)]
         ):
             problems.append(f"{where}: amounts are at most {MAX_AMOUNT}.")
+    if kind == QuestionKind.SCORE:
+        if question.max_score is None or not 1 <= question.max_score <= MAX_SCORE:
+            problems.append(f"{where}: set the maximum score (from 1 to {MAX_SCORE}).")
+        elif n:
+            low, high = question_bounds(question, options)
+            top = n * question.max_score
+            if not 0 <= low <= high <= top:
+                problems.append(
+                    f"{where}: total scores must satisfy 0 ≤ minimum ≤ maximum ≤ {top} "
+                    "(options × maximum score)."
+                )
+            elif high == 0:
+                problems.append(f"{where}: the maximum total score is at least 1.")
+            elif high - low + 1 > MAX_SET_SIZE and (low, high) != (0, top):
+                problems.append(
+                    f"{where}: maximum − minimum total score must be below {MAX_SET_SIZE}."
+                )
+    elif question.max_score is not None:
+        problems.append(f"{where}: only score questions have a maximum score.")
     if kind in (QuestionKind.APPROVAL, QuestionKind.BUDGET) and n:
         low, high = question_bounds(question, options)
         if not 0 <= low <= high <= n:
@@ -95,7 +123,7 @@ def question_spec(question: Question, options: Sequence[Option]) -> QuestionSpec
         return QuestionSpec(
             len(options), low, high, tuple(o.cost for o in options), question.budget
         )
-    return QuestionSpec(len(options), low, high)
+    return QuestionSpec(len(options), low, high, max_score=question_max_score(question))
 
 
 def election_questions(election: Election) -> list[tuple[Question, list[Option]]]:
@@ -118,7 +146,8 @@ def election_question_problems(*, election: Election) -> list[str]:
 def questions_json(election: Election) -> list[dict]:
     """The election's questions in the manifest's shape (docs/protocol.md §10), from its rows:
     ids by position, selection bounds, and budget and costs for budget questions only (null
-    otherwise). The manifest, the election API and the public pages all show this."""
+    otherwise; ``max_score`` for score questions only). The manifest, the election API and the
+    public pages all show this."""
     questions = []
     for qi, (question, options) in enumerate(election_questions(election)):
         low, high = question_bounds(question, options)
@@ -143,6 +172,8 @@ def questions_json(election: Election) -> list[dict]:
                 "budget": question.budget if budget else None,
             }
         )
+        if question.kind == QuestionKind.SCORE:  # protocol §10: score questions only
+            questions[-1]["max_score"] = question.max_score
     return questions
 
 
@@ -197,7 +228,8 @@ def ballot_size_estimate(questions: Sequence[QuestionSpec]) -> int:
     total = _BALLOT_OVERHEAD
     for spec in questions:
         per_bit = _CIPHERTEXT + 2 * _BRANCH + _PROOF_OVERHEAD
-        total += _QUESTION_OVERHEAD + spec.encrypted_options * per_bit
+        per_choice = _CIPHERTEXT + len(spec.choice_values) * _BRANCH + _PROOF_OVERHEAD
+        total += _QUESTION_OVERHEAD + spec.encrypted_options * per_choice
         if spec.sum_values is not None:
             total += len(spec.sum_values) * _BRANCH + _PROOF_OVERHEAD
         total += spec.budget_bits * per_bit

@@ -321,11 +321,12 @@ function submitCredential(event) {
 // --- Questions ------------------------------------------------------------------------------------
 
 function questionInputs(qi) {
-  return [...byId(`question-${state.questions[qi].id}`).querySelectorAll('input[data-option]')];
+  return [...byId(`question-${state.questions[qi].id}`).querySelectorAll('[data-option]')];
 }
 
+/** One boolean per option, or for a score question one score (each option's select). */
 function selections(qi) {
-  return questionInputs(qi).map((input) => input.checked);
+  return questionInputs(qi).map((input) => ('score' in input.dataset ? Number(input.value) : input.checked));
 }
 
 function updateQuestion(qi, { showErrors = false } = {}) {

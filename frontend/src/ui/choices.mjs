@@ -2,9 +2,9 @@
 // the booth shows them while the voter chooses. Pure functions of the manifest's question and the
 // voter's selections, so that they are tested under Node (frontend/test/ui-choices.test.mjs).
 //
-// A question is the manifest's JSON (§10): {id, kind, min, max, budget, options: [{id, title,
-// cost}]}. `selected` is one boolean per option, the last option of exact-count questions
-// included (the crypto drops it itself).
+// A question is the manifest's JSON (§10): {id, kind, min, max, budget, max_score, options: [{id,
+// title, cost}]}. `selected` is one boolean per option (for a score question, one score 0 … S per
+// option), the last option of exact-count questions included (the crypto drops it itself).
 
 import { t } from './i18n.mjs';
 
@@ -26,6 +26,11 @@ export function isSingleChoice(question) {
   return (question.kind === 'referendum' || question.kind === 'single') && question.max === 1;
 }
 
+/** A score question: each option gets 0 … max_score, and min/max bound the total (§7.1). */
+export function isScore(question) {
+  return question.kind === 'score';
+}
+
 /** May the voter leave the question without any choice? */
 export function blankAllowed(question) {
   return question.min === 0;
@@ -36,6 +41,12 @@ export function questionRules(question) {
   const n = question.options.length;
   const { min, max } = question;
   let rule;
+  if (isScore(question)) {
+    rule = t('Give each option a score from 0 to %(s)s.', { s: formatNumber(question.max_score) });
+    if (min > 0) rule += ' ' + t('Your scores must add up to at least %(min)s.', { min: formatNumber(min) });
+    if (max < n * question.max_score) rule += ' ' + t('Your scores may add up to %(max)s at most.', { max: formatNumber(max) });
+    return rule;
+  }
   if (isSingleChoice(question)) {
     rule = min === 0 ? t('Choose one option, or vote blank.') : t('Choose one option.');
   } else if (min === max) {
@@ -64,6 +75,7 @@ export function questionState(question, selected) {
   if (!Array.isArray(selected) || selected.length !== question.options.length) {
     throw new Error(`question ${question.id}: one selection per option`);
   }
+  if (isScore(question)) return scoreState(question, selected);
   const count = selected.filter(Boolean).length;
   const hasBudget = question.budget !== null && question.budget !== undefined;
   const spent = hasBudget ? question.options.reduce((sum, option, i) => sum + (selected[i] ? option.cost : 0), 0) : 0;
@@ -100,13 +112,32 @@ export function questionState(question, selected) {
   return { count, spent, left, status, errors };
 }
 
-/** The 0/1 vector the crypto takes for one question. */
-export function choiceVector(selected) {
-  return selected.map((x) => (x ? 1 : 0));
+/** A score question's live state: `count` is the total score (checked against min and max). */
+function scoreState(question, scores) {
+  const count = scores.reduce((a, b) => a + b, 0);
+  const errors = [];
+  if (scores.some((x) => !Number.isInteger(x) || x < 0 || x > question.max_score)) {
+    errors.push(t('Each score is a whole number from 0 to %(s)s.', { s: formatNumber(question.max_score) }));
+  }
+  if (count < question.min) {
+    errors.push(t('Your scores add up to too little: give at least %(min)s in all.', { min: formatNumber(question.min) }));
+  }
+  if (count > question.max) {
+    errors.push(t('Your scores add up to too much: give at most %(max)s in all.', { max: formatNumber(question.max) }));
+  }
+  return { count, spent: 0, left: null, status: t('Total of your scores: %(total)s.', { total: formatNumber(count) }), errors };
 }
 
-/** What the voter chose, in words: option titles, or "Blank vote". */
+/** The vector the crypto takes for one question: 0/1 per option, or the scores as given. */
+export function choiceVector(selected) {
+  return selected.map((x) => (typeof x === 'number' ? x : x ? 1 : 0));
+}
+
+/** What the voter chose, in words: option titles (with their scores), or "Blank vote". */
 export function describeChoice(question, vector) {
+  if (isScore(question)) {
+    return question.options.map((option, i) => t('%(option)s: %(score)s', { option: option.title, score: formatNumber(vector[i]) }));
+  }
   const titles = question.options.filter((_, i) => vector[i]).map((option) => option.title);
   return titles.length ? titles : [t('Blank vote (no choice)')];
 }
@@ -122,9 +153,9 @@ export function sameChoices(a, b) {
 }
 
 /**
- * The server's answer to an audit (`plaintexts`: [{question, selections: [{option, selected}]}])
- * as 0/1 vectors in the manifest's order; null if it does not name the manifest's questions and
- * options in order.
+ * The server's answer to an audit (`plaintexts`: [{question, selections: [{option, selected}]}],
+ * `{option, score}` for a score question) as vectors in the manifest's order; null if it does not
+ * name the manifest's questions and options in order.
  */
 export function serverPlaintexts(questions, plaintexts) {
   if (!Array.isArray(plaintexts) || plaintexts.length !== questions.length) return null;
@@ -136,7 +167,14 @@ export function serverPlaintexts(questions, plaintexts) {
     const row = [];
     for (const [oi, option] of question.options.entries()) {
       const selection = item.selections[oi];
-      if (!selection || selection.option !== option.id || typeof selection.selected !== 'boolean') return null;
+      if (!selection || selection.option !== option.id) return null;
+      if (isScore(question)) {
+        const { score } = selection;
+        if (!Number.isInteger(score) || score < 0 || score > question.max_score) return null;
+        row.push(score);
+        continue;
+      }
+      if (typeof selection.selected !== 'boolean') return null;
       row.push(selection.selected ? 1 : 0);
     }
     out.push(row);

@@ -87,6 +87,12 @@ QUESTIONS = [
             ("Triremes for the festival regatta", 30),
         ],
     ),
+    (
+        QuestionKind.SCORE,
+        "Rate each proposal for the new agora from 0 to 5",
+        {"max_score": 5},
+        [("A covered stoa", None), ("A larger fountain", None), ("More plane trees", None)],
+    ),
 ]
 
 
