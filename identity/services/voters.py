@@ -186,6 +186,42 @@ def _decoded_lines(lines: Iterable[bytes], report: RollReport) -> Iterator[tuple
         yield number, text.rstrip("\r\n")
 
 
+def roll_csv_rows(lines: Iterable[bytes], report: RollReport) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank lines of a CSV roll as ``(line number, stripped cells)``, one line at a time
+    (files of any size stream through); lines that are not UTF-8 or not CSV go to the report."""
+    for number, text in _decoded_lines(lines, report):
+        if not text.strip():
+            continue
+        try:
+            cells = next(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            report.error(number, f"not a CSV line ({exc})")
+            continue
+        yield number, [cell.strip() for cell in cells]
+
+
+def roll_identifier_problem(identifier: str) -> str | None:
+    """What is wrong with an identifier of a roll, or ``None``."""
+    if not identifier:
+        return "the identifier is empty"
+    if len(identifier) > MAX_IDENTIFIER:
+        return f"the identifier is longer than {MAX_IDENTIFIER} characters"
+    if not identifier.isprintable():
+        return "the identifier contains control characters"
+    return None
+
+
+def roll_email_problem(email: str) -> str | None:
+    """What is wrong with an e-mail address of a roll (already in lower case), or ``None``."""
+    try:
+        if len(email) > MAX_EMAIL:
+            raise ValidationError("too long")
+        _email_valid(email)
+    except ValidationError:
+        return f"{email!r} is not a valid e-mail address"
+    return None
+
+
 def roll_read(
     lines: Iterable[bytes],
     *,
@@ -202,15 +238,7 @@ def roll_read(
     identifiers: dict[str, int] = {}
     emails: dict[str, int] = {}
     first = True
-    for number, text in _decoded_lines(lines, report):
-        if not text.strip():
-            continue
-        try:
-            cells = next(csv.reader([text], strict=True))
-        except csv.Error as exc:
-            report.error(number, f"not a CSV line ({exc})")
-            continue
-        cells = [cell.strip() for cell in cells]
+    for number, cells in roll_csv_rows(lines, report):
         if first:
             first = False
             if [cell.lower() for cell in cells] in HEADERS:
@@ -223,27 +251,20 @@ def roll_read(
         identifier, email = cells[0], cells[1].lower()
         weight_text = cells[2] if len(cells) == 3 else ""
         problems = []
-        if not identifier:
-            problems.append("the identifier is empty")
-        elif len(identifier) > MAX_IDENTIFIER:
-            problems.append(f"the identifier is longer than {MAX_IDENTIFIER} characters")
-        elif not identifier.isprintable():
-            problems.append("the identifier contains control characters")
+        problem = roll_identifier_problem(identifier)
+        if problem:
+            problems.append(problem)
         elif identifier in identifiers:
             problems.append(f"duplicate identifier (also on line {identifiers[identifier]})")
         elif identifier in existing_identifiers:
             problems.append("this identifier is already on the election's roll")
-        try:
-            if len(email) > MAX_EMAIL:
-                raise ValidationError("too long")
-            _email_valid(email)
-        except ValidationError:
-            problems.append(f"{cells[1]!r} is not a valid e-mail address")
-        else:
-            if email in emails:
-                problems.append(f"duplicate e-mail address (also on line {emails[email]})")
-            elif email in existing_emails:
-                problems.append("this e-mail address is already on the election's roll")
+        problem = roll_email_problem(email)
+        if problem:
+            problems.append(problem)
+        elif email in emails:
+            problems.append(f"duplicate e-mail address (also on line {emails[email]})")
+        elif email in existing_emails:
+            problems.append("this e-mail address is already on the election's roll")
         weight = 1
         if weight_text:
             if not weight_text.isdigit() or not 1 <= int(weight_text) <= MAX_WEIGHT:

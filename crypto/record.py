@@ -1,0 +1,135 @@
+"""A record: an append-only hash chain that belongs to no election (docs/protocol.md §17).
+
+A participatory process keeps its public record in one: every proposal version, support total,
+review decision and moderation decision. An entry is the JSON object
+
+    {"version": 1, "log": UUID, "seq": n, "kind": K, "time": T, "prev": H(n−1),
+     "payload": {...}, "hash": H(n)}
+
+with ``H(n) = SHA-256(JCS(entry without "hash"))``, exactly as an election's board entry (§11.1)
+but with ``log`` where a board entry has ``election``, so that no record entry is ever a valid
+board entry or the other way round. The export ``record.jsonl`` is one canonical entry per line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from crypto.board import GENESIS_PREV, InvalidChain
+from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_object, expect_version
+from crypto.errors import InvalidEncoding
+from crypto.hashing import canonical_json, check_digest_hex, digest_json, parse_json
+
+__all__ = ["RECORD_KINDS", "RecordEntry", "record_verify_chain"]
+
+RECORD_KINDS = (
+    "process",  # genesis: the process exists (uuid, slug, title, origin)
+    "proposal",  # a version of a proposal (its first, or an edit)
+    "supports",  # a proposal's support total at the supports phase's close
+    "review",  # officials' feasibility decision on a proposal
+    "moderation",  # a comment hidden by officials, with the public reason
+)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
+_MAX_LINE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    log: str
+    seq: int
+    kind: str
+    time: str
+    prev: str
+    payload: dict
+    hash: str
+
+    def body(self) -> dict:
+        return {
+            "version": PROTOCOL_VERSION,
+            "log": self.log,
+            "seq": self.seq,
+            "kind": self.kind,
+            "time": self.time,
+            "prev": self.prev,
+            "payload": self.payload,
+        }
+
+    def to_json(self) -> dict:
+        return {**self.body(), "hash": self.hash}
+
+    def to_line(self) -> bytes:
+        return canonical_json(self.to_json()) + b"\n"
+
+    @classmethod
+    def create(
+        cls, *, log: str, seq: int, kind: str, time: str, prev: str, payload: dict
+    ) -> RecordEntry:
+        if kind not in RECORD_KINDS:
+            raise InvalidEncoding(f"unknown record entry kind {kind!r}")
+        entry = cls(log, seq, kind, time, prev, payload, "")
+        return cls(log, seq, kind, time, prev, payload, digest_json(entry.body()))
+
+    @classmethod
+    def from_json(cls, value: Any) -> RecordEntry:
+        obj = expect_object(
+            value,
+            ("version", "log", "seq", "kind", "time", "prev", "payload", "hash"),
+            "record entry",
+        )
+        expect_version(obj, "record entry")
+        if not isinstance(obj["log"], str) or not _UUID.match(obj["log"]):
+            raise InvalidEncoding("record entry.log: expected a lower-case UUID")
+        seq = expect_int(obj["seq"], "record entry.seq", 0, 2**53 - 1)
+        if obj["kind"] not in RECORD_KINDS:
+            raise InvalidEncoding(f"record entry {seq}: unknown kind {obj['kind']!r}")
+        if not isinstance(obj["time"], str) or not _TIME.match(obj["time"]):
+            raise InvalidEncoding(f"record entry {seq}: time must be YYYY-MM-DDTHH:MM:SS.mmmZ")
+        if not isinstance(obj["payload"], dict):
+            raise InvalidEncoding(f"record entry {seq}: payload must be an object")
+        return cls(
+            obj["log"],
+            seq,
+            obj["kind"],
+            obj["time"],
+            check_digest_hex(obj["prev"], f"record entry {seq}.prev"),
+            obj["payload"],
+            check_digest_hex(obj["hash"], f"record entry {seq}.hash"),
+        )
+
+    @classmethod
+    def from_line(cls, line: bytes) -> RecordEntry:
+        """Parse an exported line, which must be exactly ``JCS(entry) + "\\n"``."""
+        if len(line) > _MAX_LINE:
+            raise InvalidEncoding("record entry line too long")
+        if not line.endswith(b"\n"):
+            raise InvalidEncoding("record entry line must end with a newline")
+        entry = cls.from_json(parse_json(line[:-1]))
+        if entry.to_line() != line:
+            raise InvalidEncoding(f"record entry {entry.seq}: the line is not canonical JSON")
+        return entry
+
+
+def record_verify_chain(entries: Iterable[RecordEntry]) -> Iterator[RecordEntry]:
+    """Yield each entry after checking its place in the chain; raise :class:`InvalidChain` (or
+    :class:`InvalidEncoding`): seq from 0 without gaps, ``prev`` the previous hash, the hash
+    right, one log, time never decreasing, a ``process`` genesis entry and no other."""
+    prev, log, time = GENESIS_PREV, None, ""
+    for expected, entry in enumerate(entries):
+        if entry.seq != expected:
+            raise InvalidChain(f"record entry {expected}: found seq {entry.seq}")
+        if entry.prev != prev:
+            raise InvalidChain(f"record entry {entry.seq}: prev is not the previous entry's hash")
+        if digest_json(entry.body()) != entry.hash:
+            raise InvalidChain(f"record entry {entry.seq}: its hash does not match its content")
+        if (entry.kind == "process") != (entry.seq == 0):
+            raise InvalidChain(f"record entry {entry.seq}: only entry 0 is the process entry")
+        if log is not None and entry.log != log:
+            raise InvalidChain(f"record entry {entry.seq}: belongs to another log")
+        if entry.time < time:
+            raise InvalidChain(f"record entry {entry.seq}: time goes backwards")
+        prev, log, time = entry.hash, entry.log, entry.time
+        yield entry
