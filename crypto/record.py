@@ -23,7 +23,7 @@ from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_object, expect_
 from crypto.errors import InvalidEncoding
 from crypto.hashing import canonical_json, check_digest_hex, digest_json, parse_json
 
-__all__ = ["RECORD_KINDS", "RecordEntry", "record_verify_chain"]
+__all__ = ["RECORD_KINDS", "RecordEntry", "record_verify_chain", "record_verify_process"]
 
 RECORD_KINDS = (
     "process",  # genesis: the process exists (uuid, slug, title, origin)
@@ -133,3 +133,69 @@ def record_verify_chain(entries: Iterable[RecordEntry]) -> Iterator[RecordEntry]
             raise InvalidChain(f"record entry {entry.seq}: time goes backwards")
         prev, log, time = entry.hash, entry.log, entry.time
         yield entry
+
+
+_PAYLOAD_KEYS = {
+    "process": (
+        "uuid",
+        "process",
+        "slug",
+        "title",
+        "currency",
+        "phases",
+        "limits",
+        "districts",
+        "categories",
+    ),
+    "proposal": ("number", "version", "district", "category", "title", "description", "cost"),
+    "supports": ("number", "supports", "threshold", "selected"),
+    "review": ("number", "feasible", "reason", "cost"),
+    "moderation": ("number", "comment", "action", "digest", "reason"),
+}
+
+
+def record_verify_process(entries: Iterable[RecordEntry]) -> None:
+    """Check a participatory process's record (docs/protocol.md §17.1 and §17.2): the chain,
+    every payload's members, proposal versions, supports after every proposal and each once,
+    reviews only of selected proposals and once. Raises :class:`InvalidChain` or
+    :class:`InvalidEncoding`."""
+    versions: dict[int, int] = {}
+    selected: dict[int, bool] = {}
+    reviewed: set[int] = set()
+    for entry in record_verify_chain(entries):
+        payload = expect_object(entry.payload, _PAYLOAD_KEYS[entry.kind], f"{entry.kind} payload")
+        where = f"record entry {entry.seq}"
+        if entry.kind == "process":
+            if payload["uuid"] != entry.log:
+                raise InvalidChain(f"{where}: the process entry names another log")
+            continue
+        number = expect_int(payload["number"], f"{where}.number", 1, 2**53 - 1)
+        if entry.kind == "proposal":
+            if selected:
+                raise InvalidChain(f"{where}: a proposal after the supports were counted")
+            version = expect_int(payload["version"], f"{where}.version", 1, 2**53 - 1)
+            if number not in versions and versions and number <= max(versions):
+                raise InvalidChain(f"{where}: proposal numbers must increase")
+            if version != versions.get(number, 0) + 1:
+                raise InvalidChain(f"{where}: proposal {number} skips or repeats a version")
+            versions[number] = version
+        elif entry.kind == "supports":
+            if number not in versions or number in selected:
+                raise InvalidChain(f"{where}: supports of an unknown or already counted proposal")
+            total = expect_int(payload["supports"], f"{where}.supports", 0, 2**53 - 1)
+            threshold = expect_int(payload["threshold"], f"{where}.threshold", 1, 2**53 - 1)
+            if payload["selected"] is not (total >= threshold):
+                raise InvalidChain(f"{where}: selected does not follow from the threshold")
+            selected[number] = payload["selected"]
+        elif entry.kind == "review":
+            if not selected.get(number) or number in reviewed:
+                raise InvalidChain(f"{where}: review of a proposal that is not in review")
+            if type(payload["feasible"]) is not bool:
+                raise InvalidEncoding(f"{where}.feasible: expected a boolean")
+            if payload["feasible"]:
+                expect_int(payload["cost"], f"{where}.cost", 1, 10**12)
+            elif payload["cost"] is not None:
+                raise InvalidChain(f"{where}: a proposal that is not feasible has no cost")
+            reviewed.add(number)
+        elif entry.kind == "moderation" and number not in versions:
+            raise InvalidChain(f"{where}: moderation of a comment on an unknown proposal")
