@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from identity.models import OneTimeLoginCode
 
@@ -179,11 +180,11 @@ class ResidentLoginCode(OneTimeLoginCode):
 
 
 class ProposalStatus(models.TextChoices):
-    PUBLISHED = "published", _("Published")
-    SELECTED = "selected", _("In review")
-    NOT_SELECTED = "not_selected", _("Not enough supports")
-    FEASIBLE = "feasible", _("Feasible")
-    UNFEASIBLE = "unfeasible", _("Not feasible")
+    PUBLISHED = "published", pgettext_lazy("proposal status", "Published")
+    SELECTED = "selected", pgettext_lazy("proposal status", "In review")
+    NOT_SELECTED = "not_selected", pgettext_lazy("proposal status", "Not enough supports")
+    FEASIBLE = "feasible", pgettext_lazy("proposal status", "Feasible")
+    UNFEASIBLE = "unfeasible", pgettext_lazy("proposal status", "Not feasible")
 
 
 class Proposal(models.Model):

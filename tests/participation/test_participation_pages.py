@@ -48,6 +48,17 @@ def test_the_process_page_shows_the_timeline_and_rules(client, process) -> None:
     assert "script-src 'self'" in page["Content-Security-Policy"] or page["Content-Security-Policy"]
 
 
+def test_the_pages_speak_french(client, process) -> None:
+    page = client.get(f"/p/{process.slug}/", HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    assert 'lang="fr"' in html
+    assert "Calendrier" in html and "Propositions" in html and "Quartiers et budgets" in html
+    assert (
+        "Le registre public" in html
+        and "Chaque habitant peut soutenir jusqu’à 2 propositions" in html
+    )
+
+
 def test_an_unpublished_or_unknown_process_is_not_found(client) -> None:
     hidden = process_make(publish=False)
     assert client.get(f"/p/{hidden.slug}/").status_code == 404
@@ -265,3 +276,21 @@ def test_the_public_list_filters_and_searches(client, process) -> None:
     # a NUL character is refused before any view (config.middleware): a clear 400
     assert client.get(f"/p/{process.slug}/proposals/", {"q": "\x00"}).status_code == 400
     assert client.get(f"/p/{process.slug}/proposals/99/").status_code == 404
+
+
+def test_every_residents_page_is_translated(client, resident_client, process) -> None:
+    """The French pages carry no English sentence of the process pages (a sample of each)."""
+    submit(resident_client, process)
+    english = (
+        "Submit a proposal",
+        "Edit your proposal",
+        "Comments",
+        "The public record",
+        "Timeline",
+    )
+    for path in ("/", "/proposals/", "/proposals/1/", "/proposals/new", "/record", "/login"):
+        page = resident_client.get(f"/p/{process.slug}{path}", HTTP_ACCEPT_LANGUAGE="fr")
+        assert page.status_code == 200, path
+        html = page.content.decode()
+        assert 'lang="fr"' in html
+        assert not [s for s in english if f">{s}<" in html], path

@@ -64,7 +64,9 @@ def test_a_record_line_that_is_not_canonical_is_refused(client) -> None:
 
 def test_every_change_to_a_recorded_chain_is_caught(client) -> None:
     process, _, _ = in_review()
-    entries = [RecordEntry.from_line(line) for line in exported(client, process).splitlines(keepends=True)]
+    entries = [
+        RecordEntry.from_line(line) for line in exported(client, process).splitlines(keepends=True)
+    ]
     assert len(list(record_verify_chain(entries))) == len(entries)
 
     @settings(max_examples=60, deadline=None)
@@ -106,7 +108,9 @@ def test_the_record_of_an_unknown_process_is_not_found(client) -> None:
 def test_the_process_rules_of_the_record_are_checked(client) -> None:
     process, selected, _ = in_review()
     proposal_review(proposal=selected, feasible=True, reason="Fine.", adjusted_cost=50)
-    entries = [RecordEntry.from_line(line) for line in exported(client, process).splitlines(keepends=True)]
+    entries = [
+        RecordEntry.from_line(line) for line in exported(client, process).splitlines(keepends=True)
+    ]
     record_verify_process(entries)
 
     def rechained(changed):
@@ -115,7 +119,11 @@ def test_the_process_rules_of_the_record_are_checked(client) -> None:
         out, prev = [], "0" * 64
         for seq, entry in enumerate(changed):
             fresh = RecordEntry.create(
-                log=entry.log, seq=seq, kind=entry.kind, time=entry.time, prev=prev,
+                log=entry.log,
+                seq=seq,
+                kind=entry.kind,
+                time=entry.time,
+                prev=prev,
                 payload=entry.payload,
             )
             out.append(fresh)
@@ -136,7 +144,9 @@ def test_the_process_rules_of_the_record_are_checked(client) -> None:
         "an extra member": with_payload(review, note="x"),
         "the genesis of another log": with_payload(0, uuid="00000000-0000-4000-8000-000000000000"),
         "a review twice": rechained([*entries, entries[review]]),
-        "a proposal after the count": rechained([*entries, replace(entries[1], payload={**entries[1].payload, "version": 2})]),
+        "a proposal after the count": rechained(
+            [*entries, replace(entries[1], payload={**entries[1].payload, "version": 2})]
+        ),
     }
     record_verify_process(rechained(entries))  # re-chaining alone forges nothing
     for name, forged in forgeries.items():
