@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.board import GENESIS_PREV, InvalidChain
+from crypto.board import GENESIS_PREV, InvalidChain, chained_fields
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_object, expect_version
 from crypto.errors import InvalidEncoding
-from crypto.hashing import canonical_json, check_digest_hex, digest_json, parse_json
+from crypto.hashing import canonical_json, digest_json, parse_json
 
 __all__ = ["RECORD_KINDS", "RecordEntry", "record_verify_chain", "record_verify_process"]
 
@@ -33,7 +33,6 @@ RECORD_KINDS = (
     "moderation",  # a comment hidden by officials, with the public reason
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 _MAX_LINE = 1024 * 1024
 
 
@@ -83,22 +82,7 @@ class RecordEntry:
         expect_version(obj, "record entry")
         if not isinstance(obj["log"], str) or not _UUID.match(obj["log"]):
             raise InvalidEncoding("record entry.log: expected a lower-case UUID")
-        seq = expect_int(obj["seq"], "record entry.seq", 0, 2**53 - 1)
-        if obj["kind"] not in RECORD_KINDS:
-            raise InvalidEncoding(f"record entry {seq}: unknown kind {obj['kind']!r}")
-        if not isinstance(obj["time"], str) or not _TIME.match(obj["time"]):
-            raise InvalidEncoding(f"record entry {seq}: time must be YYYY-MM-DDTHH:MM:SS.mmmZ")
-        if not isinstance(obj["payload"], dict):
-            raise InvalidEncoding(f"record entry {seq}: payload must be an object")
-        return cls(
-            obj["log"],
-            seq,
-            obj["kind"],
-            obj["time"],
-            check_digest_hex(obj["prev"], f"record entry {seq}.prev"),
-            obj["payload"],
-            check_digest_hex(obj["hash"], f"record entry {seq}.hash"),
-        )
+        return cls(obj["log"], *chained_fields(obj, "record entry", RECORD_KINDS))
 
     @classmethod
     def from_line(cls, line: bytes) -> RecordEntry:

@@ -18,12 +18,7 @@ from django.utils import timezone
 
 from board.records import record_append, record_create
 from crypto.board import format_time
-from identity.services.voters import (
-    RollReport,
-    roll_csv_rows,
-    roll_email_problem,
-    roll_identifier_problem,
-)
+from identity.services.voters import RollMembers, RollReport, roll_csv_rows
 from participation.errors import (
     AlreadyPublished,
     InvalidComment,
@@ -155,10 +150,11 @@ def resident_roll_read(lines: Iterable[bytes], *, process: Process) -> RollRepor
     report = RollReport()
     districts = dict(District.objects.filter(process=process).values_list("slug", "pk"))
     existing = Resident.objects.filter(process=process)
-    taken_ids = set(existing.values_list("identifier", flat=True))
-    taken_emails = set(existing.values_list("email", flat=True))
-    identifiers: dict[str, int] = {}
-    emails: dict[str, int] = {}
+    members = RollMembers(
+        taken_identifiers=set(existing.values_list("identifier", flat=True)),
+        taken_emails=set(existing.values_list("email", flat=True)),
+        roll="process's",
+    )
     rows = []
     first = True
     for number, cells in roll_csv_rows(lines, report):
@@ -172,25 +168,9 @@ def resident_roll_read(lines: Iterable[bytes], *, process: Process) -> RollRepor
             )
             continue
         identifier, email, district = cells[0], cells[1].lower(), cells[2]
-        problems = []
-        problem = roll_identifier_problem(identifier)
-        if problem:
-            problems.append(problem)
-        elif identifier in identifiers:
-            problems.append(f"duplicate identifier (also on line {identifiers[identifier]})")
-        elif identifier in taken_ids:
-            problems.append("this identifier is already on the process's roll")
-        problem = roll_email_problem(email)
-        if problem:
-            problems.append(problem)
-        elif email in emails:
-            problems.append(f"duplicate e-mail address (also on line {emails[email]})")
-        elif email in taken_emails:
-            problems.append("this e-mail address is already on the process's roll")
+        problems = members.problems(number, identifier, email)
         if district not in districts:
             problems.append(f"no district has the code {district[:80]!r}")
-        identifiers.setdefault(identifier, number)
-        emails.setdefault(email, number)
         if problems:
             report.error(number, "; ".join(problems))
         elif report.ok:

@@ -294,3 +294,15 @@ def test_every_residents_page_is_translated(client, resident_client, process) ->
         html = page.content.decode()
         assert 'lang="fr"' in html
         assert not [s for s in english if f">{s}<" in html], path
+
+
+def test_form_hints_and_errors_are_tied_to_their_fields(resident_client, process) -> None:
+    """Accessible forms: each field has its label; the cost's hint is its description; a field
+    with an error says so (aria-invalid)."""
+    html = submit(resident_client, process, cost="0").content.decode()
+    for name in ("title", "description", "cost", "category"):
+        assert f'<label for="id_{name}">' in html
+    assert 'id="id_cost_helptext"' in html and 'id="id_cost_error"' in html
+    cost_input = re.search(r'<input[^>]*name="cost"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in cost_input
+    assert 'aria-describedby="id_cost_helptext id_cost_error"' in cost_input

@@ -160,6 +160,7 @@ def test_a_bad_roll_imports_nothing_and_says_why(admin_client, text, line, messa
         {"process": process.pk, "file": _file(text if "lists" in message else text + good)},
     )
     assert response.status_code == 400
+    assert "<code>identifier,email,district</code>" in response.content.decode()
     report = response.context["report"]
     assert report["error_count"] == 1
     assert report["errors"][0]["line"] == line
