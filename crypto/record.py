@@ -21,7 +21,7 @@ from typing import Any
 from crypto.board import GENESIS_PREV, InvalidChain, chained_fields
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_object, expect_version
 from crypto.errors import InvalidEncoding
-from crypto.hashing import canonical_json, digest_json, parse_json
+from crypto.hashing import canonical_json, check_digest_hex, digest_json, parse_json
 
 __all__ = ["RECORD_KINDS", "RecordEntry", "record_verify_chain", "record_verify_process"]
 
@@ -34,6 +34,7 @@ RECORD_KINDS = (
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _MAX_LINE = 1024 * 1024
+MAX_PROPOSAL_IMAGES = 3
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,16 @@ _PAYLOAD_KEYS = {
         "districts",
         "categories",
     ),
-    "proposal": ("number", "version", "district", "category", "title", "description", "cost"),
+    "proposal": (
+        "number",
+        "version",
+        "district",
+        "category",
+        "title",
+        "description",
+        "cost",
+        "images",
+    ),
     "supports": ("number", "supports", "threshold", "selected"),
     "review": ("number", "feasible", "reason", "cost"),
     "moderation": ("number", "comment", "action", "digest", "reason"),
@@ -163,6 +173,14 @@ def record_verify_process(entries: Iterable[RecordEntry]) -> None:
             if version != versions.get(number, 0) + 1:
                 raise InvalidChain(f"{where}: proposal {number} skips or repeats a version")
             versions[number] = version
+            images = payload["images"]
+            if not isinstance(images, list) or len(images) > MAX_PROPOSAL_IMAGES:
+                raise InvalidEncoding(f"{where}.images: at most {MAX_PROPOSAL_IMAGES} images")
+            for image in images:
+                image = expect_object(image, ("sha256", "description"), f"{where}.images[]")
+                check_digest_hex(image["sha256"], f"{where}.images[].sha256")
+                if not isinstance(image["description"], str):
+                    raise InvalidEncoding(f"{where}.images[].description: expected a string")
         elif entry.kind == "supports":
             if number not in versions or number in selected:
                 raise InvalidChain(f"{where}: supports of an unknown or already counted proposal")

@@ -68,3 +68,8 @@ class ReviewRefused(ParticipationError):
     code = "review_refused"
     status = status.HTTP_409_CONFLICT
     message = "This proposal cannot be reviewed."
+
+
+class InvalidImage(ParticipationError):
+    code = "invalid_image"
+    message = "The image is not valid."

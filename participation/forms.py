@@ -40,3 +40,13 @@ class ProposalForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(label=_("Your comment"), max_length=MAX_COMMENT, widget=forms.Textarea)
+
+
+class ImageForm(forms.Form):
+    image = forms.FileField(
+        label=_("Image (JPEG or PNG)"),
+        help_text=_("At most 3 MiB. Location, camera and other hidden data are removed."),
+    )
+    description = forms.CharField(
+        label=_("What the image shows (for people who cannot see it)"), max_length=200
+    )

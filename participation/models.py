@@ -222,6 +222,29 @@ class Proposal(models.Model):
         return f"#{self.number} {self.title}"
 
 
+class ProposalImage(models.Model):
+    """An image of a proposal, as re-encoded without metadata (participation.images); served
+    by its SHA-256, which the proposal's record entries name."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="images")
+    digest = models.CharField(max_length=64)
+    description = models.CharField(_("description"), max_length=200)
+    content_type = models.CharField(max_length=16)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["proposal_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "digest"], name="proposal_image_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.digest[:12]} of {self.proposal_id}"
+
+
 class Support(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="supports")
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="supports")

@@ -18,10 +18,12 @@ from django.utils import timezone
 
 from board.records import record_append, record_create
 from crypto.board import format_time
+from crypto.record import MAX_PROPOSAL_IMAGES
 from identity.services.voters import RollMembers, RollReport, roll_csv_rows
 from participation.errors import (
     AlreadyPublished,
     InvalidComment,
+    InvalidImage,
     InvalidProposal,
     ModerationRefused,
     NotYourProposal,
@@ -31,6 +33,7 @@ from participation.errors import (
     SupportRefused,
     WrongPhase,
 )
+from participation.images import image_clean
 from participation.models import (
     MAX_AMOUNT,
     PHASE_STARTS,
@@ -41,6 +44,7 @@ from participation.models import (
     Phase,
     Process,
     Proposal,
+    ProposalImage,
     ProposalStatus,
     Resident,
     Support,
@@ -230,6 +234,12 @@ def _proposal_record(proposal: Proposal) -> None:
             "title": proposal.title,
             "description": proposal.description,
             "cost": proposal.cost,
+            "images": [
+                {"sha256": digest, "description": description}
+                for digest, description in proposal.images.order_by("pk").values_list(
+                    "digest", "description"
+                )
+            ],
         },
     )
 
@@ -262,21 +272,72 @@ def proposal_edit(
     now: datetime | None = None,
 ) -> Proposal:
     """The author edits their proposal until the proposals phase ends: a new version."""
+    proposal = _author_edit(resident, proposal, now)
+    fields = _proposal_fields(proposal.process, title, description, cost, category_id)
+    if all(getattr(proposal, name) == value for name, value in fields.items()):
+        raise InvalidProposal("Nothing was changed.")
+    for name, value in fields.items():
+        setattr(proposal, name, value)
+    return _new_version(proposal)
+
+
+MAX_IMAGES = MAX_PROPOSAL_IMAGES
+
+
+def _author_edit(resident: Resident, proposal: Proposal, now: datetime | None) -> Proposal:
+    """Lock the process and the proposal; the resident must be its author, in the proposals
+    phase. Returns the locked proposal."""
     process = _locked(proposal.process)
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.author_id != resident.pk:
         raise NotYourProposal()
     _require_phase(process, Phase.PROPOSALS, _now(now))
-    fields = _proposal_fields(process, title, description, cost, category_id)
-    if all(getattr(proposal, name) == value for name, value in fields.items()):
-        raise InvalidProposal("Nothing was changed.")
-    for name, value in fields.items():
-        setattr(proposal, name, value)
-    proposal.version += 1
     proposal.process = process
+    return proposal
+
+
+def _new_version(proposal: Proposal) -> Proposal:
+    proposal.version += 1
     proposal.save()
     _proposal_record(proposal)
     return proposal
+
+
+@transaction.atomic
+def proposal_image_add(
+    *, resident: Resident, proposal: Proposal, raw: bytes, description, now: datetime | None = None
+) -> ProposalImage:
+    """The author adds an image (re-encoded without metadata, participation.images): a new
+    version of the proposal, whose record entry names the image by its SHA-256."""
+    description = _clean_text(description, "image description", 200, InvalidImage)
+    clean = image_clean(raw)
+    proposal = _author_edit(resident, proposal, now)
+    if proposal.images.count() >= MAX_IMAGES:
+        raise InvalidImage(f"A proposal has at most {MAX_IMAGES} images.")
+    if proposal.images.filter(digest=clean.digest).exists():
+        raise InvalidImage("The proposal already has this image.")
+    image = ProposalImage.objects.create(
+        proposal=proposal,
+        digest=clean.digest,
+        description=description,
+        content_type=clean.content_type,
+        width=clean.width,
+        height=clean.height,
+        data=clean.data,
+    )
+    _new_version(proposal)
+    return image
+
+
+@transaction.atomic
+def proposal_image_remove(
+    *, resident: Resident, proposal: Proposal, image_id, now: datetime | None = None
+) -> Proposal:
+    proposal = _author_edit(resident, proposal, now)
+    deleted, _ = ProposalImage.objects.filter(proposal=proposal, pk=image_id).delete()
+    if not deleted:
+        raise InvalidImage("The proposal has no such image.")
+    return _new_version(proposal)
 
 
 # --- Supports ------------------------------------------------------------------------------------

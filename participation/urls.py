@@ -28,6 +28,13 @@ urlpatterns = [
         views.comment_flag_view,
         name="comment-flag",
     ),
+    path("p/<slug:slug>/proposals/<int:number>/images", views.image_add_view, name="image-add"),
+    path(
+        "p/<slug:slug>/proposals/<int:number>/images/<int:image_id>/remove",
+        views.image_remove_view,
+        name="image-remove",
+    ),
+    path("p/<slug:slug>/images/<str:digest>", views.image_view, name="image"),
     path("p/<slug:slug>/record", views.record_page, name="record"),
     path("p/<slug:slug>/record.jsonl", views.record_export, name="record-export"),
 ]

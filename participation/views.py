@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,14 +18,21 @@ from board.records import record_entries, record_head, record_lines
 from config.api_errors import ApplicationError
 from crypto.hashing import parse_json
 from participation import services
-from participation.forms import CommentForm, LoginCodeForm, LoginEmailForm, ProposalForm
+from participation.forms import (
+    CommentForm,
+    ImageForm,
+    LoginCodeForm,
+    LoginEmailForm,
+    ProposalForm,
+)
+from participation.images import MAX_IMAGE_BYTES
 from participation.login import (
     resident_current,
     resident_login_request,
     resident_login_verify,
     resident_logout,
 )
-from participation.models import Comment, Phase, ProposalStatus
+from participation.models import Comment, Phase, ProposalImage, ProposalStatus
 from participation.selectors import (
     process_get_public,
     process_list_public,
@@ -242,7 +249,9 @@ def proposal_edit(request: HttpRequest, process, number: int) -> HttpResponse:
     )
 
 
-def _proposal_page(request, process, proposal, *, error=None, status=200, comment_form=None):
+def _proposal_page(
+    request, process, proposal, *, error=None, status=200, comment_form=None, image_form=None
+):
     resident = resident_current(request, process)
     phase = process_phase(process, timezone.now())
     supported = resident_supported(resident=resident)
@@ -255,6 +264,10 @@ def _proposal_page(request, process, proposal, *, error=None, status=200, commen
             proposal=proposal,
             comments=proposal.comments.select_related("author").order_by("created_at", "pk"),
             comment_form=comment_form or CommentForm(),
+            image_form=image_form or ImageForm(),
+            images=proposal.images.order_by("pk").only(
+                "pk", "digest", "description", "width", "height"
+            ),
             comments_open=phase in services.COMMENT_PHASES,
             supported=proposal.pk in supported,
             supports_left=max(0, process.max_supports - len(supported)),
@@ -342,6 +355,62 @@ def comment_flag_view(request: HttpRequest, process, number: int, comment_id: in
         services.comment_flag(resident=resident, comment=comment)
 
     return _resident_action(request, process, number, flag)
+
+
+@require_POST
+@with_process
+def image_add_view(request: HttpRequest, process, number: int) -> HttpResponse:
+    form = ImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if resident_current(request, process) is None:
+            return redirect(_login_url(process))
+        proposal = proposal_get_public(process=process, number=number)
+        return _proposal_page(request, process, proposal, status=400, image_form=form)
+    upload = form.cleaned_data["image"]
+    raw = upload.read(MAX_IMAGE_BYTES + 1)
+    return _resident_action(
+        request,
+        process,
+        number,
+        lambda resident, proposal: services.proposal_image_add(
+            resident=resident,
+            proposal=proposal,
+            raw=raw,
+            description=form.cleaned_data["description"],
+        ),
+    )
+
+
+@require_POST
+@with_process
+def image_remove_view(request: HttpRequest, process, number: int, image_id: int) -> HttpResponse:
+    return _resident_action(
+        request,
+        process,
+        number,
+        lambda resident, proposal: services.proposal_image_remove(
+            resident=resident, proposal=proposal, image_id=image_id
+        ),
+    )
+
+
+@require_GET
+@with_process
+def image_view(request: HttpRequest, process, digest: str) -> HttpResponse:
+    """An image by its SHA-256: served as stored (re-encoded, no metadata), never sniffed,
+    never run as a document."""
+    image = (
+        ProposalImage.objects.filter(proposal__process=process, digest=digest)
+        .only("data", "content_type")
+        .first()
+    )
+    if image is None:
+        raise Http404("No such image.")
+    response = HttpResponse(bytes(image.data), content_type=image.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @require_GET

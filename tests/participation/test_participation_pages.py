@@ -142,6 +142,7 @@ def test_a_resident_submits_a_proposal_for_their_district(resident_client, proce
         "title": "A bench by the river",
         "description": "Three benches along the north bank.",
         "cost": 1200,
+        "images": [],
     }
 
 
