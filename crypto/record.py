@@ -31,6 +31,7 @@ RECORD_KINDS = (
     "supports",  # a proposal's support total at the supports phase's close
     "review",  # officials' feasibility decision on a proposal
     "moderation",  # a comment hidden by officials, with the public reason
+    "elections",  # the district elections created from the feasible proposals
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _MAX_LINE = 1024 * 1024
@@ -145,6 +146,7 @@ _PAYLOAD_KEYS = {
     "supports": ("number", "supports", "threshold", "selected"),
     "review": ("number", "feasible", "reason", "cost"),
     "moderation": ("number", "comment", "action", "digest", "reason"),
+    "elections": ("elections",),
 }
 
 
@@ -156,6 +158,8 @@ def record_verify_process(entries: Iterable[RecordEntry]) -> None:
     versions: dict[int, int] = {}
     selected: dict[int, bool] = {}
     reviewed: set[int] = set()
+    feasible: set[int] = set()
+    elections_done = False
     for entry in record_verify_chain(entries):
         payload = expect_object(entry.payload, _PAYLOAD_KEYS[entry.kind], f"{entry.kind} payload")
         where = f"record entry {entry.seq}"
@@ -163,6 +167,14 @@ def record_verify_process(entries: Iterable[RecordEntry]) -> None:
             if payload["uuid"] != entry.log:
                 raise InvalidChain(f"{where}: the process entry names another log")
             continue
+        if entry.kind == "elections":
+            if elections_done:
+                raise InvalidChain(f"{where}: the elections were already created")
+            _check_elections(payload, where, selected, reviewed, feasible)
+            elections_done = True
+            continue
+        if elections_done and entry.kind != "moderation":
+            raise InvalidChain(f"{where}: a {entry.kind} entry after the elections were created")
         number = expect_int(payload["number"], f"{where}.number", 1, 2**53 - 1)
         if entry.kind == "proposal":
             if selected:
@@ -196,8 +208,38 @@ def record_verify_process(entries: Iterable[RecordEntry]) -> None:
                 raise InvalidEncoding(f"{where}.feasible: expected a boolean")
             if payload["feasible"]:
                 expect_int(payload["cost"], f"{where}.cost", 1, 10**12)
+                feasible.add(number)
             elif payload["cost"] is not None:
                 raise InvalidChain(f"{where}: a proposal that is not feasible has no cost")
             reviewed.add(number)
         elif entry.kind == "moderation" and number not in versions:
             raise InvalidChain(f"{where}: moderation of a comment on an unknown proposal")
+
+
+def _check_elections(
+    payload: dict, where: str, selected: dict[int, bool], reviewed: set[int], feasible: set[int]
+) -> None:
+    """The ``elections`` entry: after every selected proposal was reviewed, each feasible
+    proposal in exactly one district's election, each district once."""
+    if any(chosen and number not in reviewed for number, chosen in selected.items()):
+        raise InvalidChain(f"{where}: elections created before every review")
+    listed: list[int] = []
+    districts: set[str] = set()
+    for item in payload["elections"] if isinstance(payload["elections"], list) else [None]:
+        item = expect_object(
+            item, ("district", "election", "slug", "budget", "proposals"), f"{where}.elections[]"
+        )
+        if not isinstance(item["district"], str) or item["district"] in districts:
+            raise InvalidChain(f"{where}: a district twice or without a code")
+        districts.add(item["district"])
+        if not isinstance(item["election"], str) or not _UUID.match(item["election"]):
+            raise InvalidEncoding(f"{where}.elections[].election: expected a lower-case UUID")
+        expect_int(item["budget"], f"{where}.elections[].budget", 1, 10**12)
+        if not isinstance(item["proposals"], list) or not item["proposals"]:
+            raise InvalidChain(f"{where}: an election without proposals")
+        for proposal in item["proposals"]:
+            proposal = expect_object(proposal, ("number", "cost"), f"{where}.proposals[]")
+            listed.append(expect_int(proposal["number"], f"{where}.proposals[].number", 1))
+            expect_int(proposal["cost"], f"{where}.proposals[].cost", 1, 10**12)
+    if sorted(listed) != sorted(feasible) or len(set(listed)) != len(listed):
+        raise InvalidChain(f"{where}: the elections do not hold exactly the feasible proposals")

@@ -116,6 +116,10 @@ class District(models.Model):
     budget = models.PositiveBigIntegerField(
         _("budget"), validators=[MinValueValidator(1), MaxValueValidator(MAX_AMOUNT)]
     )
+    #: the district's election (voting.Election, by id: participation does not import voting),
+    #: created from its feasible proposals by operations.participation
+    election_id = models.UUIDField(null=True, editable=False)
+    election_slug = models.CharField(max_length=63, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("district")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -509,3 +510,73 @@ def proposal_review(
         {"number": proposal.number, "feasible": feasible, "reason": reason, "cost": cost},
     )
     return proposal
+
+
+# --- The district elections (created by operations.participation) ---------------------------------
+
+
+@dataclass(frozen=True)
+class DistrictBallot:
+    """What one district votes on: its budget and its feasible proposals (adjusted costs)."""
+
+    district: District
+    proposals: list[Proposal]
+
+
+@transaction.atomic
+def process_elections_plan(
+    *, process: Process, now: datetime | None = None
+) -> list[DistrictBallot]:
+    """Lock the process and say what each district votes on. Refused unless the process is in
+    its review phase (the elections open when voting starts), the supports were counted, every
+    proposal in review was reviewed, no election was created yet and some proposal is
+    feasible. The caller (operations) creates the elections in the same transaction and then
+    calls :func:`process_elections_attach`."""
+    process = _locked(process)
+    _require_phase(process, Phase.REVIEW, _now(now))
+    if process.supports_closed_at is None:
+        raise WrongPhase("Count the supports first.")
+    if District.objects.filter(process=process, election_id__isnull=False).exists():
+        raise WrongPhase("The district elections of this process were already created.")
+    pending = Proposal.objects.filter(process=process, status=ProposalStatus.SELECTED)
+    if pending.exists():
+        numbers = ", ".join(str(n) for n in pending.values_list("number", flat=True)[:20])
+        raise WrongPhase(f"Review every proposal in review first (still: {numbers}).")
+    plan = []
+    for district in District.objects.filter(process=process).order_by("slug"):
+        proposals = list(
+            Proposal.objects.filter(
+                process=process, district=district, status=ProposalStatus.FEASIBLE
+            ).order_by("number")
+        )
+        if proposals:
+            plan.append(DistrictBallot(district, proposals))
+    if not plan:
+        raise WrongPhase("No proposal is feasible: there is nothing to vote on.")
+    return plan
+
+
+@transaction.atomic
+def process_elections_attach(
+    *, process: Process, elections: list[tuple[DistrictBallot, str, str]]
+) -> None:
+    """Record the district elections created for the plan (``(ballot, election id, slug)``):
+    each district remembers its election, and the ``elections`` entry goes on the record."""
+    process = _locked(process)
+    items = []
+    for ballot, election_id, slug in elections:
+        District.objects.filter(pk=ballot.district.pk).update(
+            election_id=election_id, election_slug=slug
+        )
+        items.append(
+            {
+                "district": ballot.district.slug,
+                "election": str(election_id),
+                "slug": slug,
+                "budget": ballot.district.budget,
+                "proposals": [
+                    {"number": p.number, "cost": p.adjusted_cost} for p in ballot.proposals
+                ],
+            }
+        )
+    _record(process, "elections", {"elections": items})
