@@ -307,3 +307,15 @@ def test_form_hints_and_errors_are_tied_to_their_fields(resident_client, process
     cost_input = re.search(r'<input[^>]*name="cost"[^>]*>', html).group(0)
     assert 'aria-invalid="true"' in cost_input
     assert 'aria-describedby="id_cost_helptext id_cost_error"' in cost_input
+
+
+@pytest.mark.parametrize("number", ["0", "2147483648", "99999999999999999999999999"])
+def test_out_of_range_numbers_are_not_found(resident_client, process, number) -> None:
+    submit(resident_client, process)
+    base = f"/p/{process.slug}/proposals"
+    assert resident_client.get(f"{base}/{number}/").status_code == 404
+    assert resident_client.post(f"{base}/{number}/support").status_code == 404
+    flag = resident_client.post(f"{base}/1/comments/{number}/flag")
+    assert flag.status_code == 400
+    remove = resident_client.post(f"{base}/1/images/{number}/remove")
+    assert remove.status_code == 400
