@@ -153,3 +153,28 @@ def test_the_process_rules_of_the_record_are_checked(client) -> None:
         with pytest.raises((InvalidChain, InvalidEncoding)):
             record_verify_process(forged)
             pytest.fail(name)
+
+
+def test_the_bytes_follow_the_protocol_text(client) -> None:
+    """docs/protocol.md §17.1 alone, with an independent JCS (rfc8785): each exported line is
+    JCS(entry) + "\\n", its hash is SHA-256 of JCS(entry without "hash"), chained by prev."""
+    import hashlib
+    import json
+
+    import rfc8785
+
+    process, _, _ = in_review()
+    data = exported(client, process)
+    assert data.endswith(b"\n") and b"\r" not in data
+    prev = "0" * 64
+    for seq, line in enumerate(data.split(b"\n")[:-1]):
+        entry = json.loads(line)
+        assert sorted(entry) == sorted(
+            ["version", "log", "seq", "kind", "time", "prev", "payload", "hash"]
+        )
+        assert line == rfc8785.dumps(entry)
+        body = {k: v for k, v in entry.items() if k != "hash"}
+        assert entry["hash"] == hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+        assert (entry["seq"], entry["prev"], entry["version"]) == (seq, prev, 1)
+        assert entry["log"] == str(process.record_id)
+        prev = entry["hash"]
