@@ -13,9 +13,16 @@ from __future__ import annotations
 import csv
 import io
 
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from config.api_errors import ApplicationError
 from identity.services.voters import voter_roll_import
 from participation.errors import WrongPhase
 from participation.models import Process, Resident
@@ -86,3 +93,42 @@ def process_elections_create(*, process: Process, acting_user=None) -> list:
         elections=[(ballot, election.pk, election.slug) for ballot, election in created],
     )
     return [election for _, election in created]
+
+
+def _process_elections_page(request: HttpRequest, process_id) -> HttpResponse:
+    """The officials' button (admin, under the process): a confirmation page, then the action.
+    A refusal is shown with its reason (409) and nothing is created."""
+    process = get_object_or_404(Process, pk=process_id)
+    if not (
+        request.user.has_perm("voting.add_election")
+        and request.user.has_perm("participation.change_process")
+    ):
+        raise PermissionDenied
+    back = reverse("admin:participation_process_change", args=[process.pk])
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            elections = process_elections_create(process=process, acting_user=request.user)
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(
+                request,
+                _("%(n)d district elections created: %(slugs)s.")
+                % {"n": len(elections), "slugs": ", ".join(e.slug for e in elections)},
+            )
+            return HttpResponseRedirect(back)
+    context = {
+        **admin.site.each_context(request),
+        "opts": Process._meta,
+        "original": process,
+        "title": _("Create the district elections"),
+        "back_url": back,
+        "error": error,
+    }
+    return TemplateResponse(
+        request, "admin/participation/process_elections.html", context, status=status
+    )
+
+
+process_elections_page = admin.site.admin_view(_process_elections_page)

@@ -12,7 +12,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_base import ReadOnlyAdmin
@@ -35,14 +36,26 @@ class CategoryInline(admin.TabularInline):
 @admin.register(Process)
 class ProcessAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "published", "proposals_start", "review_start")
-    readonly_fields = ("published", "record_id", "supports_closed_at")
+    readonly_fields = ("published", "record_id", "supports_closed_at", "district_elections")
     inlines = [DistrictInline, CategoryInline]
     actions = ["publish", "count_supports"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.published:  # what the record's first entry says stays true
-            return [f.name for f in Process._meta.fields if f.name != "id"]
+            return [f.name for f in Process._meta.fields if f.name != "id"] + ["district_elections"]
         return self.readonly_fields
+
+    @admin.display(description=_("district elections"))
+    def district_elections(self, process: Process) -> str:
+        """The link to the officials' page that creates them (operations/, by URL name only:
+        participation imports no app above it)."""
+        if process.pk is None or not process.published:
+            return "—"
+        try:
+            url = reverse("operations:process-elections", args=[process.pk])
+        except NoReverseMatch:  # pragma: no cover - operations not installed
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("Create the district elections"))
 
     def get_inlines(self, request, obj):
         return [] if obj is not None and obj.published else self.inlines

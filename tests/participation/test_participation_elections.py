@@ -206,3 +206,30 @@ def test_the_record_rules_for_the_elections_entry(client) -> None:
     for extra in (last, entries[1]):  # the elections twice; a proposal after them
         with pytest.raises(InvalidChain):
             record_verify_process(rechained([*entries, extra]))
+
+
+def test_officials_create_them_from_the_admin(admin_client) -> None:
+    process, _ = reviewed_process(decisions=((False, None),) * 3)
+    change = admin_client.get(f"/admin/participation/process/{process.pk}/change/").content.decode()
+    url = f"/admin/participation/process/{process.pk}/elections/"
+    assert f'href="{url}"' in change
+    assert admin_client.get(url).status_code == 200
+    refused = admin_client.post(url)
+    assert refused.status_code == 409 and "nothing to vote on" in refused.content.decode()
+    assert not Election.objects.exists()
+
+
+def test_creating_them_needs_an_official_allowed_to(client, django_user_model) -> None:
+    process, _ = reviewed_process()
+    url = f"/admin/participation/process/{process.pk}/elections/"
+    assert client.post(url).status_code == 302  # to the admin's login
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    assert client.post(url).status_code == 403
+    assert not Election.objects.exists()
+
+
+def test_the_admin_button_creates_them(admin_client) -> None:
+    process, _ = reviewed_process()
+    response = admin_client.post(f"/admin/participation/process/{process.pk}/elections/")
+    assert response.status_code == 302
+    assert Election.objects.count() == 2
