@@ -164,3 +164,69 @@ def test_officials_count_the_supports_from_the_admin(admin_client, process) -> N
     assert "supports counted" in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.NOT_SELECTED and proposal.supports_final == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_supports_never_pass_the_limit() -> None:
+    """Eight supports of one resident at once, limit 2: exactly two are kept (the resident's row
+    is locked while counting)."""
+    import threading
+
+    from django.db import connection
+
+    process = process_make(max_supports=2)
+    proposals = proposals_in(process, *(["r1"] * 8))
+    resident = resident_of(process, "r0")
+    barrier = threading.Barrier(len(proposals))
+    outcomes = []
+
+    def support(proposal):
+        try:
+            barrier.wait()
+            support_add(resident=resident, proposal=proposal)
+            outcomes.append("ok")
+        except SupportRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=support, args=(p,)) for p in proposals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok"] * 2 + ["refused"] * 6
+    assert Support.objects.filter(resident=resident).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_get_distinct_numbers() -> None:
+    import threading
+
+    from django.db import connection
+
+    process = process_make()
+    category = process.categories.first()
+    barrier = threading.Barrier(6)
+
+    def submit(i):
+        try:
+            barrier.wait()
+            proposal_submit(
+                resident=resident_of(process, f"r{i % 4}"),
+                title=f"P{i}",
+                description="D",
+                cost=10,
+                category_id=category.pk,
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = sorted(Proposal.objects.filter(process=process).values_list("number", flat=True))
+    assert numbers == [1, 2, 3, 4, 5, 6]
+    assert [p["number"] for p in record_payloads(process, "proposal")] == [1, 2, 3, 4, 5, 6]
