@@ -237,3 +237,51 @@ class BoardCosignature(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.line
+
+
+# --- Records: logs that belong to no election (docs/protocol.md §17) ----------------------------
+
+
+class RecordLog(models.Model):
+    """A log of another kind than an election's board, e.g. a participatory process's public
+    record: its UUID, its origin (what it belongs to, e.g. ``process/<uuid>``, named by the app
+    that keeps it; the board imports none of them) and its head. Appends lock this row."""
+
+    id = models.UUIDField(primary_key=True)
+    origin = models.CharField(max_length=300, unique=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    time = models.CharField(max_length=24)
+
+    class Meta:
+        db_table = "board_recordlog"
+
+    def __str__(self) -> str:
+        return f"{self.origin} @ {self.seq}"
+
+
+class RecordEntry(AppendOnlyModel):
+    """One entry of a record (crypto.record), stored as its canonical JSON line."""
+
+    log = models.ForeignKey(
+        RecordLog, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=32)
+    time = models.CharField(max_length=24)
+    prev = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    line = models.TextField()
+
+    class Meta:
+        db_table = "board_recordentry"
+        ordering = ["log_id", "seq"]
+        verbose_name_plural = "record entries"
+        constraints = [
+            models.UniqueConstraint(fields=["log", "seq"], name="record_entry_seq"),
+            models.UniqueConstraint(fields=["log", "prev"], name="record_entry_prev"),
+            models.CheckConstraint(condition=Q(seq__gte=0), name="record_entry_seq_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"

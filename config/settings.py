@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "identity",
     "voting",
     "tally",
+    "participation",
     "operations",
 ]
 

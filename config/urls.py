@@ -29,6 +29,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("operations.urls")),  # the officials' dashboard (before the admin)
     path("", include("voting.page_urls")),  # election pages, booth
+    path("", include("participation.urls")),  # participatory processes
     path("admin/", admin.site.urls),
 ]
 

@@ -122,22 +122,7 @@ class BoardEntry:
         expect_version(obj, "board entry")
         if not isinstance(obj["election"], str) or len(obj["election"]) != 36:
             raise InvalidEncoding("board entry.election: expected a UUID")
-        seq = expect_int(obj["seq"], "board entry.seq", 0, 2**53 - 1)
-        if obj["kind"] not in ENTRY_KINDS:
-            raise InvalidEncoding(f"board entry {seq}: unknown kind {obj['kind']!r}")
-        if not isinstance(obj["time"], str) or not _TIME.match(obj["time"]):
-            raise InvalidEncoding(f"board entry {seq}: time must be YYYY-MM-DDTHH:MM:SS.mmmZ")
-        if not isinstance(obj["payload"], dict):
-            raise InvalidEncoding(f"board entry {seq}: payload must be an object")
-        return cls(
-            obj["election"],
-            seq,
-            obj["kind"],
-            obj["time"],
-            check_digest_hex(obj["prev"], f"board entry {seq}.prev"),
-            obj["payload"],
-            check_digest_hex(obj["hash"], f"board entry {seq}.hash"),
-        )
+        return cls(obj["election"], *chained_fields(obj, "board entry", ENTRY_KINDS))
 
     @classmethod
     def from_line(cls, line: bytes | str) -> BoardEntry:
@@ -175,6 +160,26 @@ class BoardEntry:
                 f"entry {entry.seq}: the line is not the canonical JSON of its entry"
             )
         return entry
+
+
+def chained_fields(obj: dict, what: str, kinds: tuple[str, ...]) -> tuple:
+    """The members every hash-chained entry has (a board entry, §11.1; a record entry, §17.1),
+    checked: ``(seq, kind, time, prev, payload, hash)``."""
+    seq = expect_int(obj["seq"], f"{what}.seq", 0, 2**53 - 1)
+    if obj["kind"] not in kinds:
+        raise InvalidEncoding(f"{what} {seq}: unknown kind {obj['kind']!r}")
+    if not isinstance(obj["time"], str) or not _TIME.match(obj["time"]):
+        raise InvalidEncoding(f"{what} {seq}: time must be YYYY-MM-DDTHH:MM:SS.mmmZ")
+    if not isinstance(obj["payload"], dict):
+        raise InvalidEncoding(f"{what} {seq}: payload must be an object")
+    return (
+        seq,
+        obj["kind"],
+        obj["time"],
+        check_digest_hex(obj["prev"], f"{what} {seq}.prev"),
+        obj["payload"],
+        check_digest_hex(obj["hash"], f"{what} {seq}.hash"),
+    )
 
 
 def _refuse_number(text: str):

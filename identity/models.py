@@ -119,15 +119,25 @@ class CredentialIssuance(models.Model):
         return f"{self.election_id}: {self.status}"
 
 
-class LoginCode(models.Model):
-    """A one-time login code sent by e-mail: only its keyed hash is stored."""
+class OneTimeLoginCode(models.Model):
+    """A one-time login code sent by e-mail: only its keyed hash is stored. Each roll whose
+    members log in by code (voters here, a process's residents in participation/) has a concrete
+    subclass with a foreign key to its member, named by ``identity.services.login.LoginRoll``."""
 
-    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="login_codes")
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class LoginCode(OneTimeLoginCode):
+    """A voter's one-time login code."""
+
+    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="login_codes")
 
     class Meta:
         indexes = [models.Index(fields=["voter", "created_at"], name="login_code_voter")]

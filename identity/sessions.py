@@ -17,25 +17,39 @@ from identity.models import Voter
 SESSION_KEY = "pnyx.voters"
 
 
-def voter_session_login(request: HttpRequest, voter: Voter) -> None:
-    voters = dict(request.session.get(SESSION_KEY) or {})
-    voters[str(voter.election_id)] = voter.pk
+def roll_session_login(request: HttpRequest, key: str, container_id: Any, member_id: int) -> None:
+    """Log this browser in as ``member_id`` of ``container_id`` (an election, a process) in the
+    session map ``key``, keeping the other entries."""
+    members = dict(request.session.get(key) or {})
+    members[str(container_id)] = member_id
     request.session.cycle_key()  # a new session id at login: no session fixation
-    request.session[SESSION_KEY] = voters
+    request.session[key] = members
     request.session.set_expiry(settings.PNYX_VOTER_SESSION_SECONDS)
     rotate_token(request)
 
 
+def roll_session_id(request: HttpRequest, key: str, container_id: Any) -> int | None:
+    members = request.session.get(key) or {}
+    return members.get(str(container_id))
+
+
+def roll_session_logout(request: HttpRequest, key: str, container_id: Any) -> None:
+    members = dict(request.session.get(key) or {})
+    if members.pop(str(container_id), None) is not None:
+        request.session[key] = members
+        request.session.cycle_key()
+
+
+def voter_session_login(request: HttpRequest, voter: Voter) -> None:
+    roll_session_login(request, SESSION_KEY, voter.election_id, voter.pk)
+
+
 def voter_session_id(request: HttpRequest, election_id: Any) -> int | None:
-    voters = request.session.get(SESSION_KEY) or {}
-    return voters.get(str(election_id))
+    return roll_session_id(request, SESSION_KEY, election_id)
 
 
 def voter_session_logout(request: HttpRequest, election_id: Any) -> None:
-    voters = dict(request.session.get(SESSION_KEY) or {})
-    if voters.pop(str(election_id), None) is not None:
-        request.session[SESSION_KEY] = voters
-        request.session.cycle_key()
+    roll_session_logout(request, SESSION_KEY, election_id)
 
 
 def client_ip(request: HttpRequest) -> str:

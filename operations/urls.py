@@ -3,7 +3,7 @@ so that the dashboard's route under /admin/ is found first (operations/dashboard
 
 from django.urls import path
 
-from operations import dashboard
+from operations import dashboard, participation
 
 app_name = "operations"
 
@@ -12,5 +12,10 @@ urlpatterns = [
         "admin/voting/election/<uuid:election_id>/dashboard/",
         dashboard.election_dashboard,
         name="dashboard",
+    ),
+    path(
+        "admin/participation/process/<uuid:process_id>/elections/",
+        participation.process_elections_page,
+        name="process-elections",
     ),
 ]

@@ -186,6 +186,78 @@ def _decoded_lines(lines: Iterable[bytes], report: RollReport) -> Iterator[tuple
         yield number, text.rstrip("\r\n")
 
 
+def roll_csv_rows(lines: Iterable[bytes], report: RollReport) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank lines of a CSV roll as ``(line number, stripped cells)``, one line at a time
+    (files of any size stream through); lines that are not UTF-8 or not CSV go to the report."""
+    for number, text in _decoded_lines(lines, report):
+        if not text.strip():
+            continue
+        try:
+            cells = next(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            report.error(number, f"not a CSV line ({exc})")
+            continue
+        yield number, [cell.strip() for cell in cells]
+
+
+def roll_identifier_problem(identifier: str) -> str | None:
+    """What is wrong with an identifier of a roll, or ``None``."""
+    if not identifier:
+        return "the identifier is empty"
+    if len(identifier) > MAX_IDENTIFIER:
+        return f"the identifier is longer than {MAX_IDENTIFIER} characters"
+    if not identifier.isprintable():
+        return "the identifier contains control characters"
+    return None
+
+
+def roll_email_problem(email: str) -> str | None:
+    """What is wrong with an e-mail address of a roll (already in lower case), or ``None``."""
+    try:
+        if len(email) > MAX_EMAIL:
+            raise ValidationError("too long")
+        _email_valid(email)
+    except ValidationError:
+        return f"{email!r} is not a valid e-mail address"
+    return None
+
+
+class RollMembers:
+    """The members of a roll file being read: each identifier and e-mail address (already in
+    lower case) must be valid, stand once in the file and not be on the roll already (``roll``
+    names it in the messages: "election's", "process's")."""
+
+    def __init__(self, *, taken_identifiers: set[str], taken_emails: set[str], roll: str) -> None:
+        self.taken_identifiers, self.taken_emails, self.roll = (
+            taken_identifiers,
+            taken_emails,
+            roll,
+        )
+        self.identifiers: dict[str, int] = {}
+        self.emails: dict[str, int] = {}
+
+    def problems(self, number: int, identifier: str, email: str) -> list[str]:
+        """What is wrong with the member on line ``number`` (nothing: an empty list)."""
+        problems = []
+        problem = roll_identifier_problem(identifier)
+        if problem:
+            problems.append(problem)
+        elif identifier in self.identifiers:
+            problems.append(f"duplicate identifier (also on line {self.identifiers[identifier]})")
+        elif identifier in self.taken_identifiers:
+            problems.append(f"this identifier is already on the {self.roll} roll")
+        problem = roll_email_problem(email)
+        if problem:
+            problems.append(problem)
+        elif email in self.emails:
+            problems.append(f"duplicate e-mail address (also on line {self.emails[email]})")
+        elif email in self.taken_emails:
+            problems.append(f"this e-mail address is already on the {self.roll} roll")
+        self.identifiers.setdefault(identifier, number)
+        self.emails.setdefault(email, number)
+        return problems
+
+
 def roll_read(
     lines: Iterable[bytes],
     *,
@@ -199,18 +271,11 @@ def roll_read(
     case-insensitively and are stored in lower case.
     """
     report = RollReport()
-    identifiers: dict[str, int] = {}
-    emails: dict[str, int] = {}
+    members = RollMembers(
+        taken_identifiers=existing_identifiers, taken_emails=existing_emails, roll="election's"
+    )
     first = True
-    for number, text in _decoded_lines(lines, report):
-        if not text.strip():
-            continue
-        try:
-            cells = next(csv.reader([text], strict=True))
-        except csv.Error as exc:
-            report.error(number, f"not a CSV line ({exc})")
-            continue
-        cells = [cell.strip() for cell in cells]
+    for number, cells in roll_csv_rows(lines, report):
         if first:
             first = False
             if [cell.lower() for cell in cells] in HEADERS:
@@ -222,28 +287,7 @@ def roll_read(
             continue
         identifier, email = cells[0], cells[1].lower()
         weight_text = cells[2] if len(cells) == 3 else ""
-        problems = []
-        if not identifier:
-            problems.append("the identifier is empty")
-        elif len(identifier) > MAX_IDENTIFIER:
-            problems.append(f"the identifier is longer than {MAX_IDENTIFIER} characters")
-        elif not identifier.isprintable():
-            problems.append("the identifier contains control characters")
-        elif identifier in identifiers:
-            problems.append(f"duplicate identifier (also on line {identifiers[identifier]})")
-        elif identifier in existing_identifiers:
-            problems.append("this identifier is already on the election's roll")
-        try:
-            if len(email) > MAX_EMAIL:
-                raise ValidationError("too long")
-            _email_valid(email)
-        except ValidationError:
-            problems.append(f"{cells[1]!r} is not a valid e-mail address")
-        else:
-            if email in emails:
-                problems.append(f"duplicate e-mail address (also on line {emails[email]})")
-            elif email in existing_emails:
-                problems.append("this e-mail address is already on the election's roll")
+        problems = members.problems(number, identifier, email)
         weight = 1
         if weight_text:
             if not weight_text.isdigit() or not 1 <= int(weight_text) <= MAX_WEIGHT:
@@ -252,8 +296,6 @@ def roll_read(
                 )
             else:
                 weight = int(weight_text)
-        identifiers.setdefault(identifier, number)
-        emails.setdefault(email, number)
         if problems:
             report.error(number, "; ".join(problems))
         elif report.ok:
