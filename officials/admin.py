@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
+from django_otp import login as otp_login
 
 from officials.models import AuthenticatorDevice
 from officials.services import authenticator_confirm, authenticator_enrol
@@ -105,6 +106,7 @@ class AuthenticatorDeviceAdmin(admin.ModelAdmin):
         if form.is_valid() and authenticator_confirm(
             device_id=device.pk, user=request.user, token=form.cleaned_data["otp_token"]
         ):
+            otp_login(request, device)  # this session has just shown a code of it
             self.message_user(
                 request, _("Authenticator confirmed: log in with its codes from now on.")
             )
