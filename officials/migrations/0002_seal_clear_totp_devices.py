@@ -9,6 +9,8 @@ A database that never had the plugin has nothing to do. Not reversible into clea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.db import migrations
 
 from officials.seal import seal_key_id, seal_key_load, seed_seal
@@ -32,6 +34,13 @@ COPIED = (
 )
 
 
+def _aware(value):
+    """A raw query on SQLite gives naive datetimes; Django stored them in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def clear_totp_devices_seal(apps, schema_editor) -> int:
     """Seal every clear TOTP device; returns how many were sealed."""
     connection = schema_editor.connection
@@ -44,7 +53,7 @@ def clear_totp_devices_seal(apps, schema_editor) -> int:
         cursor.execute(
             f"SELECT {', '.join(map(quote, columns))} FROM {quote(LEGACY_TABLE)} ORDER BY {quote('id')}"
         )
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, map(_aware, row))) for row in cursor.fetchall()]
 
     device_model = apps.get_model("officials", "AuthenticatorDevice")
     key = seal_key_load(create=True) if rows else b""
