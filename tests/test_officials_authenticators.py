@@ -305,3 +305,11 @@ def test_the_checks_name_a_missing_or_other_key(official, settings, seal_key) ->
     seal_key.unlink()  # the key lost
     errors = [m for m in run_checks(databases=databases) if m.id == "pnyx.E006"]
     assert len(errors) == 1 and "No key for officials' authenticator seeds" in errors[0].msg
+
+
+def test_an_unconfirmed_authenticator_does_not_count_at_login(official) -> None:
+    """Until its first code confirms it, the password alone still logs in (an official who left
+    the enrolment page is not locked out by a QR code they never scanned)."""
+    authenticator_enrol(user=official, name="phone")
+    client = admin_client(official)
+    assert client.get("/admin/").status_code == 200
