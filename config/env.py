@@ -108,6 +108,12 @@ def secret_key_load_or_create(*, path: Path) -> str:
 
 def ed25519_seed_parse(text: str, *, what: str) -> bytes:
     """A 32-byte Ed25519 seed given as 64 hex digits or as base64 (standard or URL-safe)."""
+    return secret32_parse(text, what=what, kind="Ed25519 seed")
+
+
+def secret32_parse(text: str, *, what: str, kind: str) -> bytes:
+    """32 secret bytes (``kind`` names them in the error) given as 64 hex digits or as base64
+    (standard or URL-safe)."""
     text = text.strip()
     if len(text) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in text):
         return bytes.fromhex(text)
@@ -118,7 +124,7 @@ def ed25519_seed_parse(text: str, *, what: str) -> bytes:
         seed = b""
     if len(seed) != 32:
         raise ImproperlyConfigured(
-            f"{what} must be a 32-byte Ed25519 seed: 64 hex digits or 44 base64 characters."
+            f"{what} must be a 32-byte {kind}: 64 hex digits or 44 base64 characters."
         )
     return seed
 

@@ -2,12 +2,15 @@
 (TOTP, django-otp) for every official who enrolled an authenticator.
 
 - django-axes counts failed logins per client (an IPv4 address or an IPv6 /64, as the voters'
-  rate limits do) and per user name; past ``AXES_FAILURE_LIMIT`` it answers every login attempt
-  of that client or name with :func:`lockout_response` (429) until the cool-off is over. A wrong
-  authenticator code after a right password counts as a failure too.
-- An official with a confirmed TOTP device must give its current code (``PNYX_OFFICIAL_OTP``,
-  on in production); ``PNYX_OFFICIAL_OTP_REQUIRED`` keeps every official without one out.
-  README ("Officials' login") says how to enrol.
+  rate limits do) and per user name from one client; past ``AXES_FAILURE_LIMIT`` it answers
+  every login attempt of that client, or of that name from that client, with
+  :func:`lockout_response` (429) until the cool-off is over. A name is never locked out from
+  everywhere (anyone could do that to an official). A wrong authenticator code after a right
+  password counts as a failure too.
+- An official with a confirmed authenticator (officials.models.AuthenticatorDevice, its seed
+  sealed at rest) must give its current code (``PNYX_OFFICIAL_OTP``, on in production);
+  ``PNYX_OFFICIAL_OTP_REQUIRED`` keeps every official without one out. README ("Officials'
+  login") says how to enrol.
 """
 
 from __future__ import annotations

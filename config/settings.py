@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",  # officials' login: lockout after failures (config/officials.py)
     "django_otp",  # officials' login: authenticator codes
-    "django_otp.plugins.otp_totp",
+    "officials",  # officials' authenticators, seeds sealed at rest (officials/seal.py)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -135,8 +135,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = env_bool("PNYX_LOGIN_LOCKOUT", default=_PRODUCTION)
 AXES_FAILURE_LIMIT = env_int("PNYX_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PNYX_LOGIN_COOLOFF_MINUTES", default=15))
-# A client (IPv4 address, IPv6 /64) or a user name with too many failures is locked out.
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Too many failures lock out a user name from one client (IPv4 address, IPv6 /64), and a client
+# whatever the names it tries; never a user name from everywhere, which anyone could do to an
+# official (README "Officials' login" says what stops a guess spread over many clients).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "config.officials.lockout_client"
 AXES_LOCKOUT_CALLABLE = "config.officials.lockout_response"
 AXES_RESET_ON_SUCCESS = True
@@ -145,6 +147,11 @@ AXES_RESET_ON_SUCCESS = True
 PNYX_OFFICIAL_OTP = env_bool("PNYX_OFFICIAL_OTP", default=_PRODUCTION)
 PNYX_OFFICIAL_OTP_REQUIRED = env_bool("PNYX_OFFICIAL_OTP_REQUIRED")
 OTP_TOTP_ISSUER = "Pnyx"
+# The key that seals the officials' authenticator seeds (AES-256-GCM, officials/seal.py): 64 hex
+# digits or base64 of 32 bytes; when unset, made once into var/otp_seal_key (0600). Never in the
+# database: keep it, and back it up apart from the database.
+PNYX_OTP_SEAL_KEY = os.environ.get("PNYX_OTP_SEAL_KEY", "").strip()
+PNYX_OTP_SEAL_KEY_FILE = VAR_DIR / "otp_seal_key"
 
 # --- Passwords, i18n --------------------------------------------------------
 

@@ -44,6 +44,7 @@ SOURCE_ENTRIES = (
     "tally",
     "operations",
     "participation",
+    "officials",
     "verifier",
     "witness",
     "templates",

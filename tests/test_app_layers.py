@@ -14,18 +14,29 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-APPS = ("board", "voting", "identity", "tally", "participation", "operations")
+APPS = ("board", "voting", "identity", "tally", "participation", "operations", "officials")
 
 # What each package must never import (besides itself).
 FORBIDDEN = {
-    "board": {"voting", "identity", "tally", "participation", "operations"},
-    "voting": {"tally", "participation", "operations"},
-    "identity": {"tally", "participation", "operations"},
-    "tally": {"identity", "participation", "operations"},
+    "board": {"voting", "identity", "tally", "participation", "operations", "officials"},
+    "voting": {"tally", "participation", "operations", "officials"},
+    "identity": {"tally", "participation", "operations", "officials"},
+    "tally": {"identity", "participation", "operations", "officials"},
     # a process uses the board (its record) and identity (the residents' login); creating the
     # district elections is orchestration, above the apps (operations/), so no election import
-    "participation": {"voting", "tally", "operations"},
-    "verifier": {"config", "board", "voting", "identity", "tally", "participation", "operations"},
+    "participation": {"voting", "tally", "operations", "officials"},
+    # the officials' authenticators: below the login (config/officials.py), beside no app
+    "officials": {"board", "voting", "identity", "tally", "participation", "operations"},
+    "verifier": {
+        "config",
+        "board",
+        "voting",
+        "identity",
+        "tally",
+        "participation",
+        "operations",
+        "officials",
+    },
 }
 
 
