@@ -24,11 +24,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 
 from config.broker import BrokerUnavailable, task_send
 from config.email import secret_email_connection
+from config.languages import language_or_default
 from identity.errors import InvalidLoginCode, LoginCodeUnavailable
 from identity.models import LoginCode, Voter
 from identity.selectors import voter_find
@@ -63,10 +65,17 @@ def login_code_request(
         per_election=settings.PNYX_LOGIN_REQUESTS_PER_ELECTION,
     )
     election_id = str(election.pk)
+    language = translation.get_language()  # the page's: the e-mail is written in it
 
     def send() -> None:
         try:
-            task_send(login_code_send, election_id, identifier=identifier, email=email)
+            task_send(
+                login_code_send,
+                election_id,
+                identifier=identifier,
+                email=email,
+                language=language,
+            )
         except BrokerUnavailable as exc:
             raise LoginCodeUnavailable() from exc
 
@@ -75,7 +84,9 @@ def login_code_request(
     transaction.on_commit(send)
 
 
-def login_code_send(*, election_id: Any, identifier: str | None, email: str | None) -> bool:
+def login_code_send(
+    *, election_id: Any, identifier: str | None, email: str | None, language: str | None = None
+) -> bool:
     """Create a code for the voter (if on the roll and under its hourly limit) and e-mail it.
     Returns whether a code was sent (for tests; callers never tell the client). Raises
     :class:`~config.email.LocalEmailRefused`, whoever asks, when the e-mail would stay on this
@@ -95,16 +106,17 @@ def login_code_send(*, election_id: Any, identifier: str | None, email: str | No
         voter=voter, code_hash=_code_hash(voter.pk, code), expires_at=now + timedelta(seconds=ttl)
     )
     election = voter.election
-    send_mail(
-        subject=f"Your login code: {election.title}",
-        message=render_to_string(
-            "identity/email/login_code.txt",
-            {"election": election, "code": code, "minutes": ttl // 60, "voter": voter},
-        ),
-        from_email=None,
-        recipient_list=[voter.email],
-        connection=connection,
-    )
+    with translation.override(language_or_default(language)):
+        send_mail(
+            subject=gettext("Your login code: %(title)s") % {"title": election.title},
+            message=render_to_string(
+                "identity/email/login_code.txt",
+                {"election": election, "code": code, "minutes": ttl // 60, "voter": voter},
+            ),
+            from_email=None,
+            recipient_list=[voter.email],
+            connection=connection,
+        )
     return True
 
 
