@@ -80,6 +80,14 @@ def test_election_page_in_french(open_election) -> None:
     assert "Vérifier cette élection" in html
 
 
+def test_election_page_in_spanish(open_election) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="es")
+    html = page(client, "election", open_election.election)
+    assert '<html lang="es">' in html
+    assert "La votación está abierta." in html
+    assert "Verificar esta elección" in html
+
+
 def test_booth_page_carries_the_api_and_the_catalogue(client, open_election_factory) -> None:
     opened = open_election_factory(questions=EVERY_KIND)
     html = page(client, "booth", opened.election)
