@@ -21,6 +21,7 @@ from config.env import (
     env_secret,
     secret_key_load_or_create,
 )
+from config.languages import languages_from_locale
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PNYX_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -163,7 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("fr", "Français")]
+# English, then each translation in locale/ (a new language is only a locale/<code>/ folder)
+LANGUAGES = languages_from_locale(BASE_DIR / "locale")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"

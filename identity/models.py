@@ -103,6 +103,8 @@ class CredentialIssuance(models.Model):
     emails_sent = models.PositiveIntegerField(default=0)
     voters = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    #: the credential e-mails' language: the one the official worked in when starting the run
+    language = models.CharField(max_length=16, default="en", editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -20,8 +20,15 @@ def credentials_issue(issuance_id: int) -> str:
 
 @shared_task(name="identity.tasks.login_code_send")
 def login_code_send(
-    election_id: str, *, identifier: str | None = None, email: str | None = None
+    election_id: str,
+    *,
+    identifier: str | None = None,
+    email: str | None = None,
+    language: str | None = None,
 ) -> None:
     """Look the voter up and e-mail a login code (a redelivery sends one more valid code,
-    within the voter's hourly limit). Returns nothing: the result backend learns nothing."""
-    login_code_send_service(election_id=election_id, identifier=identifier, email=email)
+    within the voter's hourly limit), in ``language`` (the page's). Returns nothing: the result
+    backend learns nothing."""
+    login_code_send_service(
+        election_id=election_id, identifier=identifier, email=email, language=language
+    )

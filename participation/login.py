@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from identity.services.login import LoginRoll, roll_code_request, roll_code_verify
 from identity.sessions import client_ip, roll_session_id, roll_session_login, roll_session_logout
@@ -21,7 +22,7 @@ def _email(resident: Resident, code: str, minutes: int) -> tuple[str, str]:
         "participation/email/login_code.txt",
         {"process": process, "code": code, "minutes": minutes},
     )
-    return f"Your login code: {process.title}", text
+    return gettext("Your login code: %(title)s") % {"title": process.title}, text
 
 
 def _task():

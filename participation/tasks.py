@@ -9,9 +9,20 @@ from identity.services.login import roll_code_send
 
 @shared_task(name="participation.tasks.resident_login_code_send")
 def resident_login_code_send(
-    process_id: str, *, identifier: str | None = None, email: str | None = None
+    process_id: str,
+    *,
+    identifier: str | None = None,
+    email: str | None = None,
+    language: str | None = None,
 ) -> None:
-    """Look the resident up and e-mail a login code. Returns nothing."""
+    """Look the resident up and e-mail a login code, in ``language`` (the page's). Returns
+    nothing."""
     from participation.login import RESIDENT_ROLL
 
-    roll_code_send(roll=RESIDENT_ROLL, container_id=process_id, identifier=identifier, email=email)
+    roll_code_send(
+        roll=RESIDENT_ROLL,
+        container_id=process_id,
+        identifier=identifier,
+        email=email,
+        language=language,
+    )

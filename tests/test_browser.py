@@ -43,6 +43,12 @@ def test_language_switch(watched_page, live_server) -> None:
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", level=1).inner_text() == "Élections"
+    page.get_by_label("Langue").select_option(label="Español")
+    page.get_by_role("button", name="Changer").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.get_by_role("heading", level=1).inner_text() == "Elecciones"
+    assert page.get_by_label("Idioma").input_value() == "es"
 
 
 def test_api_docs_render_without_inline_code(watched_page, live_server) -> None:

@@ -23,9 +23,27 @@ def test_home_page_in_french(client) -> None:
 
 
 @pytest.mark.django_db
-def test_language_can_be_chosen(client) -> None:
-    response = client.post("/i18n/setlang/", {"language": "fr", "next": "/"}, follow=True)
-    assert '<html lang="fr">' in response.content.decode()
+def test_home_page_in_spanish(client) -> None:
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9")
+    html = response.content.decode()
+    assert '<html lang="es">' in html
+    assert "Aún no hay elecciones." in html
+    assert "Ir al contenido principal" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_language_can_be_chosen(client, language) -> None:
+    response = client.post("/i18n/setlang/", {"language": language, "next": "/"}, follow=True)
+    assert f'<html lang="{language}">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_selector_offers_each_language_in_its_own_name(client) -> None:
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for code, name in (("en", "English"), ("fr", "Français"), ("es", "Español")):
+        assert f'<option value="{code}" lang="{code}"' in html
+        assert f">{name}</option>" in html
 
 
 @pytest.mark.django_db

@@ -104,6 +104,12 @@ test('translations: catalogue, placeholders, error sentences', () => {
   assert.equal(t('Choose at most %(max)s.', { max: 3 }), 'Choose at most 3.');
   assert.equal(errorMessage('unknown_credential'), 'Identifiant inconnu.');
   assert.equal(errorMessage('no_such_code'), 'Erreur.');
+  // Spanish (any language: the catalogue comes from its django.po), placeholders in a translation
+  loadCatalogue({ dataset: { i18n: JSON.stringify({ messages: { 'Choose at most %(max)s.': 'Elija como máximo %(max)s.', 'Spent %(spent)s of %(budget)s; %(left)s left.': 'Gastado %(spent)s de %(budget)s; quedan %(left)s.' }, errors: { unexpected: 'Algo salió mal.' } }) } });
+  assert.equal(t('Choose at most %(max)s.', { max: 3 }), 'Elija como máximo 3.');
+  assert.equal(t('Spent %(spent)s of %(budget)s; %(left)s left.', { spent: 40, budget: 100, left: 60 }), 'Gastado 40 de 100; quedan 60.');
+  assert.equal(t('Choose one option.'), 'Choose one option.');
+  assert.equal(errorMessage('unknown_credential'), 'Algo salió mal.');
   loadCatalogue({ dataset: { i18n: '{}' } });
   assert.equal(errorMessage('no_such_code'), 'Something went wrong. Please try again in a moment.');
 });

@@ -25,12 +25,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from board.models import BoardEntry
 from board.services import board_append
 from config.broker import BrokerUnavailable, task_send
 from config.email import secret_email_connection
+from config.languages import language_or_default
 from crypto.credentials import derive_signing_key, format_code, generate_code
 from crypto.encoding import PROTOCOL_VERSION, expect_int, expect_list, expect_object
 from crypto.errors import CryptoError
@@ -214,7 +216,7 @@ def credential_email(*, election: Election, issued: IssuedCredential) -> EmailMe
         "base_url": settings.PNYX_BASE_URL,
     }
     return EmailMessage(
-        subject=f"Your voting credential: {election.title}",
+        subject=gettext("Your voting credential: %(title)s") % {"title": election.title},
         body=render_to_string("identity/email/credential.txt", context),
         to=[issued.email],
     )
@@ -241,6 +243,7 @@ def credentials_issue_request(*, election: Election, acting_user) -> CredentialI
         election=election,
         requested_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
         voters=voters,
+        language=language_or_default(translation.get_language()),
     )
     actor = issuance.requested_by
     AuditEvent.objects.create(
@@ -311,10 +314,11 @@ def credentials_issue_run(*, issuance_id: int) -> CredentialIssuance:
         batch = max(1, settings.PNYX_CREDENTIAL_EMAIL_BATCH)
         sent = 0
         for start in range(0, len(issued), batch):
-            messages = [
-                credential_email(election=election, issued=item)
-                for item in issued[start : start + batch]
-            ]
+            with translation.override(language_or_default(issuance.language)):
+                messages = [
+                    credential_email(election=election, issued=item)
+                    for item in issued[start : start + batch]
+                ]
             with secret_email_connection(fail_silently=False) as connection:
                 sent += connection.send_messages(messages) or 0
             _issuance_update(issuance, emails_sent=sent)

@@ -30,11 +30,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 
 from config.broker import BrokerUnavailable, task_send
 from config.email import secret_email_connection
+from config.languages import language_or_default
 from identity.errors import InvalidLoginCode, LoginCodeUnavailable
 from identity.models import LoginCode, OneTimeLoginCode, Voter
 from identity.selectors import voter_find
@@ -63,9 +65,10 @@ class LoginRoll:
     member_field: str
     #: ``find(container_id=, identifier=, email=)``: the member, or None
     find: Callable[..., Any]
-    #: ``email(member, code, minutes)``: the e-mail's subject and text
+    #: ``email(member, code, minutes)``: the e-mail's subject and text, in the active language
     email: Callable[[Any, str, int], tuple[str, str]]
-    #: the Celery task ``(container_id, *, identifier, email)`` that calls :func:`roll_code_send`
+    #: the Celery task ``(container_id, *, identifier, email, language)`` that calls
+    #: :func:`roll_code_send`
     task: Callable[[], Any]
 
     def code_hash(self, member_id: int, code: str) -> str:
@@ -82,7 +85,7 @@ def _voter_email(voter: Voter, code: str, minutes: int) -> tuple[str, str]:
         "identity/email/login_code.txt",
         {"election": election, "code": code, "minutes": minutes, "voter": voter},
     )
-    return f"Your login code: {election.title}", text
+    return gettext("Your login code: %(title)s") % {"title": election.title}, text
 
 
 def _voter_find(*, container_id: Any, identifier: str | None, email: str | None) -> Voter | None:
@@ -118,10 +121,11 @@ def roll_code_request(
         per_election=settings.PNYX_LOGIN_REQUESTS_PER_ELECTION,
     )
     container = str(container_id)
+    language = translation.get_language()  # the page's: the e-mail is written in it
 
     def send() -> None:
         try:
-            task_send(roll.task(), container, identifier=identifier, email=email)
+            task_send(roll.task(), container, identifier=identifier, email=email, language=language)
         except BrokerUnavailable as exc:
             raise LoginCodeUnavailable() from exc
 
@@ -131,9 +135,15 @@ def roll_code_request(
 
 
 def roll_code_send(
-    *, roll: LoginRoll, container_id: Any, identifier: str | None, email: str | None
+    *,
+    roll: LoginRoll,
+    container_id: Any,
+    identifier: str | None,
+    email: str | None,
+    language: str | None = None,
 ) -> bool:
-    """Create a code for the member (if on the roll and under its hourly limit) and e-mail it.
+    """Create a code for the member (if on the roll and under its hourly limit) and e-mail it,
+    in ``language`` (the page's where the code was asked for; the default language otherwise).
     Returns whether a code was sent (for tests; callers never tell the client). Raises
     :class:`~config.email.LocalEmailRefused`, whoever asks, when the e-mail would stay on this
     server outside a demo."""
@@ -156,14 +166,15 @@ def roll_code_send(
         code_hash=roll.code_hash(member.pk, code),
         expires_at=now + timedelta(seconds=ttl),
     )
-    subject, text = roll.email(member, code, ttl // 60)
-    send_mail(
-        subject=subject,
-        message=text,
-        from_email=None,
-        recipient_list=[member.email],
-        connection=connection,
-    )
+    with translation.override(language_or_default(language)):
+        subject, text = roll.email(member, code, ttl // 60)
+        send_mail(
+            subject=subject,
+            message=text,
+            from_email=None,
+            recipient_list=[member.email],
+            connection=connection,
+        )
     return True
 
 
@@ -257,10 +268,16 @@ def login_code_request(
     )
 
 
-def login_code_send(*, election_id: Any, identifier: str | None, email: str | None) -> bool:
+def login_code_send(
+    *, election_id: Any, identifier: str | None, email: str | None, language: str | None = None
+) -> bool:
     """E-mail a voter a login code (:func:`roll_code_send`)."""
     return roll_code_send(
-        roll=VOTER_ROLL, container_id=election_id, identifier=identifier, email=email
+        roll=VOTER_ROLL,
+        container_id=election_id,
+        identifier=identifier,
+        email=email,
+        language=language,
     )
 
 

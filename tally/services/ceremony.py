@@ -224,7 +224,8 @@ def trustee_invitation(*, trustee: Trustee, token: str) -> EmailMessage:
         "queue": trustee.queue,
     }
     return EmailMessage(
-        subject=f"You are trustee {trustee.index} of “{election.title}”",
+        subject=_("You are trustee %(index)s of “%(title)s”")
+        % {"index": trustee.index, "title": election.title},
         body=render_to_string("tally/email/trustee_enrolment.txt", context),
         to=[trustee.email],
     )

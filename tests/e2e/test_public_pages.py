@@ -90,24 +90,35 @@ def test_board_head_is_live(tour, open_election_factory) -> None:
     assert tracker in page.locator(".board-table").inner_text()
 
 
-def test_booth_in_french(tour, open_election_factory) -> None:
+@pytest.mark.parametrize(
+    ("locale", "typed", "choose_one", "spent"),
+    [
+        ("fr-FR", "3 caractères sur 20.", "Choisissez une option.", "Budget"),
+        ("es-MX", "3 de 20 caracteres.", "Elija una opción.", "Gastado"),
+    ],
+)
+def test_booth_in_the_browser_language(
+    tour, open_election_factory, locale, typed, choose_one, spent
+) -> None:
+    """The page scripts' sentences come from the request language's gettext catalogue."""
+    language = locale.split("-")[0]
     opened = open_election_factory(questions=EVERY_KIND)
-    visit = tour("booth-fr", locale="fr-FR")
+    visit = tour(f"booth-{language}", locale=locale)
     page = visit.page
     voter_session_cookie(page.context, visit.base_url, opened.voters[0].voter)
     visit.goto(f"/e/{opened.election.slug}/vote")
     visit.wait_step("credential")
-    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("html").get_attribute("lang") == language
     page.fill("#credential", "abc")
-    assert page.locator("#credential-feedback").inner_text() == "3 caractères sur 20."
+    assert page.locator("#credential-feedback").inner_text() == typed
     page.fill("#credential", opened.voters[0].code)
     page.click("#credential-submit")
     visit.wait_step("questions")
-    assert page.locator("#q2-rules").inner_text() == "Choisissez une option."
-    assert "Budget" in page.locator("#q4-status").inner_text()
+    assert page.locator("#q2-rules").inner_text() == choose_one
+    assert spent in page.locator("#q4-status").inner_text()
     page.click("#questions-submit")
-    assert "Choisissez une option." in page.locator("#q2-error").inner_text()
-    visit.check("questions in french")
+    assert choose_one in page.locator("#q2-error").inner_text()
+    visit.check(f"questions in {language}")
 
 
 def test_officials_dashboard(tour, tallied, admin_user) -> None:

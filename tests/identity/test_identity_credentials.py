@@ -17,6 +17,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from board.models import BoardEntry
 from crypto.credentials import derive_signing_key, format_code, normalize_code
@@ -124,6 +125,32 @@ def test_issue_emails_each_voter_and_publishes_only_public_keys(
     # Running the task again (a redelivery) changes nothing.
     credentials_issue_run(issuance_id=issuance.pk)
     assert len(mail.outbox) == 4
+
+
+def test_credential_emails_are_in_the_language_the_official_worked_in() -> None:
+    election = election_with_roll()
+    with translation.override("es"):
+        issuance = credentials_issue_request(election=election, acting_user=None)
+    assert issuance.language == "es"
+    credentials_issue_run(issuance_id=issuance.pk)  # the worker: no language of its own
+    bodies = {m.to[0]: m for m in mail.outbox}
+    assert len(bodies) == 4
+    for message in bodies.values():
+        assert message.subject == f"Su credencial de votación: {election.title}"
+        assert "Su credencial de votación es:" in message.body
+        assert "La votación se abre el" in message.body
+    assert "(su voto cuenta 2 veces)" in bodies["bob@example.org"].body
+    assert "su voto cuenta" not in bodies["ann@example.org"].body
+
+
+def test_credential_emails_default_to_english_outside_a_request() -> None:
+    election = election_with_roll()
+    with translation.override(None):  # e.g. manage.py
+        issuance = credentials_issue_request(election=election, acting_user=None)
+    assert issuance.language == "en"
+    credentials_issue_run(issuance_id=issuance.pk)
+    assert mail.outbox[0].subject == f"Your voting credential: {election.title}"
+    assert "Your voting credential is:" in mail.outbox[0].body
 
 
 class FailingBackend(BaseEmailBackend):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from identity.models import LoginCode
+from identity.services.login import login_code_send
 from tests.voting.factories import post_json
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,27 @@ def test_login_flow(client, election, django_capture_on_commit_callbacks) -> Non
 
     assert post_json(client, f"{election.url}/logout/", {}).status_code == 204
     assert client.get(f"{election.url}/me/").json()["authenticated"] is False
+
+
+def test_the_code_is_emailed_in_the_language_of_the_page(
+    client, election, django_capture_on_commit_callbacks
+) -> None:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "es"
+    ask(client, election, django_capture_on_commit_callbacks, identifier="voter1")
+    message = mail.outbox[-1]
+    assert message.subject == f"Su código de acceso: {election.election.title}"
+    assert message.body.startswith("Hola:\n")
+    assert f"Su código para iniciar sesión en «{election.election.title}» es:" in message.body
+    assert "Es válido durante" in message.body and "valid for" not in message.body
+    assert verify(client, election, last_code(), identifier="voter1").status_code == 200
+
+
+def test_a_language_pnyx_does_not_offer_gives_the_default(election) -> None:
+    for language in ("xx", "", None, "../fr"):
+        assert login_code_send(
+            election_id=election.election.pk, identifier="voter1", email=None, language=language
+        )
+        assert mail.outbox[-1].subject.startswith("Your login code: ")
 
 
 def test_login_by_identifier(client, election, django_capture_on_commit_callbacks) -> None:

@@ -72,12 +72,19 @@ def test_election_page_of_an_open_election(client, open_election_factory) -> Non
     ).content.decode("utf-8")
 
 
-def test_election_page_in_french(open_election) -> None:
-    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+@pytest.mark.parametrize(
+    ("language", "sentences"),
+    [
+        ("fr", ("Le vote est ouvert.", "Vérifier cette élection")),
+        ("es", ("La votación está abierta.", "Verificar esta elección")),
+    ],
+)
+def test_election_page_in_the_visitors_language(open_election, language, sentences) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
     html = page(client, "election", open_election.election)
-    assert '<html lang="fr">' in html
-    assert "Le vote est ouvert." in html
-    assert "Vérifier cette élection" in html
+    assert f'<html lang="{language}">' in html
+    for sentence in sentences:
+        assert sentence in html
 
 
 def test_booth_page_carries_the_api_and_the_catalogue(client, open_election_factory) -> None:

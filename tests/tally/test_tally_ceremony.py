@@ -9,6 +9,7 @@ import json
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 
 from board.models import BoardEntry
 from crypto.group import Scalar
@@ -369,7 +370,15 @@ def test_setup_rules_and_invitations(tmp_path) -> None:
     ada = ceremony.trustees.get(index=1)
     assert f"-Q {ada.queue}" in worker_mail and "PNYX_TRUSTEE_KEYSTORE" in worker_mail
     assert "pnyx-trustee commit" in offline_mail and "celery" not in offline_mail
-    token = worker_mail.split("Enrolment token:")[1].split()[0]
+    assert len(worker_mail.split("Enrolment token:")[1].split()[0]) >= 32
+    # invited again from a page in Spanish: new tokens (the first ones stop working), in Spanish
+    with translation.override("es"):
+        assert ceremony_invite(election=election, acting_user=None) == 2
+    spanish = mail.outbox[2]
+    assert spanish.subject == f"Usted es el custodio 1 de «{election.title}»"
+    assert "Código de inscripción:" in spanish.body and "Enrolment" not in spanish.body
+    assert f"-Q {ada.queue}" in spanish.body
+    token = spanish.body.split("Código de inscripción:")[1].split()[0]
     assert len(token) >= 32
     assert token not in json.dumps(list(Trustee.objects.values()), default=str)
     # registering makes the set-up final
