@@ -58,6 +58,8 @@ class Report:
     counted_weight: int = 0
     audits: list[dict[str, Any]] = field(default_factory=list)
     tally_verified: bool = False
+    #: the mixnet (§15.11): rows, width, each mixer's shuffle or skip, rows published
+    mix: dict | None = None
     decryptions_valid: list[int] = field(default_factory=list)
     decryptions_rejected: list[int] = field(default_factory=list)
     result: dict[str, Any] | None = None
@@ -114,6 +116,7 @@ class Report:
             "counted_weight": self.counted_weight,
             "audits": self.audits,
             "tally_verified": self.tally_verified,
+            "mix": self.mix,
             "decryptions_valid": self.decryptions_valid,
             "decryptions_rejected": self.decryptions_rejected,
             "result": self.result,
