@@ -286,19 +286,6 @@ class MixChecker:
             challenge = transcript.challenge()
         except CryptoError as exc:
             fail(entry.seq, entry.kind, "shuffle", f"mixer {m}: {exc}")
-        try:
-            verify_signature(
-                pending["signature"],
-                public=manifest.trustee_keys[m - 1],
-                message=digest_json(
-                    shuffle_signed_message(challenge.statement, pending["head_json"])
-                ),
-                context=manifest.data["ceremony"],
-                tag=Tag.TRUSTEE_SIGNATURE,
-                label=f"mixer {m}: shuffle signature",
-            )
-        except CryptoError as exc:
-            fail(pending["first_seq"], entry.kind, "signature", str(exc))
         weights = ShuffleWeights.draw(head.width)
 
         def run(diagnose: bool) -> list:
@@ -330,6 +317,19 @@ class MixChecker:
             fail(pending["first_seq"], entry.kind, "shuffle", f"mixer {m}: the proof fails")
         except CryptoError as exc:
             fail(pending["first_seq"], entry.kind, "shuffle", f"mixer {m}: {exc}")
+        try:
+            verify_signature(
+                pending["signature"],
+                public=manifest.trustee_keys[m - 1],
+                message=digest_json(
+                    shuffle_signed_message(challenge.statement, pending["head_json"])
+                ),
+                context=manifest.data["ceremony"],
+                tag=Tag.TRUSTEE_SIGNATURE,
+                label=f"mixer {m}: shuffle signature",
+            )
+        except CryptoError as exc:
+            fail(pending["first_seq"], entry.kind, "signature", str(exc))
 
     # --- decryptions of the final list
     def on_decryption(self, entry: BoardEntry) -> None:

@@ -87,6 +87,7 @@ def add_questions(election: Election, questions: Sequence[dict]) -> None:
             min_selections=spec.get("min"),
             max_selections=spec.get("max"),
             budget=spec.get("budget"),
+            mixed=spec.get("mixed", False),
         )
         for index, option in enumerate(spec["options"]):
             title, cost = option if isinstance(option, tuple) else (option, None)

@@ -1,0 +1,125 @@
+"""The mixnet run by the trustees (protocol §15.10–§15.11), services called in process: three
+offline trustees, one of them skipped after the timeout; the board verifies; tampering is caught."""
+
+import pytest
+from django.test import Client
+
+from crypto.hashing import parse_json
+from tally.models import MixStatus
+from tally.services.mix import mix_publish, mix_start, mix_timeout
+from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
+from tally.trustee_board import BoardRefused, StepRefused, verify_file
+from tests.tally.boards import entries_of, rechain
+from tests.tally.helpers import (
+    add_voters_and_open,
+    export_board,
+    pnyx_verify,
+    run_offline_ceremony,
+    setup_ceremony,
+)
+from verifier.api import BoardSource, verify_board
+from voting.services.elections import election_close
+
+pytestmark = pytest.mark.django_db
+
+OPTIONS = [f"P{i}" for i in range(18)]  # two packed components: 16 + 2 options
+MIXED = [
+    {"kind": "referendum", "title": "Yes or no?", "options": ["Yes", "No"], "blank_allowed": True},
+    {
+        "kind": "approval",
+        "title": "Projects",
+        "options": OPTIONS,
+        "min": 0,
+        "max": 18,
+        "mixed": True,
+    },
+]
+
+
+def _choices(selected):
+    return [1 if i in selected else 0 for i in range(len(OPTIONS))]
+
+
+def _closed_election(tmp_path, client, ballots, weights):
+    ce = setup_ceremony(tmp_path, questions=MIXED)
+    run_offline_ceremony(ce, tmp_path, client)
+    add_voters_and_open(ce, weights)
+    for voter, (yes, selected) in enumerate(ballots):
+        ce.cast(Client(), voter, [[1, 0] if yes else [0, 1], _choices(selected)])
+    election_close(election=ce.election, acting_user=None)
+    run = ce.election.tally_run
+    for chunk_id in tally_plan(run_id=run.pk):
+        tally_aggregate_chunk(chunk_id=chunk_id)
+    tally_publish(run_id=run.pk)
+    mix = mix_start(election_id=ce.election.pk)
+    assert mix is not None and mix.width == 3
+    return ce, mix
+
+
+def _sent(response):
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def test_three_trustees_one_skipped_mix_and_the_board_verifies(tmp_path) -> None:
+    client = Client()
+    ballots = [(True, {0, 17}), (False, {3}), (True, set())]
+    ce, mix = _closed_election(tmp_path, client, ballots, [1, 2, 5])
+    t1, t2, t3 = ce.trustees
+    # trustee 2 may not shuffle before trustee 1 (the verified board says whose turn it is)
+    with pytest.raises(StepRefused):
+        t2.message("mix", tmp_path)
+    assert _sent(t1.send(client, "mix", tmp_path))["status"] == "accepted"
+    assert mix_timeout(mix_id=mix.pk, mixer=1) is False  # it did shuffle: no skip
+    assert mix_timeout(mix_id=mix.pk, mixer=2) is True  # offline trustee 2 never answered
+    assert _sent(t3.send(client, "mix", tmp_path))["status"] == "accepted"
+    mix.refresh_from_db()
+    assert (mix.status, mix.shuffled, mix.skipped) == (MixStatus.DECRYPTING, [1, 3], [2])
+    for t in (t1, t3):
+        assert _sent(t.send(client, "mix-decrypt", tmp_path))["status"] == "accepted"
+    assert mix_publish(mix_id=mix.pk)
+    for t in (t1, t2):
+        _sent(t.send(client, "decrypt", tmp_path))
+    tally_combine(run_id=ce.election.tally_run.pk)
+    ce.refresh()
+    assert ce.election.state == "tallied"
+    rows = []
+    for entry in ce.election.board_entries.filter(kind="mix-result").order_by("seq"):
+        rows.extend(parse_json(entry.line)["payload"]["rows"])
+    got = sorted((r["weight"], r["choices"][0]) for r in rows)
+    assert got == [(1, [0, 17]), (2, [3]), (5, [])]
+    assert pnyx_verify(ce.election, tmp_path) == 0
+    source = BoardSource(str(export_board(ce.election, tmp_path / "final.jsonl")))
+    report, _ = verify_board(source, jobs=1)
+    assert report.failure is None
+    assert [s.get("mixer") for s in report.mix["shuffles"]] == [1, 2, 3]
+    assert report.mix["published"] == 3
+
+
+def _tamper(path, kind, mutate, nth=0):
+    """Rewrite the ``nth`` entry of ``kind`` with ``mutate`` and rechain the board (the chain
+    stays consistent: only the mix checks can tell)."""
+    entries = entries_of(path.read_bytes().splitlines())
+    mutate(next(e for e in entries if e["kind"] == kind and (nth := nth - 1) < 0)["payload"])
+    path.write_bytes(b"".join(rechain(entries)))
+
+
+def test_a_mixer_handed_a_tampered_shuffle_refuses_and_the_verifier_names_it(tmp_path) -> None:
+    client = Client()
+    ce, mix = _closed_election(
+        tmp_path, client, [(True, {1}), (False, {2, 5}), (True, {16})], [1, 1, 1]
+    )
+    t1, t2, _ = ce.trustees
+    _sent(t1.send(client, "mix", tmp_path))
+    board = export_board(ce.election, tmp_path / "board.jsonl")
+
+    def swap(payload):  # replace output row 0 by row 1: a duplicated ballot
+        payload["ciphertexts"][0] = payload["ciphertexts"][1]
+
+    _tamper(board, "mix-shuffle", swap)
+    with pytest.raises(BoardRefused, match="shuffle"):
+        verify_file(board)
+    source = BoardSource(str(board))
+    report, _ = verify_board(source, jobs=1)
+    assert report.failure.check == "shuffle" and report.failure.kind == "mix-shuffle"
+    assert "mixer 1" in report.failure.reason
