@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from crypto.hashing import parse_json
-from tally.models import MixStatus
+from tally.models import MixRun, MixStatus
 from tally.services.mix import mix_publish, mix_start, mix_timeout
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
 from tally.trustee_board import BoardRefused, StepRefused, verify_file
@@ -51,8 +51,9 @@ def _closed_election(tmp_path, client, ballots, weights):
     for chunk_id in tally_plan(run_id=run.pk):
         tally_aggregate_chunk(chunk_id=chunk_id)
     tally_publish(run_id=run.pk)
-    mix = mix_start(election_id=ce.election.pk)
-    assert mix is not None and mix.width == 3
+    # (started already when the publication's commit callbacks ran, outside a test transaction)
+    mix = mix_start(election_id=ce.election.pk) or MixRun.objects.get(election=ce.election)
+    assert mix.width == 3
     return ce, mix
 
 
@@ -123,3 +124,79 @@ def test_a_mixer_handed_a_tampered_shuffle_refuses_and_the_verifier_names_it(tmp
     report, _ = verify_board(source, jobs=1)
     assert report.failure.check == "shuffle" and report.failure.kind == "mix-shuffle"
     assert "mixer 1" in report.failure.reason
+
+
+def _drop_row(p):  # a mixer drops a row: fewer rows than the list
+    p["ciphertexts"].pop()
+
+
+def _duplicate_row(p):
+    p["ciphertexts"][0] = p["ciphertexts"][1]
+
+
+def _replace_row(p):  # another valid ciphertext (the row re-used with α, β swapped roles)
+    row = p["ciphertexts"][0][0]
+    p["ciphertexts"][0][0] = {"alpha": row["beta"], "beta": row["alpha"]}
+
+
+def _bad_response(p):
+    p["proof"]["responses"][0] = "0" * 63 + "1"
+
+
+def _skip_reason(p):
+    p["reason"] = ""
+
+
+def _result_row(p):
+    p["rows"][0]["weight"] += 1
+
+
+def _decryption_share(p):
+    shares = p["decryption"]["shares"]
+    shares[0][0], shares[1][0] = shares[1][0], shares[0][0]
+
+
+@pytest.fixture(scope="module")
+def mixed_board(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One complete mixed election's board (3 trustees, trustee 2 skipped), exported once."""
+    tmp = tmp_path_factory.mktemp("mixed")
+    with django_db_blocker.unblock():
+        client = Client()
+        ce, mix = _closed_election(
+            tmp, client, [(True, {0}), (False, {4, 9}), (True, {17})], [1, 3, 2]
+        )
+        t1, t2, t3 = ce.trustees
+        _sent(t1.send(client, "mix", tmp))
+        mix_timeout(mix_id=mix.pk, mixer=2)
+        _sent(t3.send(client, "mix", tmp))
+        for t in (t1, t3):
+            _sent(t.send(client, "mix-decrypt", tmp))
+        mix_publish(mix_id=mix.pk)
+        return export_board(ce.election, tmp / "board.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kind", "nth", "mutate", "check", "words"),
+    [
+        ("mix-shuffle", 0, _drop_row, "mix", "mixer 1"),
+        ("mix-shuffle", 0, _duplicate_row, "shuffle", "mixer 1"),
+        ("mix-shuffle", 1, _duplicate_row, "shuffle", "mixer 3"),
+        ("mix-shuffle", 0, _replace_row, "shuffle", "mixer 1"),
+        ("mix-shuffle", 1, _bad_response, "shuffle", "mixer 3"),
+        ("mix-skip", 0, _skip_reason, "mix", "why"),
+        ("mix-decryption", 0, _decryption_share, "signature", "trustee 1"),
+        ("mix-result", 0, _result_row, "mix-result", "row 0"),
+    ],
+)
+def test_a_tampered_mix_entry_is_rejected_with_a_named_reason(
+    mixed_board, tmp_path, kind, nth, mutate, check, words
+) -> None:
+    path = tmp_path / "board.jsonl"
+    path.write_bytes(mixed_board)
+    report, _ = verify_board(BoardSource(str(path)), jobs=1)
+    assert report.failure is None, report.failure
+    _tamper(path, kind, mutate, nth)
+    report, _ = verify_board(BoardSource(str(path)), jobs=1)
+    failure = report.failure
+    assert failure is not None and failure.kind == kind and failure.check == check, failure
+    assert words in failure.reason, failure
