@@ -25,7 +25,7 @@ from tally.trustee_steps import (
     decryption_share,
     envelope,
 )
-from verifier.mixing import shuffle_signed_message
+from verifier.api import shuffle_signed_message
 
 __all__ = ["MIX_PART_CIPHERTEXTS", "rows_per_part", "mix_allowed", "step_mix", "step_mix_decrypt"]
 

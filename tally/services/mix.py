@@ -56,7 +56,7 @@ from tally.services.common import (
     logger,
     open_envelope,
 )
-from verifier.mixing import shuffle_signed_message
+from verifier.api import shuffle_signed_message
 from voting.models import Election
 from voting.selectors import ballots_counted
 
