@@ -6,6 +6,7 @@ from django.test import Client
 
 from crypto.hashing import parse_json
 from tally.models import MixRun, MixStatus
+from tally.selectors import tally_status
 from tally.services.mix import mix_publish, mix_start, mix_timeout
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
 from tally.trustee_board import BoardRefused, StepRefused, verify_file
@@ -76,6 +77,8 @@ def test_three_trustees_one_skipped_mix_and_the_board_verifies(tmp_path) -> None
     assert _sent(t3.send(client, "mix", tmp_path))["status"] == "accepted"
     mix.refresh_from_db()
     assert (mix.status, mix.shuffled, mix.skipped) == (MixStatus.DECRYPTING, [1, 3], [2])
+    status = tally_status(election=ce.election)["mix"]
+    assert (status["status"], status["shuffled"], status["skipped"]) == ("decrypting", [1, 3], [2])
     for t in (t1, t3):
         assert _sent(t.send(client, "mix-decrypt", tmp_path))["status"] == "accepted"
     assert mix_publish(mix_id=mix.pk)
