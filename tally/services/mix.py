@@ -141,7 +141,8 @@ def mix_ask(*, mix_id: int) -> None:
     mix = MixRun.objects.select_related("election").get(pk=mix_id)
     if mix.status == MixStatus.MIXING:
         trustee = _trustee(mix, mix.next_mixer)
-        MixRun.objects.filter(pk=mix_id).update(asked_at=timezone.now())
+        # the turn's clock starts at the first request (asking again does not extend it)
+        MixRun.objects.filter(pk=mix_id, asked_at__isnull=True).update(asked_at=timezone.now())
         if trustee.mode == TrusteeMode.WORKER:
             trustee_send(trustee=trustee, election_id=mix.election_id, step="mix")
         task_apply(
@@ -150,6 +151,7 @@ def mix_ask(*, mix_id: int) -> None:
             countdown=settings.PNYX_MIX_TIMEOUT_SECONDS,
         )
     elif mix.status == MixStatus.DECRYPTING:
+        MixRun.objects.filter(pk=mix_id).update(asked_at=timezone.now())
         for trustee in Trustee.objects.filter(
             ceremony__election=mix.election, mode=TrusteeMode.WORKER
         ).exclude(index__in=mix.decrypted):
@@ -160,6 +162,7 @@ def _advance(mix: MixRun, threshold: int) -> None:
     """The current mixer shuffled or was skipped: the next one, or the decryption."""
     n = Trustee.objects.filter(ceremony__election=mix.election).count()
     mix.next_mixer += 1
+    mix.asked_at = None
     if mix.next_mixer > n:
         if len(mix.shuffled) >= threshold:
             mix.status = MixStatus.DECRYPTING

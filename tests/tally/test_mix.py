@@ -1,13 +1,16 @@
 """The mixnet run by the trustees (protocol §15.10–§15.11), services called in process: three
 offline trustees, one of them skipped after the timeout; the board verifies; tampering is caught."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 
 from crypto.hashing import parse_json
 from tally.models import MixRun, MixStatus
 from tally.selectors import tally_status
-from tally.services.mix import mix_publish, mix_start, mix_timeout
+from tally.services.heal import tally_sweep
+from tally.services.mix import mix_ask, mix_publish, mix_start, mix_timeout
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
 from tally.trustee_board import BoardRefused, StepRefused, verify_file
 from tests.tally.boards import entries_of, rechain
@@ -203,3 +206,25 @@ def test_a_tampered_mix_entry_is_rejected_with_a_named_reason(
     failure = report.failure
     assert failure is not None and failure.kind == kind and failure.check == check, failure
     assert words in failure.reason, failure
+
+
+def test_the_sweeper_skips_a_mixer_silent_past_the_timeout(tmp_path, settings) -> None:
+    """The timeout task may be lost with the broker: the sweeper skips the silent mixer too, and
+    only once its time is up; asking again does not restart its clock."""
+    settings.PNYX_MIX_TIMEOUT_SECONDS = 600
+    client = Client()
+    ce, mix = _closed_election(tmp_path, client, [(True, {2})], [4])
+    _sent(ce.trustees[0].send(client, "mix", tmp_path))
+    mix_ask(mix_id=mix.pk)  # trustee 2 (offline) asked now
+    mix.refresh_from_db()
+    asked = mix.asked_at
+    assert mix.next_mixer == 2 and asked is not None
+    assert tally_sweep(now=asked + timedelta(seconds=599))["mixes"] == {mix.pk: "asked again"}
+    mix.refresh_from_db()
+    assert mix.asked_at == asked and mix.next_mixer == 2
+    report = tally_sweep(now=asked + timedelta(seconds=601))
+    assert report["mixes"] == {mix.pk: "skipped trustee 2"}
+    mix.refresh_from_db()
+    assert mix.skipped == [2] and mix.next_mixer == 3
+    skip = ce.election.board_entries.get(kind="mix-skip")
+    assert parse_json(skip.line)["payload"] == {"mixer": 2, "reason": "no shuffle within 600 s"}
