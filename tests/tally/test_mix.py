@@ -1,23 +1,28 @@
 """The mixnet run by the trustees (protocol §15.10–§15.11), services called in process: three
 offline trustees, one of them skipped after the timeout; the board verifies; tampering is caught."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 
 from crypto.hashing import parse_json
+from crypto.threshold import decryption_sign, trustee_sign
 from tally.models import MixRun, MixStatus
 from tally.selectors import tally_status
 from tally.services.heal import tally_sweep
 from tally.services.mix import mix_ask, mix_publish, mix_start, mix_timeout
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
 from tally.trustee_board import BoardRefused, StepRefused, verify_file
+from tally.trustee_steps import _secret
 from tests.tally.boards import entries_of, rechain
 from tests.tally.helpers import (
     add_voters_and_open,
     export_board,
+    messages_url,
     pnyx_verify,
+    post_json,
     run_offline_ceremony,
     setup_ceremony,
 )
@@ -228,3 +233,47 @@ def test_the_sweeper_skips_a_mixer_silent_past_the_timeout(tmp_path, settings) -
     assert mix.skipped == [2] and mix.next_mixer == 3
     skip = ce.election.board_entries.get(kind="mix-skip")
     assert parse_json(skip.line)["payload"] == {"mixer": 2, "reason": "no shuffle within 600 s"}
+
+
+def _resigned(trustee, tmp_path, body: dict) -> dict:
+    """``body`` (an envelope whose message was altered) signed again by the trustee's own key:
+    a trustee cheating, not a carrier."""
+    store = trustee.store()
+    params = trustee.view(tmp_path).params()
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    return trustee_sign(_secret(store), unsigned, params.ceremony())
+
+
+def test_the_server_refuses_a_bad_shuffle_or_decryption_and_publishes_nothing(tmp_path) -> None:
+    client = Client()
+    ce, mix = _closed_election(tmp_path, client, [(True, {1}), (False, {2})], [1, 2])
+    t1, t2, t3 = ce.trustees
+    url = messages_url(ce.election, 1)
+    honest = t1.message("mix", tmp_path)
+    # trustee 1's envelope carried to trustee 2's address: refused (another trustee's message)
+    assert post_json(client, messages_url(ce.election, 2), honest).status_code in (400, 403, 422)
+    cheat = json.loads(json.dumps(honest))
+    rows = cheat["message"]["parts"][0]["ciphertexts"]
+    rows[0] = rows[1]  # a duplicated ballot, signed by the cheating mixer itself
+    response = post_json(client, url, _resigned(t1, tmp_path, cheat))
+    assert response.status_code == 400, response.content
+    assert "shuffle does not check" in response.json()["error"]["message"]
+    assert not ce.election.board_entries.filter(kind="mix-shuffle").exists()
+    assert _sent(post_json(client, url, honest))["status"] == "accepted"
+    again = post_json(client, url, honest)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    mix_timeout(mix_id=mix.pk, mixer=2)
+    _sent(t3.send(client, "mix", tmp_path))
+    honest = t1.message("mix-decrypt", tmp_path)
+    cheat = json.loads(json.dumps(honest))
+    part = cheat["message"]["parts"][0]
+    shares = part["decryption"]["shares"]
+    shares[0], shares[1] = shares[1], shares[0]
+    store = t1.store()
+    fingerprint = ce.manifest.fingerprint
+    part.update(decryption_sign(_secret(store), part["decryption"], fingerprint=fingerprint))
+    response = post_json(client, url, _resigned(t1, tmp_path, cheat))
+    assert response.status_code == 400, response.content
+    assert "decryption does not check" in response.json()["error"]["message"]
+    assert not ce.election.board_entries.filter(kind="mix-decryption").exists()
+    assert _sent(post_json(client, url, honest))["status"] == "accepted"
