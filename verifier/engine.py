@@ -135,6 +135,7 @@ class Verifier:
         self.tally = TallyChecker(facts, report, self.book, source)
         self.decryption = DecryptionChecker(facts, report)
         self.mix = MixChecker(facts, report, self.book, source)
+        self.mix.jobs = self.jobs
         self.completeness = Completeness(facts, report, require_result=require_result)
         self.handlers = {
             "election": self.states.on_election,

@@ -11,16 +11,20 @@ chunk equations, :mod:`crypto.mix.shuffle`).
 from __future__ import annotations
 
 import array
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from crypto.board import BoardEntry
 from crypto.encoding import expect_int, expect_list, expect_object, expect_str
 from crypto.errors import CryptoError, InvalidShuffle
+from crypto.group import Point
 from crypto.hashing import Tag, digest_json
 from crypto.mix.ballots import MixLayout, MixRowDecoder, ballot_mix_row
 from crypto.mix.decryption import MixDecryption, mix_combine, verify_mix_decryption
 from crypto.mix.generators import shuffle_generators
 from crypto.mix.rows import CIPHERTEXTS_LABEL, CiphertextList, ListDigest, read_row
 from crypto.mix.shuffle import (
+    ShuffleChunkCheck,
     ShuffleProofChunk,
     ShuffleProofHead,
     ShuffleSetting,
@@ -92,11 +96,72 @@ class MixList:
         return self.slice(0, self.rows)
 
 
-def _check_chunk(args) -> tuple:
-    """One chunk of a shuffle's second pass (a worker process may run it)."""
-    challenge, weights, inputs, outputs, chunk, previous, gens, diagnose = args
-    return verify_shuffle_chunk(
-        challenge, weights, inputs, outputs, chunk, previous, gens, diagnose=diagnose
+def _part_chunk(source, offset: int) -> ShuffleProofChunk:
+    return ShuffleProofChunk.from_json(
+        BoardEntry.from_line(source.read_at(offset)).payload["proof"]
+    )
+
+
+#: the job a forked worker process runs (set in the parent right before the fork)
+_JOB: _ShuffleJob | None = None
+
+
+class _ShuffleJob:
+    """Pass 2 of a shuffle's check, part by part (:func:`crypto.mix.shuffle.verify_shuffle_chunk`)."""
+
+    def __init__(self, source, challenge, weights, inputs, outputs, gens, parts) -> None:
+        self.source, self.challenge, self.weights = source, challenge, weights
+        self.inputs, self.outputs, self.gens, self.parts = inputs, outputs, gens, parts
+
+    def check(self, i: int, diagnose: bool = False) -> ShuffleChunkCheck:
+        offset, lo, hi, _ = self.parts[i]
+        previous = self.gens.chain_base if i == 0 else self.parts[i - 1][3]
+        return verify_shuffle_chunk(
+            self.challenge,
+            self.weights,
+            self.inputs.slice(lo, hi),
+            self.outputs.slice(lo, hi),
+            _part_chunk(self.source, offset),
+            previous,
+            self.gens.rows(lo, hi),
+            diagnose=diagnose,
+        )
+
+    def run(self, diagnose: bool, jobs: int) -> list[ShuffleChunkCheck]:
+        count = len(self.parts)
+        if jobs <= 1 or count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return [self.check(i, diagnose) for i in range(count)]
+        global _JOB
+        _JOB = self
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, count), mp_context=context) as pool:
+                return [_unpack(r) for r in pool.map(_forked_check, range(count))]
+        finally:
+            _JOB = None
+
+
+def _forked_check(i: int) -> tuple:
+    check = _JOB.check(i)
+    return (
+        check.offset,
+        check.count,
+        check.previous.to_bytes(),
+        check.last.to_bytes(),
+        check.u_product,
+        check.combined.to_bytes(),
+    )
+
+
+def _unpack(item: tuple) -> ShuffleChunkCheck:
+    offset, count, previous, last, u_product, combined = item
+    return ShuffleChunkCheck(
+        offset,
+        count,
+        Point.from_bytes(previous),
+        Point.from_bytes(last),
+        u_product,
+        Point.from_bytes(combined, allow_identity=True),
     )
 
 
@@ -107,6 +172,7 @@ class MixChecker:
         self.book = book
         self.source = source
         self.offset = 0  #: the byte offset of the entry being handled (set by the driver)
+        self.jobs = 1  #: worker processes for the shuffles' chunk checks (``--jobs``)
         self.layout: MixLayout | None = None
         self.current: MixList | None = None  #: the input of the next shuffle (the last output)
         self.next_mixer = 1
@@ -265,7 +331,10 @@ class MixChecker:
         self.report.mix["shuffles"].append({"mixer": m, "entry": pending["first_seq"]})
 
     def _check_shuffle(self, entry: BoardEntry, pending: dict) -> None:
-        """Both passes over the parts; a failure names the mixer, the entry and the equation."""
+        """Both passes over the parts; a failure names the mixer, the entry and the equation.
+        Pass 1 hashes the lists and the proof's chunks part by part, keeping of each part only
+        its position and its last ĉ; pass 2 reads each part again and checks its equations — in
+        ``jobs`` worker processes when asked (forked: they read the same board file)."""
         manifest = self.facts.manifest
         m, head, out = pending["mixer"], pending["head"], pending["list"]
         setting = ShuffleSetting(
@@ -273,45 +342,27 @@ class MixChecker:
         )
         inputs = self.current
         gens = shuffle_generators(manifest.fingerprint)
-        chunks = []
+        gens.rows(0, out.rows)  # derived once, before any fork
+        _ = gens.chain_table
+        parts = []  #: (board offset, first row, stop, the part's last ĉ)
         try:
             transcript = ShuffleTranscript(setting, head)
             for offset, first, count in out.parts:
-                payload = BoardEntry.from_line(self.source.read_at(offset)).payload
-                chunk = ShuffleProofChunk.from_json(payload["proof"])
+                chunk = _part_chunk(self.source, offset)
                 transcript.absorb(
                     inputs.slice(first, first + count), out.slice(first, first + count), chunk
                 )
-                chunks.append((offset, chunk))
+                parts.append((offset, first, first + count, chunk.chain[-1]))
             challenge = transcript.challenge()
         except CryptoError as exc:
             fail(entry.seq, entry.kind, "shuffle", f"mixer {m}: {exc}")
         weights = ShuffleWeights.draw(head.width)
-
-        def run(diagnose: bool) -> list:
-            args, previous = [], gens.chain_base
-            for _, chunk in chunks:
-                lo, hi = chunk.offset, chunk.stop
-                args.append(
-                    (
-                        challenge,
-                        weights,
-                        inputs.slice(lo, hi),
-                        out.slice(lo, hi),
-                        chunk,
-                        previous,
-                        gens.rows(lo, hi),
-                        diagnose,
-                    )
-                )
-                previous = chunk.chain[-1]
-            return [_check_chunk(a) for a in args]
-
+        job = _ShuffleJob(self.source, challenge, weights, inputs, out, gens, parts)
         try:
-            verify_shuffle_merge(challenge, weights, gens.chain_base, run(False))
+            verify_shuffle_merge(challenge, weights, gens.chain_base, job.run(False, self.jobs))
         except InvalidShuffle:
             try:
-                diagnose_shuffle_merge(challenge, gens.chain_base, run(True))
+                diagnose_shuffle_merge(challenge, gens.chain_base, job.run(True, 1))
             except CryptoError as exc:
                 fail(pending["first_seq"], entry.kind, "shuffle", str(exc))
             fail(pending["first_seq"], entry.kind, "shuffle", f"mixer {m}: the proof fails")

@@ -9,6 +9,7 @@ from django.test import Client
 
 from crypto.hashing import parse_json
 from crypto.threshold import decryption_sign, trustee_sign
+from tally import trustee_mix
 from tally.models import MixRun, MixStatus
 from tally.selectors import tally_status
 from tally.services.heal import tally_sweep
@@ -141,10 +142,6 @@ def _drop_row(p):  # a mixer drops a row: fewer rows than the list
     p["ciphertexts"].pop()
 
 
-def _duplicate_row(p):
-    p["ciphertexts"][0] = p["ciphertexts"][1]
-
-
 def _replace_row(p):  # another valid ciphertext (the row re-used with α, β swapped roles)
     row = p["ciphertexts"][0][0]
     p["ciphertexts"][0][0] = {"alpha": row["beta"], "beta": row["alpha"]}
@@ -163,14 +160,16 @@ def _result_row(p):
 
 
 def _decryption_share(p):
-    shares = p["decryption"]["shares"]
-    shares[0][0], shares[1][0] = shares[1][0], shares[0][0]
+    row = p["decryption"]["shares"][0]
+    row[0], row[1] = row[1], row[0]
 
 
 @pytest.fixture(scope="module")
 def mixed_board(django_db_setup, django_db_blocker, tmp_path_factory):
     """One complete mixed election's board (3 trustees, trustee 2 skipped), exported once."""
     tmp = tmp_path_factory.mktemp("mixed")
+    # one row per part: every list is cut into several board entries (part boundaries tested)
+    saved, trustee_mix.MIX_PART_CIPHERTEXTS = trustee_mix.MIX_PART_CIPHERTEXTS, 1
     with django_db_blocker.unblock():
         client = Client()
         ce, mix = _closed_election(
@@ -183,17 +182,17 @@ def mixed_board(django_db_setup, django_db_blocker, tmp_path_factory):
         for t in (t1, t3):
             _sent(t.send(client, "mix-decrypt", tmp))
         mix_publish(mix_id=mix.pk)
+        trustee_mix.MIX_PART_CIPHERTEXTS = saved
         return export_board(ce.election, tmp / "board.jsonl").read_bytes()
 
 
 @pytest.mark.parametrize(
     ("kind", "nth", "mutate", "check", "words"),
     [
-        ("mix-shuffle", 0, _drop_row, "mix", "mixer 1"),
-        ("mix-shuffle", 0, _duplicate_row, "shuffle", "mixer 1"),
-        ("mix-shuffle", 1, _duplicate_row, "shuffle", "mixer 3"),
-        ("mix-shuffle", 0, _replace_row, "shuffle", "mixer 1"),
-        ("mix-shuffle", 1, _bad_response, "shuffle", "mixer 3"),
+        ("mix-shuffle", 2, _drop_row, "shuffle", "at least 1"),
+        ("mix-shuffle", 1, _replace_row, "shuffle", "mixer 1"),
+        ("mix-shuffle", 4, _bad_response, "shuffle", "mixer 3"),
+        ("mix-shuffle", 5, _drop_row, "shuffle", "at least 1"),
         ("mix-skip", 0, _skip_reason, "mix", "why"),
         ("mix-decryption", 0, _decryption_share, "signature", "trustee 1"),
         ("mix-result", 0, _result_row, "mix-result", "row 0"),
@@ -204,8 +203,6 @@ def test_a_tampered_mix_entry_is_rejected_with_a_named_reason(
 ) -> None:
     path = tmp_path / "board.jsonl"
     path.write_bytes(mixed_board)
-    report, _ = verify_board(BoardSource(str(path)), jobs=1)
-    assert report.failure is None, report.failure
     _tamper(path, kind, mutate, nth)
     report, _ = verify_board(BoardSource(str(path)), jobs=1)
     failure = report.failure
@@ -277,3 +274,32 @@ def test_the_server_refuses_a_bad_shuffle_or_decryption_and_publishes_nothing(tm
     assert "decryption does not check" in response.json()["error"]["message"]
     assert not ce.election.board_entries.filter(kind="mix-decryption").exists()
     assert _sent(post_json(client, url, honest))["status"] == "accepted"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_mix_in_many_parts_verifies_with_any_number_of_jobs(mixed_board, tmp_path, jobs) -> None:
+    path = tmp_path / "board.jsonl"
+    path.write_bytes(mixed_board)
+    entries = entries_of(mixed_board.splitlines())
+    assert sum(e["kind"] == "mix-shuffle" for e in entries) == 6  # 2 mixers × 3 one-row parts
+    assert sum(e["kind"] == "mix-decryption" for e in entries) == 6
+    report, _ = verify_board(BoardSource(str(path)), jobs=jobs)
+    assert report.failure is None, report.failure
+    assert report.mix["published"] == 3
+
+
+def test_a_mixer_that_duplicates_a_row_is_caught_with_any_number_of_jobs(
+    mixed_board, tmp_path
+) -> None:
+    """Row 0 of mixer 3's output replaced by its row 1 (both valid ciphertexts, the proof as
+    published): the chunk equations fail, in a worker process too, naming mixer 3."""
+    path = tmp_path / "board.jsonl"
+    path.write_bytes(mixed_board)
+    entries = entries_of(mixed_board.splitlines())
+    parts = [e for e in entries if e["kind"] == "mix-shuffle" and e["payload"]["mixer"] == 3]
+    parts[0]["payload"]["ciphertexts"][0] = parts[1]["payload"]["ciphertexts"][0]
+    path.write_bytes(b"".join(rechain(entries)))
+    for jobs in (1, 2):
+        failure = verify_board(BoardSource(str(path)), jobs=jobs)[0].failure
+        assert (failure.kind, failure.check) == ("mix-shuffle", "shuffle"), failure
+        assert "mixer 3" in failure.reason
