@@ -28,6 +28,7 @@ __all__ = [
     "MixLayout",
     "mix_layout",
     "ballot_mix_row",
+    "mix_row",
     "MixRowDecoder",
 ]
 
@@ -42,12 +43,22 @@ class MixLayout:
     __slots__ = ("questions", "options", "width")
 
     def __init__(self, manifest: Manifest) -> None:
-        self.questions = tuple(
+        questions = tuple(
             q for q, data in enumerate(manifest.data["questions"]) if data.get("mixed") is True
         )
-        self.options = tuple(manifest.questions[q].options for q in self.questions)
+        self._set(questions, tuple(manifest.questions[q].options for q in questions))
+
+    @classmethod
+    def of(cls, questions: Sequence[int], options: Sequence[int]) -> MixLayout:
+        """The layout of mixed questions ``questions`` (manifest positions) with ``options``."""
+        layout = cls.__new__(cls)
+        layout._set(tuple(questions), tuple(options))
+        return layout
+
+    def _set(self, questions: tuple[int, ...], options: tuple[int, ...]) -> None:
+        self.questions, self.options = questions, options
         #: ⌈n/16⌉ components per mixed question, then the weight
-        self.width = sum(-(-n // PACK_BITS) for n in self.options) + 1
+        self.width = sum(-(-n // PACK_BITS) for n in options) + 1
 
     def __bool__(self) -> bool:
         return bool(self.questions)
@@ -67,11 +78,18 @@ def _pack(choices: Sequence[Ciphertext]) -> Ciphertext:
 
 def ballot_mix_row(layout: MixLayout, ballot: Ballot, weight: int) -> Row:
     """The row of a counted ballot whose credential has weight ``weight``."""
+    return mix_row(layout, [ballot.answers[q].choices for q in layout.questions], weight)
+
+
+def mix_row(layout: MixLayout, answers: Sequence[Sequence[Ciphertext]], weight: int) -> Row:
+    """The row of the mixed questions' choice ciphertexts ``answers`` (one list per mixed
+    question, in manifest order) and the public ``weight``."""
     if not 1 <= weight <= MAX_WEIGHT:
         raise CryptoError("a credential's weight is 1 … 1,000,000")
+    if len(answers) != len(layout.questions):
+        raise CryptoError("one answer per mixed question")
     components = []
-    for q, n in zip(layout.questions, layout.options, strict=True):
-        choices = ballot.answers[q].choices
+    for q, n, choices in zip(layout.questions, layout.options, answers, strict=True):
         if len(choices) != n:
             raise CryptoError(f"question {q}: a mixed question lists every option's ciphertext")
         for g in range(0, n, PACK_BITS):
