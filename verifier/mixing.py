@@ -20,7 +20,12 @@ from crypto.errors import CryptoError, InvalidShuffle
 from crypto.group import Point
 from crypto.hashing import Tag, digest_json
 from crypto.mix.ballots import MixLayout, MixRowDecoder, ballot_mix_row
-from crypto.mix.decryption import MixDecryption, mix_combine, verify_mix_decryption
+from crypto.mix.decryption import (
+    MixDecryption,
+    mix_combine,
+    mix_decryption_rows,
+    verify_mix_decryption,
+)
 from crypto.mix.generators import shuffle_generators
 from crypto.mix.rows import CIPHERTEXTS_LABEL, CiphertextList, ListDigest, read_row
 from crypto.mix.shuffle import (
@@ -443,10 +448,6 @@ class MixChecker:
             fail(entry.seq, entry.kind, "mix-decryption", f"trustee {t}: rows past the list's end")
         try:
             rows = self.current.slice(decryption.offset, decryption.stop)
-            for i, row in enumerate(rows.rows):
-                for k, ct in enumerate(row):
-                    if ct.alpha.is_identity() and not decryption.shares[i][k].is_identity():
-                        raise CryptoError(f"row {decryption.offset + i}, component {k}: α is O")
             verify_mix_decryption(
                 decryption,
                 verification_key=manifest.verification_keys[t - 1],
@@ -529,16 +530,6 @@ class MixChecker:
                     continue
                 payload = BoardEntry.from_line(self.source.read_at(offset)).payload
                 parts.append(MixDecryption.from_json(payload["decryption"]))
-            shares[t] = _cut(parts, lo, hi)
+            shares[t] = mix_decryption_rows(parts, lo, hi)
         messages = mix_combine(rows, shares, len(trustees))
         return [self.decoder.decode(m) for m in messages]
-
-
-def _cut(parts: list[MixDecryption], lo: int, hi: int) -> MixDecryption:
-    """Rows ``lo … hi − 1`` of a trustee's decryption parts as one object."""
-    shares, proofs = [], []
-    for d in parts:
-        for i in range(max(lo, d.offset), min(hi, d.stop)):
-            shares.append(d.shares[i - d.offset])
-            proofs.append(d.proofs[i - d.offset])
-    return MixDecryption(parts[0].trustee, lo, parts[0].width, tuple(shares), tuple(proofs))

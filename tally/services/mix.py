@@ -30,10 +30,14 @@ from board.services import board_append, board_append_many, board_lock
 from config.broker import task_apply
 from crypto.ballot import Ballot as CryptoBallot
 from crypto.errors import CryptoError
-from crypto.group import multi_mul
 from crypto.hashing import Tag, digest_json, parse_json
 from crypto.mix.ballots import MixLayout, MixRowDecoder, ballot_mix_row
-from crypto.mix.decryption import MixDecryption, verify_mix_decryption
+from crypto.mix.decryption import (
+    MixDecryption,
+    mix_combine,
+    mix_decryption_rows,
+    verify_mix_decryption,
+)
 from crypto.mix.generators import shuffle_generators
 from crypto.mix.rows import CiphertextList, read_row
 from crypto.mix.shuffle import (
@@ -44,7 +48,7 @@ from crypto.mix.shuffle import (
     verify_shuffle,
 )
 from crypto.signatures import Signature, verify_signature
-from crypto.threshold import decryption_check_signature, lagrange_coefficients
+from crypto.threshold import decryption_check_signature
 from tally.errors import InvalidTrusteeMessage, WrongPhase
 from tally.models import MixRun, MixStatus, TallyRun, Trustee, TrusteeMode
 from tally.services.common import (
@@ -56,7 +60,7 @@ from tally.services.common import (
     logger,
     open_envelope,
 )
-from verifier.api import shuffle_signed_message
+from verifier.api import MIX_PAYLOAD_FIELDS, shuffle_signed_message
 from voting.models import Election
 from voting.selectors import ballots_counted
 
@@ -212,18 +216,7 @@ def _check_shuffle(manifest, m: int, inputs: CiphertextList, parts: list) -> Non
     n, w = len(inputs), inputs.width
     rows, chunks, first = [], [], 0
     for i, part in enumerate(parts):
-        if not isinstance(part, dict) or set(part) != {
-            "mixer",
-            "part",
-            "parts",
-            "offset",
-            "rows",
-            "width",
-            "ciphertexts",
-            "proof",
-            "head",
-            "signature",
-        }:
+        if not isinstance(part, dict) or set(part) != set(MIX_PAYLOAD_FIELDS["mix-shuffle"]):
             raise InvalidTrusteeMessage(f"part {i}: not a mix-shuffle payload (§15.11)")
         if (
             part["mixer"],
@@ -337,12 +330,7 @@ def mix_decryption_receive(*, election: Election, index: int, envelope: Any, via
     first = 0
     try:
         for i, part in enumerate(parts):
-            if not isinstance(part, dict) or set(part) != {
-                "part",
-                "parts",
-                "decryption",
-                "signature",
-            }:
+            if not isinstance(part, dict) or set(part) != set(MIX_PAYLOAD_FIELDS["mix-decryption"]):
                 raise InvalidTrusteeMessage(f"part {i}: not a mix-decryption payload (§15.11)")
             if (part["part"], part["parts"]) != (i, len(parts)):
                 raise InvalidTrusteeMessage(f"part {i}: wrong numbering")
@@ -354,15 +342,10 @@ def mix_decryption_receive(*, election: Election, index: int, envelope: Any, via
             d = MixDecryption.from_json(part["decryption"])
             if d.trustee != index or d.offset != first or d.stop > len(final):
                 raise InvalidTrusteeMessage(f"part {i}: another trustee's, or other rows")
-            rows = final.slice(d.offset, d.stop)
-            for r, row in enumerate(rows.rows):
-                for k, ct in enumerate(row):
-                    if ct.alpha.is_identity() and not d.shares[r][k].is_identity():
-                        raise InvalidTrusteeMessage(f"row {d.offset + r}: α is O, the share not")
             verify_mix_decryption(
                 d,
                 verification_key=manifest.verification_keys[index - 1],
-                ciphertexts=rows,
+                ciphertexts=final.slice(d.offset, d.stop),
                 fingerprint=manifest.fingerprint,
             )
             first = d.stop
@@ -398,20 +381,6 @@ def _queue_publish(mix_id: int) -> None:
 # --- Publishing the rows -----------------------------------------------------------------------
 
 
-def _combine(rows: CiphertextList, shares: dict[int, list]) -> list:
-    """``M = β − Σ λ_t·D_t`` over the given (verified) trustees' shares of the same rows."""
-    lambdas = lagrange_coefficients(sorted(shares))
-    order = sorted(shares)
-    coefficients = [-int(lambdas[t]) for t in order]
-    return [
-        tuple(
-            ct.beta + multi_mul(0, coefficients, [shares[t][i][k] for t in order])
-            for k, ct in enumerate(row)
-        )
-        for i, row in enumerate(rows.rows)
-    ]
-
-
 def mix_publish(*, mix_id: int) -> list[int] | None:
     """Combine the t lowest valid decryptions, decode, append the ``mix-result`` parts, and let
     the tally's result follow."""
@@ -425,17 +394,18 @@ def mix_publish(*, mix_id: int) -> list[int] | None:
     used = sorted(mix.decrypted)[: manifest.threshold]
     layout = MixLayout(manifest)
     final = _current_list(mix, layout)
-    shares: dict[int, list] = {t: [] for t in used}
+    parts: dict[int, list[MixDecryption]] = {t: [] for t in used}
     entries = BoardEntry.objects.filter(election=election, kind="mix-decryption").order_by("seq")
     for entry in entries.iterator(chunk_size=20):
         d = MixDecryption.from_json(entry_payload(entry)["decryption"])
-        if d.trustee in shares:
-            shares[d.trustee].extend(d.shares)
+        if d.trustee in parts:  # verified when received
+            parts[d.trustee].append(d)
     decoder = MixRowDecoder(layout)
     decoded = []
     for lo in range(0, len(final), RESULT_ROWS_PER_PART):
         hi = min(len(final), lo + RESULT_ROWS_PER_PART)
-        messages = _combine(final.slice(lo, hi), {t: shares[t][lo:hi] for t in used})
+        shares = {t: mix_decryption_rows(parts[t], lo, hi) for t in used}
+        messages = mix_combine(final.slice(lo, hi), shares, manifest.threshold)
         decoded.append((lo, [decoder.decode(m) for m in messages]))
     with transaction.atomic():
         election = lock_election(election.pk)

@@ -15,7 +15,7 @@ from tally.selectors import tally_status
 from tally.services.heal import tally_sweep
 from tally.services.mix import mix_ask, mix_publish, mix_start, mix_timeout
 from tally.services.tally import tally_aggregate_chunk, tally_combine, tally_plan, tally_publish
-from tally.trustee_board import BoardRefused, StepRefused, verify_file
+from tally.trustee_board import BoardRefused, NothingToDo, StepRefused, verify_file
 from tally.trustee_steps import _secret
 from tests.tally.boards import entries_of, rechain
 from tests.tally.helpers import (
@@ -303,3 +303,51 @@ def test_a_mixer_that_duplicates_a_row_is_caught_with_any_number_of_jobs(
         failure = verify_board(BoardSource(str(path)), jobs=jobs)[0].failure
         assert (failure.kind, failure.check) == ("mix-shuffle", "shuffle"), failure
         assert "mixer 3" in failure.reason
+
+
+def test_one_voter_mixes_alone_and_no_voter_means_no_mix(tmp_path) -> None:
+    client = Client()
+    ce, mix = _closed_election(tmp_path, client, [(False, set(range(18)))], [1_000_000])
+    assert mix.rows == 1
+    _sent(ce.trustees[0].send(client, "mix", tmp_path))
+    mix.refresh_from_db()
+    assert mix.next_mixer == 2
+    # trustee 3 is not next: trustee 2's turn is not over (its timeout has not come)
+    with pytest.raises(StepRefused, match="trustee 2 mixes next"):
+        ce.trustees[2].message("mix", tmp_path)
+    mix_timeout(mix_id=mix.pk, mixer=2)
+    t1, _, t3 = ce.trustees
+    _sent(t3.send(client, "mix", tmp_path))
+    for t in (t1, t3):
+        _sent(t.send(client, "mix-decrypt", tmp_path))
+        _sent(t.send(client, "decrypt", tmp_path))
+    tally_combine(run_id=ce.election.tally_run.pk)
+    ce.refresh()
+    assert ce.election.state == "tallying"  # the result waits for the mix's rows
+    mix_publish(mix_id=mix.pk)
+    tally_combine(run_id=ce.election.tally_run.pk)
+    ce.refresh()
+    assert ce.election.state == "tallied"
+    (entry,) = ce.election.board_entries.filter(kind="mix-result")
+    rows = parse_json(entry.line)["payload"]["rows"]
+    assert rows == [{"choices": [list(range(18))], "weight": 1_000_000}]
+    assert pnyx_verify(ce.election, tmp_path) == 0
+
+    # no ballot: no mix at all, the result follows the decryptions
+    empty = setup_ceremony(tmp_path / "empty", questions=MIXED)
+    run_offline_ceremony(empty, tmp_path, client)
+    add_voters_and_open(empty, [1])
+    election_close(election=empty.election, acting_user=None)
+    run = empty.election.tally_run
+    assert tally_plan(run_id=run.pk) == []
+    tally_publish(run_id=run.pk)
+    assert mix_start(election_id=empty.election.pk) is None
+    for t in empty.trustees[:2]:
+        _sent(t.send(client, "decrypt", tmp_path))
+    with pytest.raises(NothingToDo, match="no mix"):
+        empty.trustees[0].message("mix", tmp_path)
+    tally_combine(run_id=run.pk)
+    empty.refresh()
+    assert empty.election.state == "tallied"
+    assert not empty.election.board_entries.filter(kind__startswith="mix").exists()
+    assert pnyx_verify(empty.election, tmp_path) == 0
