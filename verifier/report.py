@@ -156,6 +156,21 @@ class Report:
             )
         if self.tally_verified:
             lines.append("Encrypted tally: recomputed and matches")
+        if self.mix is not None:
+            turns = ", ".join(
+                f"trustee {t['mixer']} "
+                + (f"shuffled (entry {t['entry']})" if "entry" in t else "skipped")
+                for t in self.mix["shuffles"]
+            )
+            lines.append(
+                f"Mixnet: {self.mix['rows']} rows of width {self.mix['width']}"
+                + (f"; {turns}" if turns else "")
+                + (
+                    f"; {self.mix['published']} rows decrypted and published"
+                    if "published" in self.mix
+                    else ""
+                )
+            )
         if self.decryptions_valid or self.decryptions_rejected:
             lines.append(
                 f"Partial decryptions: valid from trustees {self.decryptions_valid}"

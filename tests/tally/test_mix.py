@@ -286,6 +286,11 @@ def test_a_mix_in_many_parts_verifies_with_any_number_of_jobs(mixed_board, tmp_p
     report, _ = verify_board(BoardSource(str(path)), jobs=jobs)
     assert report.failure is None, report.failure
     assert report.mix["published"] == 3
+    assert (
+        "Mixnet: 3 rows of width 3; trustee 1 shuffled (entry " in report.human()
+        and "trustee 2 skipped, trustee 3 shuffled" in report.human()
+        and "3 rows decrypted and published" in report.human()
+    )
 
 
 def test_a_mixer_that_duplicates_a_row_is_caught_with_any_number_of_jobs(
