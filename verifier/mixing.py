@@ -15,11 +15,12 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 from crypto.board import BoardEntry
+from crypto.elgamal import Ciphertext
 from crypto.encoding import expect_int, expect_list, expect_object, expect_str
 from crypto.errors import CryptoError, InvalidShuffle
 from crypto.group import Point
-from crypto.hashing import Tag, digest_json
-from crypto.mix.ballots import MixLayout, MixRowDecoder, ballot_mix_row
+from crypto.hashing import Tag, digest_json, parse_json
+from crypto.mix.ballots import MixLayout, MixRowDecoder, mix_row
 from crypto.mix.decryption import (
     MixDecryption,
     mix_combine,
@@ -41,7 +42,7 @@ from crypto.mix.shuffle import (
 )
 from crypto.signatures import Signature, verify_signature
 from crypto.threshold import decryption_check_signature
-from verifier.ballots import BallotBook, read_ballot
+from verifier.ballots import BallotBook
 from verifier.facts import Facts
 from verifier.report import Report, fail
 from verifier.states import PAYLOAD_FIELDS
@@ -77,9 +78,16 @@ class MixList:
         if self.ballots is not None:
             out = []
             for i in range(start, stop):
-                entry = BoardEntry.from_line(self.source.read_at(self.ballots[i]))
-                ballot, _ = read_ballot(entry)
-                out.append(ballot_mix_row(self.layout, ballot, self.weights[i]))
+                # the ballot's proofs were checked when it was read (check 5): only the choice
+                # ciphertexts of the mixed questions are decoded again
+                answers = parse_json(self.source.read_at(self.ballots[i]))["payload"]["ballot"][
+                    "answers"
+                ]
+                choices = [
+                    [Ciphertext.from_json(c) for c in answers[q]["choices"]]
+                    for q in self.layout.questions
+                ]
+                out.append(mix_row(self.layout, choices, self.weights[i]))
             return CiphertextList(self.width, tuple(out))
         out = []
         for offset, first, count in self.parts:
