@@ -54,6 +54,13 @@ SHUFFLE_FIELDS = PAYLOAD_FIELDS["mix-shuffle"]
 MIX_PAYLOAD_FIELDS = PAYLOAD_FIELDS
 
 
+def _integers(entry: BoardEntry, payload: dict, keys: tuple[str, ...]) -> None:
+    """§15.11: these fields are JSON integers (not booleans, not floats)."""
+    for key in keys:
+        if type(payload[key]) is not int:
+            fail(entry.seq, entry.kind, "mix", f"{key} must be an integer, not {payload[key]!r}")
+
+
 def shuffle_signed_message(statement: dict, head: dict) -> dict:
     """What mixer ``m`` signs (§15.11): the statement ``S`` of its shuffle and its proof's head."""
     return {"head": head, "purpose": "mix-shuffle", "statement": statement}
@@ -238,6 +245,7 @@ class MixChecker:
     def on_skip(self, entry: BoardEntry) -> None:
         self._mixing(entry)
         payload = expect_object(entry.payload, MIX_PAYLOAD_FIELDS["mix-skip"], "mix-skip")
+        _integers(entry, payload, ("mixer",))
         m = payload["mixer"]
         self._expect_mixer(entry, m)
         reason = expect_str(payload["reason"], "mix-skip.reason", MAX_REASON)
@@ -267,6 +275,7 @@ class MixChecker:
     def on_shuffle(self, entry: BoardEntry) -> None:
         self._mixing(entry)
         payload = expect_object(entry.payload, SHUFFLE_FIELDS, "mix-shuffle")
+        _integers(entry, payload, ("mixer", "part", "parts", "offset", "rows", "width"))
         m = payload["mixer"]
         pending = self.pending
         if pending is None:
@@ -412,6 +421,7 @@ class MixChecker:
         payload = expect_object(
             entry.payload, MIX_PAYLOAD_FIELDS["mix-decryption"], "mix-decryption"
         )
+        _integers(entry, payload, ("part", "parts"))
         t = (
             payload["decryption"].get("trustee")
             if isinstance(payload["decryption"], dict)
@@ -481,12 +491,14 @@ class MixChecker:
                 entry.seq, entry.kind, "mix-result", "a trustee's decryption parts are interrupted"
             )
         payload = expect_object(entry.payload, MIX_PAYLOAD_FIELDS["mix-result"], "mix-result")
+        _integers(entry, payload, ("part", "parts", "offset"))
         if self.result_part < 0:
             fail(entry.seq, entry.kind, "mix-result", "the rows are published already")
         manifest = self.facts.manifest
         trustees = payload["trustees"]
         if (
             not isinstance(trustees, list)
+            or any(type(t) is not int for t in trustees)
             or trustees != sorted(set(trustees))
             or len(trustees) != manifest.threshold
             or any(t not in self.decryptions for t in trustees)

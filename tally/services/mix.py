@@ -29,6 +29,7 @@ from board.models import BoardEntry
 from board.services import board_append, board_append_many, board_lock
 from config.broker import task_apply
 from crypto.ballot import Ballot as CryptoBallot
+from crypto.encoding import expect_list
 from crypto.errors import CryptoError
 from crypto.hashing import Tag, digest_json, parse_json
 from crypto.mix.ballots import MixLayout, MixRowDecoder, ballot_mix_row
@@ -218,6 +219,12 @@ def _check_shuffle(manifest, m: int, inputs: CiphertextList, parts: list) -> Non
     for i, part in enumerate(parts):
         if not isinstance(part, dict) or set(part) != set(MIX_PAYLOAD_FIELDS["mix-shuffle"]):
             raise InvalidTrusteeMessage(f"part {i}: not a mix-shuffle payload (§15.11)")
+        if any(
+            type(part[k]) is not int for k in ("mixer", "part", "parts", "offset", "rows", "width")
+        ):
+            raise InvalidTrusteeMessage(
+                f"part {i}: mixer, part, parts, offset, rows, width are integers"
+            )
         if (
             part["mixer"],
             part["part"],
@@ -229,7 +236,10 @@ def _check_shuffle(manifest, m: int, inputs: CiphertextList, parts: list) -> Non
             raise InvalidTrusteeMessage(f"part {i}: mixer, numbering, offset or size is wrong")
         if (part["head"] is None) != (i > 0) or (part["signature"] is None) != (i > 0):
             raise InvalidTrusteeMessage("part 0, and only part 0, has the head and signature")
-        out = [read_row(r, w, f"part {i} row") for r in part["ciphertexts"]]
+        out = [
+            read_row(r, w, f"part {i} row")
+            for r in expect_list(part["ciphertexts"], f"part {i}.ciphertexts", min_length=1)
+        ]
         chunk = ShuffleProofChunk.from_json(part["proof"])
         if chunk.offset != first or len(chunk) != len(out):
             raise InvalidTrusteeMessage(f"part {i}: the proof chunk covers other rows")
@@ -332,6 +342,8 @@ def mix_decryption_receive(*, election: Election, index: int, envelope: Any, via
         for i, part in enumerate(parts):
             if not isinstance(part, dict) or set(part) != set(MIX_PAYLOAD_FIELDS["mix-decryption"]):
                 raise InvalidTrusteeMessage(f"part {i}: not a mix-decryption payload (§15.11)")
+            if type(part["part"]) is not int or type(part["parts"]) is not int:
+                raise InvalidTrusteeMessage(f"part {i}: part and parts are integers")
             if (part["part"], part["parts"]) != (i, len(parts)):
                 raise InvalidTrusteeMessage(f"part {i}: wrong numbering")
             decryption_check_signature(

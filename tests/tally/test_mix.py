@@ -196,6 +196,9 @@ def mixed_board(django_db_setup, django_db_blocker, tmp_path_factory):
         ("mix-skip", 0, _skip_reason, "mix", "why"),
         ("mix-decryption", 0, _decryption_share, "signature", "trustee 1"),
         ("mix-result", 0, _result_row, "mix-result", "row 0"),
+        ("mix-skip", 0, lambda p: p.update(mixer=True), "mix", "integer"),
+        ("mix-shuffle", 0, lambda p: p.update(part="0"), "mix", "integer"),
+        ("mix-result", 0, lambda p: p.update(trustees=[True, 3]), "mix-result", "ascending"),
     ],
 )
 def test_a_tampered_mix_entry_is_rejected_with_a_named_reason(
@@ -356,3 +359,32 @@ def test_one_voter_mixes_alone_and_no_voter_means_no_mix(tmp_path) -> None:
     assert empty.election.state == "tallied"
     assert not empty.election.board_entries.filter(kind__startswith="mix").exists()
     assert pnyx_verify(empty.election, tmp_path) == 0
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda m: m.update(parts=[1]),
+        lambda m: m.update(parts=[]),
+        lambda m: m.update(extra=1),
+        lambda m: m["parts"][0].update(ciphertexts=5),
+        lambda m: m["parts"][0].update(ciphertexts=[[{"alpha": "04zz", "beta": "00"}]] * 3),
+        lambda m: m["parts"][0].update(proof="x"),
+        lambda m: m["parts"][0].update(head={}),
+        lambda m: m["parts"][0].update(head=None),
+        lambda m: m["parts"][0].update(offset=1),
+        lambda m: m["parts"][0].update(mixer=True),
+        lambda m: m["parts"][0].update(signature={"commitment": "00", "response": "00"}),
+        lambda m: m["parts"][0].pop("width"),
+    ],
+)
+def test_hostile_shuffles_are_refused_with_a_4xx(tmp_path, spoil) -> None:
+    client = Client()
+    ce, _ = _closed_election(tmp_path, client, [(True, {1}), (False, {2}), (True, {3})], [1, 1, 1])
+    t1 = ce.trustees[0]
+    body = t1.message("mix", tmp_path)
+    spoil(body["message"])
+    response = post_json(client, messages_url(ce.election, 1), _resigned(t1, tmp_path, body))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"]
+    assert not ce.election.board_entries.filter(kind="mix-shuffle").exists()
