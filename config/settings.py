@@ -354,6 +354,9 @@ PNYX_HEALTH_TOKEN = env_secret("PNYX_HEALTH_TOKEN", min_length=32)
 # at the close each one verifies only what was appended since.
 PNYX_SWEEP_SECONDS = env_int("PNYX_SWEEP_SECONDS", default=30, minimum=1)
 PNYX_STALL_SECONDS = env_int("PNYX_STALL_SECONDS", default=120, minimum=1)
+# The mixnet (protocol §15.11): a trustee asked to shuffle that has not delivered its shuffle
+# within PNYX_MIX_TIMEOUT_SECONDS is skipped (a mix-skip entry) and the next trustee is asked.
+PNYX_MIX_TIMEOUT_SECONDS = env_int("PNYX_MIX_TIMEOUT_SECONDS", default=3600, minimum=1)
 PNYX_TRUSTEE_LOOK_SECONDS = env_int("PNYX_TRUSTEE_LOOK_SECONDS", default=300, minimum=0)
 # The board's transparency log (board/tree.py): Celery beat checkpoints every board with new
 # entries every PNYX_CHECKPOINT_SECONDS (and every state change checkpoints at once).

@@ -56,6 +56,10 @@ ENTRY_KINDS = (
     "tally",  # the encrypted tally at close
     "partial-decryption",
     "decryption-rejected",  # a partial decryption that failed verification
+    "mix-shuffle",  # a part of one mixer's shuffle and its proof (§15.11)
+    "mix-skip",  # a mixer that did not answer in time
+    "mix-decryption",  # a part of a trustee's decryption of the mix's final list
+    "mix-result",  # a part of the mix's decrypted rows
     "result",  # the decrypted counts
 )
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")

@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 QUESTION_KINDS = ("referendum", "single", "approval", "budget", "score")
+#: kinds whose questions may be marked ``"mixed": true`` (§15.10)
+MIXED_KINDS = ("approval", "budget")
 CREDENTIALS_PER_ENTRY = 10_000
 MAX_WEIGHT = 1_000_000
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
@@ -229,6 +231,14 @@ def _question_spec(obj: dict, what: str) -> QuestionSpec:
         raise InvalidEncoding(f"{what}: a single-choice question has max 1")
     if kind in ("referendum", "single") and spec.min_selections not in (0, 1):
         raise InvalidEncoding(f"{what}: min is 0 (blank allowed) or 1")
+    if "mixed" in obj:
+        # §15.10: present only as true; approval and budget questions listing every option
+        if obj["mixed"] is not True:
+            raise InvalidEncoding(f"{what}.mixed: true when present (absent: not mixed)")
+        if kind not in MIXED_KINDS or spec.implicit_last:
+            raise InvalidEncoding(
+                f"{what}: only approval and budget questions with every option listed are mixed"
+            )
     return spec
 
 
@@ -238,7 +248,7 @@ def _check_question(value: Any, index: int) -> dict:
         value,
         ("id", "kind", "title", "description", "options", "min", "max", "budget"),
         what,
-        optional=("max_score",),
+        optional=("max_score", "mixed"),
     )
     expect_str(obj["id"], f"{what}.id", 64)
     if obj["kind"] not in QUESTION_KINDS:

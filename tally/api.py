@@ -240,6 +240,13 @@ class TallyStatusApi(PublicApiView):
         result = serializers.JSONField(
             required=False, allow_null=True, help_text="The result entry's payload (§12.4)"
         )
+        mix = serializers.JSONField(
+            required=False,
+            allow_null=True,
+            help_text='The mixnet (§15.11), null without one: {"status", "rows", "width", '
+            '"next_mixer", "asked_at", "shuffled": [j…], "skipped": [j…], "decrypted": [j…], '
+            '"error"}',
+        )
 
     @extend_schema(
         tags=TAGS,

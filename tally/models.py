@@ -319,3 +319,41 @@ class TrusteeDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} → trustee {self.trustee_id}"
+
+
+class MixStatus(models.TextChoices):
+    MIXING = "mixing", _("The trustees are shuffling")
+    DECRYPTING = "decrypting", _("Waiting for the decryptions of the final list")
+    DONE = "done", _("Rows published")
+    FAILED = "failed", _("Failed: fewer than t trustees shuffled")
+
+
+class MixRun(models.Model):
+    """The mixnet of an election with mixed questions (docs/protocol.md §15.11): the trustees
+    shuffle in index order after the tally entry, one at a time; a trustee that does not answer
+    within ``PNYX_MIX_TIMEOUT_SECONDS`` is skipped (a ``mix-skip`` entry). The board holds the
+    shuffles; this row only tracks whose turn it is."""
+
+    election = models.OneToOneField(
+        "voting.Election", on_delete=models.PROTECT, related_name="mix_run"
+    )
+    status = models.CharField(max_length=16, choices=MixStatus.choices, default=MixStatus.MIXING)
+    rows = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    #: the trustee whose shuffle is awaited (n + 1 once every trustee shuffled or was skipped)
+    next_mixer = models.PositiveSmallIntegerField(default=1)
+    asked_at = models.DateTimeField(null=True, blank=True)
+    shuffled = models.JSONField(default=list)  #: trustee indices that shuffled, in order
+    skipped = models.JSONField(default=list)  #: trustee indices skipped
+    decrypted = models.JSONField(default=list)  #: trustees whose decryption is on the board
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=MixStatus.values), name="mix_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mix of {self.election}"

@@ -316,6 +316,27 @@ def tally_run_get(*, election: Election) -> TallyRun | None:
     return TallyRun.objects.filter(election=election).select_related("result_entry").first()
 
 
+def mix_progress(*, election: Election) -> dict[str, Any] | None:
+    """The mixnet's progress (protocol §15.11), or None for an election without a mix: whose turn
+    it is and since when, who shuffled, who was skipped, who decrypted the final list."""
+    from tally.models import MixRun
+
+    mix = MixRun.objects.filter(election=election).first()
+    if mix is None:
+        return None
+    return {
+        "status": mix.status,
+        "rows": mix.rows,
+        "width": mix.width,
+        "next_mixer": mix.next_mixer if mix.status == "mixing" else None,
+        "asked_at": mix.asked_at.isoformat() if mix.asked_at and mix.status == "mixing" else None,
+        "shuffled": mix.shuffled,
+        "skipped": mix.skipped,
+        "decrypted": mix.decrypted,
+        "error": mix.last_error,
+    }
+
+
 def tally_status(*, election: Election, officials: bool = False) -> dict[str, Any]:
     """The tally's progress: ballots added up, partial decryptions received (valid, rejected),
     trustees still missing, and the result once published. ``status`` is ``stalled`` when the
@@ -333,6 +354,7 @@ def tally_status(*, election: Election, officials: bool = False) -> dict[str, An
     }
     if run is None:
         return out
+    out["mix"] = mix_progress(election=election)
     records = list(
         PartialDecryptionRecord.objects.filter(run=run)
         .select_related("trustee")

@@ -116,6 +116,31 @@ def tally_combine(run_id: int) -> int | None:
     return entry.seq if entry is not None else None
 
 
+@shared_task(name="tally.tasks.mix_timeout")
+def mix_timeout(mix_id: int, mixer: int) -> bool:
+    """``PNYX_MIX_TIMEOUT_SECONDS`` after trustee ``mixer`` was asked to shuffle: skip it if it
+    has not (a ``mix-skip`` entry), and ask the next trustee."""
+    from tally.services.mix import mix_timeout as skip
+
+    try:
+        return skip(mix_id=mix_id, mixer=mixer)
+    except ObjectDoesNotExist:
+        _gone("mix_timeout", mix_id)
+        return False
+
+
+@shared_task(name="tally.tasks.mix_publish")
+def mix_publish(mix_id: int) -> list | None:
+    """With t decryptions of the mix's final list: the ``mix-result`` entries."""
+    from tally.services.mix import mix_publish as publish_rows
+
+    try:
+        return publish_rows(mix_id=mix_id)
+    except ObjectDoesNotExist:
+        _gone("mix_publish", mix_id)
+        return None
+
+
 @shared_task(name="tally.tasks.tally_sweep")
 def tally_sweep() -> dict:
     """Celery beat, every ``PNYX_SWEEP_SECONDS`` (config/celery.py): drive stalled tallies and key

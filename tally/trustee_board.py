@@ -59,6 +59,9 @@ class VerifiedBoard:
     path: Path
     view: BoardView
     report: object | None  #: verifier.report.Report
+    #: the verifier that passed the board (verifier.engine.Verifier): its mix checker knows the
+    #: mix's lists as the board holds them (tally/trustee_mix.py)
+    checked: object | None = None
 
     @property
     def verified(self) -> bool:
@@ -110,14 +113,14 @@ def verify_file(path: Path, *, since: str | None = None, jobs: int | None = None
     except SourceError as exc:
         raise BoardRefused(str(exc)) from exc
     try:
-        report, _ = verify_board(source, jobs=jobs or 1, since=since)
+        report, checked = verify_board(source, jobs=jobs or 1, since=since)
     except SourceError as exc:
         raise BoardRefused(str(exc)) from exc
     finally:
         source.close()
     if report.failure is not None:
         raise BoardRefused(f"the board does not verify: {report.failure}")
-    return VerifiedBoard(Path(path), BoardView.read(str(path)), report)
+    return VerifiedBoard(Path(path), BoardView.read(str(path)), report, checked)
 
 
 @contextlib.contextmanager
@@ -208,6 +211,10 @@ def allowed(board: VerifiedBoard, store: KeyStore, step: str) -> None:
         )
     if step == "decrypt":
         _decryption_allowed(board)
+    elif step in ("mix", "mix-decrypt"):
+        from tally.trustee_mix import mix_allowed
+
+        mix_allowed(board, store, step)
     else:
         _ceremony_allows(board.view, store, step)
 
@@ -245,4 +252,8 @@ def act(store: KeyStore, board: VerifiedBoard, step: str | None = None) -> dict:
                 f"{store.index} now"
             )
     allowed(board, store, step)
+    if step in ("mix", "mix-decrypt"):
+        from tally.trustee_mix import step_mix, step_mix_decrypt
+
+        return (step_mix if step == "mix" else step_mix_decrypt)(store, board)
     return step_from_board(store, board.view, step)

@@ -166,6 +166,16 @@ def cmd_decrypt(args) -> int:
     return 0
 
 
+def cmd_mix(args) -> int:
+    _write(args, _step(args, "mix"))
+    return 0
+
+
+def cmd_mix_decrypt(args) -> int:
+    _write(args, _step(args, "mix-decrypt"))
+    return 0
+
+
 def cmd_upload(args) -> int:
     message = json.loads(Path(args.file).read_text(encoding="utf-8"))
     if args.token:
@@ -299,6 +309,8 @@ def build_parser(prog: str = "pnyx-trustee") -> argparse.ArgumentParser:
         ("check", cmd_check, "check your shares; write your complaints (maybe none)"),
         ("confirm", cmd_confirm, "write your confirmation of your verification key"),
         ("decrypt", cmd_decrypt, "write your partial decryption of the published tally"),
+        ("mix", cmd_mix, "verify every earlier shuffle, then write your shuffle and its proof"),
+        ("mix-decrypt", cmd_mix_decrypt, "write your decryption of the mix's final list"),
     ):
         p = with_store(sub.add_parser(name, help=text))
         p.set_defaults(func=func)

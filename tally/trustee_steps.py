@@ -67,7 +67,16 @@ from crypto.threshold import (
 from tally import keystore
 from tally.keystore import KeyStore
 
-ENVELOPE_KINDS = ("registration", "commitment", "deal", "check", "confirmation", "decryption")
+ENVELOPE_KINDS = (
+    "registration",
+    "commitment",
+    "deal",
+    "check",
+    "confirmation",
+    "decryption",
+    "shuffle",
+    "mix-decryption",
+)
 
 
 class TrusteeError(Exception):
@@ -548,7 +557,7 @@ class BoardView:
         return results[0]["verification_keys"][index - 1] if results else None
 
 
-BOARD_STEPS = ("commit", "deal", "check", "confirm", "decrypt")
+BOARD_STEPS = ("commit", "deal", "check", "confirm", "decrypt", "mix", "mix-decrypt")
 
 
 def tally_record(view: BoardView) -> dict:

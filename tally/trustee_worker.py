@@ -253,6 +253,10 @@ def board_sync(store: KeyStore, location: str, *, jobs: int = 1) -> VerifiedBoar
         store.secrets["board"] = new_head
         store.save()
     verified = replace(board, path=local)
+    if board.checked is not None:
+        # the verifier re-reads lists by offset (the mix's rows): from the copy kept, whose bytes
+        # are the ones it verified (the next sync only appends to them)
+        board.checked.source.path = local
     _VERIFIED[str(local)] = (_stamp(local), verified)
     return verified
 

@@ -408,3 +408,12 @@ def mix_decryptions(draw):
         tuple(draw(st.lists(shares, min_size=n, max_size=n))),
         tuple(draw(st.lists(proofs, min_size=n, max_size=n))),
     )
+
+
+@st.composite
+def mixed_answers(draw, *, max_questions: int = 3, max_options: int = 40):
+    """Mixed questions' option counts, a voter's 0/1 choices for each, and a weight (§15.10)."""
+    options = draw(st.lists(st.integers(1, max_options), min_size=1, max_size=max_questions))
+    choices = [draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)) for n in options]
+    weight = draw(st.one_of(st.sampled_from([1, 65_535, 65_536, 1_000_000]), st.integers(1, 10**6)))
+    return options, choices, weight

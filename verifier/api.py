@@ -27,10 +27,13 @@ from verifier.ballots import (
 )
 from verifier.credentials import CredentialTable
 from verifier.engine import verify_board
+from verifier.mixing import MIX_PAYLOAD_FIELDS, shuffle_signed_message
 from verifier.report import Report
 from verifier.source import BoardSource, SourceError
 
 __all__ = [
+    "MIX_PAYLOAD_FIELDS",
+    "shuffle_signed_message",
     "BoardSource",
     "ChunkWorker",
     "Report",

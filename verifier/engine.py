@@ -40,6 +40,7 @@ from verifier.credentials import CredentialsChecker, CredentialTable
 from verifier.decryption import DecryptionChecker
 from verifier.facts import Facts
 from verifier.manifest import ManifestChecker
+from verifier.mixing import MixChecker
 from verifier.report import Report, VerificationFailed, fail
 from verifier.states import StateMachine
 from verifier.tally import TallyChecker
@@ -73,6 +74,10 @@ CHECK_OF_KIND = {
     "partial-decryption": "decryption",
     "decryption-rejected": "decryption",
     "result": "result",
+    "mix-shuffle": "shuffle",
+    "mix-skip": "mix",
+    "mix-decryption": "mix-decryption",
+    "mix-result": "mix-result",
 }
 _DECLARED_HASH = re.compile(rb'"hash":"([0-9a-f]{64})"')
 
@@ -129,6 +134,8 @@ class Verifier:
         self.book = BallotBook(facts, report, source)
         self.tally = TallyChecker(facts, report, self.book, source)
         self.decryption = DecryptionChecker(facts, report)
+        self.mix = MixChecker(facts, report, self.book, source)
+        self.mix.jobs = self.jobs
         self.completeness = Completeness(facts, report, require_result=require_result)
         self.handlers = {
             "election": self.states.on_election,
@@ -144,10 +151,14 @@ class Verifier:
             "manifest": self._on_manifest,
             "ballot": self._before_manifest,
             "audit": self._before_manifest,
-            "tally": self.tally.on_tally,
+            "tally": self._on_tally,
             "partial-decryption": self.decryption.on_partial_decryption,
             "decryption-rejected": self.decryption.on_decryption_rejected,
-            "result": self.decryption.on_result,
+            "mix-shuffle": self.mix.on_shuffle,
+            "mix-skip": self.mix.on_skip,
+            "mix-decryption": self.mix.on_decryption,
+            "mix-result": self.mix.on_result_rows,
+            "result": self._on_result,
         }
 
     @property
@@ -252,6 +263,7 @@ class Verifier:
         self.states.accept(entry.seq, entry.kind, entry.payload)
         try:
             self.states.payload(entry)
+            self.mix.offset = offset
             self.handlers[entry.kind](entry)
         except VerificationFailed:
             raise
@@ -290,12 +302,23 @@ class Verifier:
         if self.executor is None and self.jobs == 1:
             worker_init(WorkerContext(self.facts.manifest.data, self.facts.credentials))
 
+    def _on_tally(self, entry: BoardEntry) -> None:
+        self.tally.on_tally(entry)
+        self.mix.on_tally(entry)
+
+    def _on_result(self, entry: BoardEntry) -> None:
+        if self.mix.needed and not self.mix.done:
+            fail(entry.seq, entry.kind, "mix", "the result comes after the mix's published rows")
+        self.decryption.on_result(entry)
+
     def _before_manifest(self, entry: BoardEntry) -> None:
         what = "a ballot" if entry.kind == "ballot" else "an audit"
         fail(entry.seq, entry.kind, "state", f"{what} before the manifest")
 
     def finish(self) -> None:
         self._drain(0)
+        if self.mix.pending is not None or self.mix.decrypting is not None:
+            fail(None, None, "mix", "a shuffle's or a decryption's parts end the board unfinished")
         self.completeness.finish(since=self.since, since_seen=self._since_seen)
 
 

@@ -58,6 +58,8 @@ class Report:
     counted_weight: int = 0
     audits: list[dict[str, Any]] = field(default_factory=list)
     tally_verified: bool = False
+    #: the mixnet (§15.11): rows, width, each mixer's shuffle or skip, rows published
+    mix: dict | None = None
     decryptions_valid: list[int] = field(default_factory=list)
     decryptions_rejected: list[int] = field(default_factory=list)
     result: dict[str, Any] | None = None
@@ -114,6 +116,7 @@ class Report:
             "counted_weight": self.counted_weight,
             "audits": self.audits,
             "tally_verified": self.tally_verified,
+            "mix": self.mix,
             "decryptions_valid": self.decryptions_valid,
             "decryptions_rejected": self.decryptions_rejected,
             "result": self.result,
@@ -153,6 +156,21 @@ class Report:
             )
         if self.tally_verified:
             lines.append("Encrypted tally: recomputed and matches")
+        if self.mix is not None:
+            turns = ", ".join(
+                f"trustee {t['mixer']} "
+                + (f"shuffled (entry {t['entry']})" if "entry" in t else "skipped")
+                for t in self.mix["shuffles"]
+            )
+            lines.append(
+                f"Mixnet: {self.mix['rows']} rows of width {self.mix['width']}"
+                + (f"; {turns}" if turns else "")
+                + (
+                    f"; {self.mix['published']} rows decrypted and published"
+                    if "published" in self.mix
+                    else ""
+                )
+            )
         if self.decryptions_valid or self.decryptions_rejected:
             lines.append(
                 f"Partial decryptions: valid from trustees {self.decryptions_valid}"

@@ -37,7 +37,16 @@ ALLOWED = {
     "ready": {"credentials", "manifest", "state"},
     "open": {"ballot", "audit", "state"},
     "closed": {"tally", "state"},
-    "tallying": {"partial-decryption", "decryption-rejected", "result", "state"},
+    "tallying": {
+        "partial-decryption",
+        "decryption-rejected",
+        "mix-shuffle",
+        "mix-skip",
+        "mix-decryption",
+        "mix-result",
+        "result",
+        "state",
+    },
     "tallied": set(),
 }
 #: kinds that appear at most once on a board (`election` too: it is entry 0 and only entry 0)
@@ -64,6 +73,22 @@ PAYLOAD_FIELDS = {
     "partial-decryption": ("decryption", "signature"),
     "decryption-rejected": ("trustee", "reason"),
     "result": ("counts", "funded", "trustees", "counted", "weight"),
+    # §15.11
+    "mix-shuffle": (
+        "mixer",
+        "part",
+        "parts",
+        "offset",
+        "rows",
+        "width",
+        "ciphertexts",
+        "proof",
+        "head",
+        "signature",
+    ),
+    "mix-skip": ("mixer", "reason"),
+    "mix-decryption": ("part", "parts", "decryption", "signature"),
+    "mix-result": ("part", "parts", "offset", "trustees", "rows"),
 }
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")

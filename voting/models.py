@@ -214,6 +214,14 @@ class Question(models.Model):
         validators=[MaxValueValidator(MAX_AMOUNT)],
         help_text=_("Budget only: the selected options may cost at most this much."),
     )
+    mixed = models.BooleanField(
+        _("mixed"),
+        default=False,
+        help_text=_(
+            "Approval and budget only: each ballot's answer also goes through the trustees' "
+            "mixnet and is published, anonymous, after the close (protocol §15.10)."
+        ),
+    )
 
     class Meta:
         ordering = ["position", "id"]

@@ -11,7 +11,7 @@ decryptions combine, with the Lagrange coefficients at zero, to the message poin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "mix_partial_decrypt",
     "verify_mix_decryption",
     "mix_combine",
+    "mix_decryption_rows",
 ]
 
 
@@ -171,6 +172,8 @@ def verify_mix_decryption(
     ):
         position = decryption.offset + i
         for k, (ct, D, proof) in enumerate(zip(row, row_shares, row_proofs, strict=True)):
+            if ct.alpha.is_identity() and not D.is_identity():  # §15.8: "00" where α = O
+                raise InvalidProof(f"{label}: row {position}, component {k}: α is O, D is not")
             verify_dleq(
                 proof,
                 base1=G,
@@ -183,6 +186,19 @@ def verify_mix_decryption(
                 label=f"{label}: row {position}, component {k}",
             )
     batch.verify()
+
+
+def mix_decryption_rows(parts: Sequence[MixDecryption], start: int, stop: int) -> MixDecryption:
+    """Rows ``start … stop − 1`` of one trustee's decryption given in consecutive ``parts``, as
+    one object (parts may be cut differently from the rows asked)."""
+    shares, proofs = [], []
+    for d in parts:
+        for i in range(max(start, d.offset), min(stop, d.stop)):
+            shares.append(d.shares[i - d.offset])
+            proofs.append(d.proofs[i - d.offset])
+    if len(shares) != stop - start:
+        raise DecryptionError(f"the parts do not cover rows {start}–{stop - 1}")
+    return MixDecryption(parts[0].trustee, start, parts[0].width, tuple(shares), tuple(proofs))
 
 
 def mix_combine(

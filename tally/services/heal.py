@@ -272,5 +272,28 @@ def tally_sweep(*, now: datetime | None = None) -> dict[str, Any]:
         asked = ceremony_heal(ceremony_id=ceremony_id, now=now)
         if asked:
             report["ceremonies"][ceremony_id] = asked
+    report["mixes"] = mix_heal(now=now)
     report["looks"] = trustees_look(now=now)
     return report
+
+
+def mix_heal(*, now: datetime) -> dict[int, str]:
+    """Mixes that wait (protocol §15.11): a mixer asked more than ``PNYX_MIX_TIMEOUT_SECONDS``
+    ago is skipped (its timeout task may have been lost with the broker); a turn or a decryption
+    never asked (the request lost) or asked more than ``PNYX_STALL_SECONDS`` ago is asked again;
+    t decryptions in but no rows published: published."""
+    from tally.models import MixRun, MixStatus
+    from tally.services.mix import mix_ask, mix_publish, mix_timeout
+
+    out: dict[int, str] = {}
+    timeout = timedelta(seconds=settings.PNYX_MIX_TIMEOUT_SECONDS)
+    for mix in MixRun.objects.filter(status__in=(MixStatus.MIXING, MixStatus.DECRYPTING)):
+        if mix.status == MixStatus.MIXING and mix.asked_at and mix.asked_at <= now - timeout:
+            if mix_timeout(mix_id=mix.pk, mixer=mix.next_mixer):
+                out[mix.pk] = f"skipped trustee {mix.next_mixer}"
+        elif mix.status == MixStatus.DECRYPTING and mix_publish(mix_id=mix.pk):
+            out[mix.pk] = "published"
+        elif mix.asked_at is None or mix.asked_at <= now - _stall():
+            mix_ask(mix_id=mix.pk)
+            out[mix.pk] = "asked again"
+    return out

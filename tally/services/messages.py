@@ -45,6 +45,14 @@ def trustee_message_receive(*, election: Election, index: int, body: Any, via: s
         )
     if kind == "decryption":
         return decryption_receive(election=election, index=index, envelope=body, via=via)
+    if kind == "shuffle":
+        from tally.services.mix import shuffle_receive
+
+        return shuffle_receive(election=election, index=index, envelope=body, via=via)
+    if kind == "mix-decryption":
+        from tally.services.mix import mix_decryption_receive
+
+        return mix_decryption_receive(election=election, index=index, envelope=body, via=via)
     if kind in ("commitment", "deal", "check", "confirmation"):
         return ceremony_message_receive(election=election, index=index, envelope=body, via=via)
     raise InvalidTrusteeMessage(f"Unknown message kind {kind!r}.")

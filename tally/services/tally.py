@@ -471,8 +471,11 @@ def _tally_publish(*, run_id: int) -> BoardEntry | None:
         run.save()
         election_start_tally(election=election, acting_user=None)
         from tally.services.dispatch import tally_dispatch_decryptions
+        from tally.services.mix import mix_start
 
         after_commit(lambda: tally_dispatch_decryptions(run_id=run_id))
+        election_id = election.pk
+        after_commit(lambda: mix_start(election_id=election_id))
     logger.info(
         "tally of %s published: %d counted, %d superseded", election.pk, run.counted, superseded
     )
@@ -642,6 +645,16 @@ def _result_payload(run: TallyRun, manifest: Manifest, used: list[int]) -> dict:
     }
 
 
+def _mix_pending(election: Election, run: TallyRun) -> bool:
+    from tally.models import MixRun, MixStatus
+    from tally.services.mix import mix_layout_of
+
+    if not run.counted or not mix_layout_of(election):
+        return False
+    mix = MixRun.objects.filter(election=election).first()
+    return mix is None or mix.status != MixStatus.DONE
+
+
 def tally_combine(*, run_id: int) -> BoardEntry | None:
     """With t valid partial decryptions: combine, solve, publish the ``result`` entry (§12.4) and
     move to ``tallied``. Does nothing with fewer (the tally waits) or once the result is out."""
@@ -657,6 +670,8 @@ def tally_combine(*, run_id: int) -> BoardEntry | None:
     )
     if len(valid) < manifest.threshold:
         return None
+    if _mix_pending(election, run):
+        return None  # §15.11: the result follows the mix's published rows
     used = valid[: manifest.threshold]
     payload = _result_payload(run, manifest, used)  # the costly part, outside the locks
     with transaction.atomic():

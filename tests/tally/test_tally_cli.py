@@ -248,6 +248,7 @@ FRAMEWORK_FREE = (
     "tally/trustee_steps.py",
     "tally/trustee_board.py",
     "tally/trustee_worker.py",
+    "tally/trustee_mix.py",
     "tally/keystore.py",
 )
 TRUSTEE_MODULES = ("tally", *(name[:-3].replace("/", ".") for name in FRAMEWORK_FREE))

@@ -107,6 +107,7 @@ def add_questions(election: Election, questions: Sequence[dict]) -> None:
             max_selections=spec.get("max"),
             budget=spec.get("budget"),
             max_score=spec.get("max_score"),
+            mixed=spec.get("mixed", False),
         )
         for index, option in enumerate(spec["options"]):
             title, cost = option if isinstance(option, tuple) else (option, None)

@@ -152,28 +152,29 @@ def questions_json(election: Election) -> list[dict]:
     for qi, (question, options) in enumerate(election_questions(election)):
         low, high = question_bounds(question, options)
         budget = question.kind == QuestionKind.BUDGET
-        questions.append(
-            {
-                "id": question_id(qi),
-                "kind": question.kind,
-                "title": question.title,
-                "description": question.description,
-                "options": [
-                    {
-                        "id": option_id(qi, oi),
-                        "title": option.title,
-                        "description": option.description,
-                        "cost": option.cost if budget else None,
-                    }
-                    for oi, option in enumerate(options)
-                ],
-                "min": low,
-                "max": high,
-                "budget": question.budget if budget else None,
-            }
-        )
+        item = {
+            "id": question_id(qi),
+            "kind": question.kind,
+            "title": question.title,
+            "description": question.description,
+            "options": [
+                {
+                    "id": option_id(qi, oi),
+                    "title": option.title,
+                    "description": option.description,
+                    "cost": option.cost if budget else None,
+                }
+                for oi, option in enumerate(options)
+            ],
+            "min": low,
+            "max": high,
+            "budget": question.budget if budget else None,
+        }
         if question.kind == QuestionKind.SCORE:  # protocol §10: score questions only
-            questions[-1]["max_score"] = question.max_score
+            item["max_score"] = question.max_score
+        if question.mixed:  # §15.10: absent unless true, so unmixed manifests are unchanged
+            item["mixed"] = True
+        questions.append(item)
     return questions
 
 
