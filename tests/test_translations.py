@@ -106,10 +106,17 @@ def test_the_compiled_catalogue_is_the_current_one(language) -> None:
     with (folder / "django.mo").open("rb") as compiled:
         mo = gettext.GNUTranslations(compiled)
     for entry in catalogue(folder / "django.po").translated_entries():
+        context = entry.msgctxt
         if entry.msgid_plural:
-            assert mo.ngettext(entry.msgid, entry.msgid_plural, 2) == entry.msgstr_plural[1]
+            compiled = (
+                mo.npgettext(context, entry.msgid, entry.msgid_plural, 2)
+                if context
+                else mo.ngettext(entry.msgid, entry.msgid_plural, 2)
+            )
+            assert compiled == entry.msgstr_plural[1], "run make messages"
         else:
-            assert mo.gettext(entry.msgid) == entry.msgstr, "run make messages"
+            compiled = mo.pgettext(context, entry.msgid) if context else mo.gettext(entry.msgid)
+            assert compiled == entry.msgstr, "run make messages"
 
 
 @pytest.mark.slow
