@@ -432,16 +432,23 @@ class Point:
         return "Point(identity)" if self.is_identity() else f"Point({self.to_hex()[:18]}…)"
 
 
+_oct2point = _C.EC_POINT_oct2point
+
+
 def _decode(data: bytes):
-    ctx = _scratch()[0]
-    pt = _new_pt()
-    if _C.EC_POINT_oct2point(_ECG, pt, data, len(data), ctx) != 1:
+    """An EC_POINT from a SEC1 encoding that its caller has checked to be of the form
+    ``04 ‖ X ‖ Y`` (65 bytes) or ``02/03 ‖ X`` (33 bytes): validated by OpenSSL exactly once.
+
+    ``EC_POINT_oct2point`` sets the point through ``EC_POINT_set_affine_coordinates``, which since
+    OpenSSL 1.1.1 refuses coordinates ≥ p and points off the curve (and a compressed ``X`` without
+    a square root); these two forms never encode the point at infinity. So no second on-curve or
+    infinity check is made here — :func:`_check_openssl_validates` proves at import time that the
+    linked OpenSSL does refuse such points, and the module does not load otherwise."""
+    pt = _gc(_point_new(_ECG), _point_free)
+    if pt == _NULL:
+        raise CryptoError("OpenSSL could not allocate a point")
+    if _oct2point(_ECG, pt, data, len(data), _scratch()[0]) != 1:
         raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
-    # oct2point checks the curve equation; check again explicitly (cheap) rather than trust it.
-    if _C.EC_POINT_is_on_curve(_ECG, pt, ctx) != 1:
-        raise InvalidPoint("not a point of P-256")
-    if _C.EC_POINT_is_at_infinity(_ECG, pt):
-        raise InvalidPoint("the point at infinity is not allowed here")
     return pt
 
 
@@ -676,3 +683,28 @@ def curve_rhs(x: int) -> int:
 def random_scalar() -> Scalar:
     """Alias of :meth:`Scalar.random` (OS CSPRNG)."""
     return Scalar.random()
+
+
+def _check_openssl_validates() -> None:
+    """Refuse to run with an OpenSSL whose ``EC_POINT_oct2point`` accepts a point off the curve or
+    a coordinate ≥ p (:func:`_decode` relies on it: it checks nothing else)."""
+    gx, gy = G.coordinates()
+    y0 = fp_sqrt(B)  # the points with x = 0 are (0, ±√B)
+    if y0 is None:  # pragma: no cover - B is a square for P-256
+        raise CryptoError("no point with x = 0")
+    bad = (
+        b"\x04" + gx.to_bytes(32, "big") + ((gy + 1) % P).to_bytes(32, "big"),  # off the curve
+        b"\x04" + P.to_bytes(32, "big") + y0.to_bytes(32, "big"),  # x = p (≡ 0, not reduced)
+        b"\x02" + P.to_bytes(32, "big"),  # compressed, x = p
+    )
+    for data in bad:
+        try:
+            _decode(data)
+        except InvalidPoint:
+            continue
+        raise CryptoError("the linked OpenSSL accepts invalid P-256 points: refusing to run")
+    if Point(_decode(b"\x04" + gx.to_bytes(32, "big") + gy.to_bytes(32, "big"))) != G:
+        raise CryptoError("OpenSSL decoded the generator wrongly")  # pragma: no cover
+
+
+_check_openssl_validates()

@@ -24,13 +24,12 @@ import os
 import re
 
 from crypto.ballot import ElectionSpec
-from crypto.group import Point, Q, Scalar, multi_mul
+from crypto.group import Point, Q, multi_mul
 from crypto.hashing import hash_message_to_scalar
 
 __all__ = ["BallotBatch", "FastBallot", "Rho", "Unrecognised"]
 
 _point = Point.from_hex
-_scalar = Scalar.from_hex
 _ENVELOPE = ("election", "hash", "kind", "payload", "prev", "seq", "time", "version")
 _PAYLOAD = ("ballot", "tracker")
 _BALLOT = ("answers", "credential", "election", "signature", "version")
@@ -45,6 +44,17 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 
 class Unrecognised(Exception):
     """The fast path does not vouch for this ballot: verify it with the reference code."""
+
+
+def _scalar(text) -> int:
+    """A scalar's value from its wire form (64 lowercase hex digits, < q), as
+    :meth:`crypto.group.Scalar.from_hex` decides, without building the ``Scalar``."""
+    if type(text) is not str or not _HEX64.match(text):
+        raise Unrecognised
+    value = int(text, 16)
+    if value >= Q:
+        raise Unrecognised
+    return value
 
 
 class Rho:
@@ -202,7 +212,7 @@ class BallotBatch:
         # the credential's signature (§6.2): z·G − R − c·S = O
         commitment_hex = signature["commitment"]
         commitment = _point(commitment_hex)
-        z = _scalar(signature["response"])._v
+        z = _scalar(signature["response"])
         if eq is not None:
             c = hash_message_to_scalar(
                 "credential-signature",
@@ -216,6 +226,42 @@ class BallotBatch:
             eq.scalars += (-r, -r * c)
             eq.points += (commitment, credential)
         return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
+
+    def known(self, payload: dict) -> tuple[FastBallot, str]:
+        """``--since``: what the later checks need of a ballot entry at or before the head an
+        earlier run verified — its credential's encoding (revoting, weights), its listed
+        ciphertexts' points (the encrypted tally, §12.3) and its α keys (§12.2) — and the tracker
+        it declares; no proof, signature or tracker is checked again, and no other point is
+        decoded. Sound only because the caller has checked the entry's hash and the chain from it
+        to that head (§12.5 check 1): the bytes are those the earlier run verified. Raises
+        :class:`Unrecognised` for anything else (the general path decides)."""
+        ballot = payload["ballot"]
+        if type(ballot) is not dict or tuple(ballot) != _BALLOT:
+            raise Unrecognised
+        credential, answers = ballot["credential"], ballot["answers"]
+        if type(credential) is not str or len(credential) != 130:
+            raise Unrecognised
+        if type(answers) is not list or len(answers) != len(self._questions):
+            raise Unrecognised
+        points: list[Point] = []
+        keys: list[bytes] = []
+        for answer, shape in zip(answers, self._questions, strict=True):
+            listed, budget = shape[1], shape[5]
+            if type(answer) is not dict or tuple(answer) != _ANSWER:
+                raise Unrecognised
+            choices = answer["choices"]
+            if type(choices) is not list or len(choices) != listed:
+                raise Unrecognised
+            for ct in choices:
+                if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
+                    raise Unrecognised
+                a_hex = ct["alpha"]
+                points += (_point(a_hex), _point(ct["beta"]))
+                keys.append(bytes.fromhex(a_hex[2:18]))
+            if budget is not None:
+                for ct in answer["budget_proof"]["bits"]:
+                    keys.append(bytes.fromhex(ct["alpha"][2:18]))
+        return FastBallot(bytes.fromhex(credential), points, b"".join(keys)), payload["tracker"]
 
     def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
         _question, listed, sum_values, bits, costs, budget = shape
@@ -275,8 +321,8 @@ class BallotBatch:
             raise Unrecognised
         (a0h, b0h), (a1h, b1h) = commitments
         a0, b0, a1, b1 = _point(a0h), _point(b0h), _point(a1h), _point(b1h)
-        c0, c1 = _scalar(challenges[0])._v, _scalar(challenges[1])._v
-        v0, v1 = _scalar(responses[0])._v, _scalar(responses[1])._v
+        c0, c1 = _scalar(challenges[0]), _scalar(challenges[1])
+        v0, v1 = _scalar(responses[0]), _scalar(responses[1])
         if eq is None:
             return 0, 0
         c = hash_message_to_scalar(
@@ -307,8 +353,8 @@ class BallotBatch:
                 raise Unrecognised
             coms.append((_point(pair[0]), _point(pair[1])))
             pairs.append(f'["{pair[0]}","{pair[1]}"]')
-        cs = [_scalar(x)._v for x in challenges]
-        vs = [_scalar(x)._v for x in responses]
+        cs = [_scalar(x) for x in challenges]
+        vs = [_scalar(x) for x in responses]
         if eq is None:
             return 0, 0
         c = hash_message_to_scalar(
