@@ -20,6 +20,13 @@ its workers' CPU seconds per ballot ÷ the CPU time of one multiplication): on a
 work keeps busy the wall time includes waiting for a core, the CPU time much less so. With
 ``--repeat N`` the 2-job run is repeated N times and every figure of it is reported per run
 (``…_runs``) with its median.
+
+``--since-latency`` adds a worker trustee's close latency: ``pnyx-verify --since HEAD --jobs 1``
+(as ``tally.trustee_worker.board_sync`` runs it) on the large board with the last 100 entries new
+(the tail of the voting, the close, the tally and its decryption), against the full verification
+of the same board in the same way, measured one after the other (``since_s``/``full_jobs1_s``
+wall, ``…_cpu_s`` CPU, ``since_speedup_cpu`` their CPU ratio). ``--small``/``--large`` choose the
+board sizes (e.g. ``--small 2000 --large 10000`` for two sizes that build in a minute).
 """
 
 from __future__ import annotations

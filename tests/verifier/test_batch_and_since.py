@@ -10,11 +10,10 @@ import pytest
 
 from crypto.hashing import digest_json
 from tests.verifier.boardgen import SINGLE5, BoardBuilder, random_choices
+from tests.verifier.test_boundaries import verify
 from tests.verifier.test_verifier import _flip_scalar, index_of, with_payload, write
 from verifier import ballots as worker
-from verifier.engine import verify_board
 from verifier.fastballot import BallotBatch
-from verifier.source import BoardSource
 
 BALLOTS = 2 * worker.BALLOTS_PER_BATCH + 7  # three batches, the last one partial
 
@@ -31,15 +30,6 @@ def board():
     b.close_and_tally()
     b.decrypt((1, 2))
     return b
-
-
-def verify(path, *, jobs, since=None):
-    source = BoardSource(str(path))
-    try:
-        report, _ = verify_board(source, jobs=jobs, since=since)
-    finally:
-        source.close()
-    return report
 
 
 @pytest.mark.parametrize("nth", [0, worker.BALLOTS_PER_BATCH + 3, BALLOTS - 1])
