@@ -195,7 +195,7 @@ def _verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
                     raise Unrecognised
                 if check_proofs:
                     canonical = ballot_payload_bytes(line)
-                    fast, tracker, equations = batch.prepare(payload["ballot"], canonical, True)
+                    fast, tracker, equations = batch.prepare(payload["ballot"], canonical)
                     if payload["tracker"] != tracker:
                         raise Unrecognised
                 else:  # --since, verified by an earlier run: only what later checks need
@@ -207,7 +207,7 @@ def _verify_chunk(chunk: list[tuple[int, bytes]], check_proofs: bool) -> list:
             except (Unrecognised, CryptoError, KeyError, TypeError, ValueError, AttributeError):
                 pass  # the general way below decides, and names what is wrong
             else:
-                if equations is not None:
+                if equations is not None:  # None: --since, checked in an earlier run
                     batch.queue(equations)
                     batches[-1][1].append(len(items))
                     if batch.ballots == BALLOTS_PER_BATCH:

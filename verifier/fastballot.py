@@ -183,12 +183,11 @@ class BallotBatch:
         self.points += equations.points
         self.ballots += 1
 
-    def prepare(
-        self, ballot: dict, canonical: bytes, check_proofs: bool
-    ) -> tuple[FastBallot, str, _Equations | None]:
-        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``)
-        and, with ``check_proofs``, check its challenges and write its equations (not queued
-        yet: :meth:`queue`); return it, its tracker (hex) and the equations. Raises
+    def prepare(self, ballot: dict, canonical: bytes) -> tuple[FastBallot, str, _Equations]:
+        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``),
+        check its challenges and write its equations (not queued yet: :meth:`queue`); return
+        it, its tracker (hex) and the equations (``--since`` reads earlier ballots with
+        :meth:`known` instead). Raises
         :class:`Unrecognised` — or a decoding error — for anything it does not vouch for."""
         if type(ballot) is not dict or tuple(ballot) != _BALLOT:
             raise Unrecognised
@@ -205,7 +204,7 @@ class BallotBatch:
         tracker, content_digest = _digests(canonical)
         points: list[Point] = []
         keys: list[bytes] = []
-        eq = _Equations(self._rho) if check_proofs else None
+        eq = _Equations(self._rho)
         binding = f'{{"credential":"{credential_hex}",'
         for qi, (answer, shape) in enumerate(zip(answers, self._questions, strict=True)):
             self._answer(eq, answer, shape, qi, binding, points, keys)
@@ -213,18 +212,17 @@ class BallotBatch:
         commitment_hex = signature["commitment"]
         commitment = _point(commitment_hex)
         z = _scalar(signature["response"])
-        if eq is not None:
-            c = hash_message_to_scalar(
-                "credential-signature",
-                (
-                    f'["{self.fingerprint}",{{"message":"{content_digest}",'
-                    f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
-                ).encode(),
-            )._v
-            r = eq.rho()
-            eq.g += r * z
-            eq.scalars += (-r, -r * c)
-            eq.points += (commitment, credential)
+        c = hash_message_to_scalar(
+            "credential-signature",
+            (
+                f'["{self.fingerprint}",{{"message":"{content_digest}",'
+                f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
+            ).encode(),
+        )._v
+        r = eq.rho()
+        eq.g += r * z
+        eq.scalars += (-r, -r * c)
+        eq.points += (commitment, credential)
         return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
 
     def known(self, payload: dict) -> tuple[FastBallot, str]:
@@ -278,14 +276,6 @@ class BallotBatch:
             raise Unrecognised
         if (budget is None) is not (budget_proof is None):
             raise Unrecognised
-        if eq is None:  # decoded, not checked (--since: checked in an earlier run)
-            for proof in proofs:
-                self._bit_proof(None, proof, "", "", "")
-            if sum_proof is not None:
-                self._sum_proof(None, sum_proof, sum_values, "", "")
-            if budget_proof is not None:
-                self._budget(None, budget_proof, bits, costs, budget, qi, binding, None, None, keys)
-            return
         # per listed ciphertext: the coefficient of its α and of its β in this ballot
         ca, cb = [], []
         for o, proof in enumerate(proofs):
@@ -309,7 +299,7 @@ class BallotBatch:
 
     def _bit_proof(self, eq, proof, tag, binding, ct_hex) -> tuple[int, int]:
         """A 0/1 proof (§5.3, S = [0, 1]) on one ciphertext; queues its commitments and returns
-        the coefficients of the ciphertext's α and β (with ``eq`` None: decodes only)."""
+        the coefficients of the ciphertext's α and β."""
         if type(proof) is not dict or tuple(proof) != _PROOF:
             raise Unrecognised
         commitments, challenges, responses = (
@@ -323,8 +313,6 @@ class BallotBatch:
         a0, b0, a1, b1 = _point(a0h), _point(b0h), _point(a1h), _point(b1h)
         c0, c1 = _scalar(challenges[0]), _scalar(challenges[1])
         v0, v1 = _scalar(responses[0]), _scalar(responses[1])
-        if eq is None:
-            return 0, 0
         c = hash_message_to_scalar(
             tag,
             (
@@ -345,7 +333,7 @@ class BallotBatch:
 
     def _sum_proof(self, eq, proof, values, binding, cts_hex) -> tuple[int, int]:
         """§5.3 on the sum of the listed ciphertexts; returns the coefficient that every α (and
-        every β) of the question gets (with ``eq`` None: decodes only)."""
+        every β) of the question gets."""
         commitments, challenges, responses = _proof(proof, len(values))
         coms, pairs = [], []
         for pair in commitments:
@@ -355,8 +343,6 @@ class BallotBatch:
             pairs.append(f'["{pair[0]}","{pair[1]}"]')
         cs = [_scalar(x) for x in challenges]
         vs = [_scalar(x) for x in responses]
-        if eq is None:
-            return 0, 0
         c = hash_message_to_scalar(
             "sum",
             (
@@ -388,10 +374,6 @@ class BallotBatch:
         if type(bit_proofs) is not list or len(bit_proofs) != bits:
             raise Unrecognised
         alphas, betas, cts_hex = _ciphertexts(cts, keys, None)
-        if eq is None:
-            for bit_proof in bit_proofs:
-                self._bit_proof(None, bit_proof, "", "", "")
-            return
         r1, r2 = eq.rho(), eq.rho()
         for j, bit_proof in enumerate(bit_proofs):
             da, db = self._bit_proof(
