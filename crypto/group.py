@@ -451,63 +451,24 @@ class Point:
         return "Point(identity)" if self.is_identity() else f"Point({self.to_hex()[:18]}…)"
 
 
-def _decode_checked(data: bytes):
-    """SEC1 bytes → a fresh EC_POINT, with the curve equation and infinity checked by us too."""
-    ctx = _scratch()[0]
-    pt = _new_pt()
-    if _C.EC_POINT_oct2point(_ECG, pt, data, len(data), ctx) != 1:
-        raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
-    if _C.EC_POINT_is_on_curve(_ECG, pt, ctx) != 1:
-        raise InvalidPoint("not a point of P-256")
-    if _C.EC_POINT_is_at_infinity(_ECG, pt):
-        raise InvalidPoint("the point at infinity is not allowed here")
-    return pt
-
-
-def _decode_lean(data: bytes):
-    """SEC1 bytes → a fresh EC_POINT, trusting ``EC_POINT_oct2point`` for the curve equation
-    (OpenSSL ≥ 1.1.1 refuses a point off the curve in oct2point): used only when
-    :func:`_oct2point_checks_the_curve` proved at import that this libcrypto does. An encoding of
-    65 bytes beginning 04 (or 33 beginning 02/03) is never the point at infinity."""
-    pt = _point_new(_ECG)
-    if pt == _NULL:
-        raise CryptoError("OpenSSL could not allocate a point")
-    pt = _gc(pt, _point_free)
-    if _oct2point(_ECG, pt, data, len(data), _scratch()[0]) != 1:
-        raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
-    return pt
-
-
 _oct2point = _C.EC_POINT_oct2point
 
 
-def _oct2point_checks_the_curve() -> bool:
-    """Whether this libcrypto's oct2point refuses off-curve points and coordinates ≥ p, and
-    accepts a real one: checked once at import on fixed encodings (the generator, the generator
-    with its last bit flipped, x = p). Decoding is then one OpenSSL call per point."""
-    gen = bytes.fromhex(
-        "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-        "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-    )
-    off = gen[:-1] + bytes([gen[-1] ^ 1])
-    big_x = b"\x04" + P.to_bytes(32, "big") + gen[33:]
-    ctx = _scratch()[0]
-    try:
-        pt = _new_pt()
-        if _C.EC_POINT_oct2point(_ECG, pt, gen, 65, ctx) != 1:
-            return False
-        for bad in (off, big_x):
-            if _C.EC_POINT_oct2point(_ECG, _new_pt(), bad, 65, ctx) == 1:
-                return False
-        return _C.EC_POINT_is_on_curve(_ECG, pt, ctx) == 1
-    finally:
-        while _C.ERR_get_error():  # the refusals above queued errors: drop them
-            pass
+def _decode(data: bytes):
+    """An EC_POINT from a SEC1 encoding that its caller has checked to be of the form
+    ``04 ‖ X ‖ Y`` (65 bytes) or ``02/03 ‖ X`` (33 bytes): validated by OpenSSL exactly once.
 
-
-#: SEC1 bytes of a real point → EC_POINT (raises :class:`InvalidPoint`).
-_LEAN = _oct2point_checks_the_curve()
-_decode = _decode_lean if _LEAN else _decode_checked
+    ``EC_POINT_oct2point`` sets the point through ``EC_POINT_set_affine_coordinates``, which since
+    OpenSSL 1.1.1 refuses coordinates ≥ p and points off the curve (and a compressed ``X`` without
+    a square root); these two forms never encode the point at infinity. So no second on-curve or
+    infinity check is made here — :func:`_check_openssl_validates` proves at import time that the
+    linked OpenSSL does refuse such points, and the module does not load otherwise."""
+    pt = _gc(_point_new(_ECG), _point_free)
+    if pt == _NULL:
+        raise CryptoError("OpenSSL could not allocate a point")
+    if _oct2point(_ECG, pt, data, len(data), _scratch()[0]) != 1:
+        raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
+    return pt
 
 
 #: The standard generator of P-256.
@@ -715,8 +676,6 @@ class PointArena:
         ctx = _scratch()[0]
         if _oct2point(_ECG, pt, data, _POINT_BYTES, ctx) != 1:
             raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
-        if not _LEAN and _C.EC_POINT_is_on_curve(_ECG, pt, ctx) != 1:
-            raise InvalidPoint("not a point of P-256")
         self._used = i + 1
         return pt
 
@@ -824,3 +783,28 @@ def curve_rhs(x: int) -> int:
 def random_scalar() -> Scalar:
     """Alias of :meth:`Scalar.random` (OS CSPRNG)."""
     return Scalar.random()
+
+
+def _check_openssl_validates() -> None:
+    """Refuse to run with an OpenSSL whose ``EC_POINT_oct2point`` accepts a point off the curve or
+    a coordinate ≥ p (:func:`_decode` relies on it: it checks nothing else)."""
+    gx, gy = G.coordinates()
+    y0 = fp_sqrt(B)  # the points with x = 0 are (0, ±√B)
+    if y0 is None:  # pragma: no cover - B is a square for P-256
+        raise CryptoError("no point with x = 0")
+    bad = (
+        b"\x04" + gx.to_bytes(32, "big") + ((gy + 1) % P).to_bytes(32, "big"),  # off the curve
+        b"\x04" + P.to_bytes(32, "big") + y0.to_bytes(32, "big"),  # x = p (≡ 0, not reduced)
+        b"\x02" + P.to_bytes(32, "big"),  # compressed, x = p
+    )
+    for data in bad:
+        try:
+            _decode(data)
+        except InvalidPoint:
+            continue
+        raise CryptoError("the linked OpenSSL accepts invalid P-256 points: refusing to run")
+    if Point(_decode(b"\x04" + gx.to_bytes(32, "big") + gy.to_bytes(32, "big"))) != G:
+        raise CryptoError("OpenSSL decoded the generator wrongly")  # pragma: no cover
+
+
+_check_openssl_validates()

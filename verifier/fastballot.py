@@ -47,6 +47,17 @@ class Unrecognised(Exception):
     """The fast path does not vouch for this ballot: verify it with the reference code."""
 
 
+def _scalar(text) -> int:
+    """A scalar's value from its wire form (64 lowercase hex digits, < q), as
+    :meth:`crypto.group.Scalar.from_hex` decides, without building the ``Scalar``."""
+    if type(text) is not str or not _HEX64.match(text):
+        raise Unrecognised
+    value = int(text, 16)
+    if value >= Q:
+        raise Unrecognised
+    return value
+
+
 class Rho:
     """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB (256 weights) at a
     time. Not shared between threads: :func:`verifier.ballots.verify_chunk` makes one per call."""
@@ -183,12 +194,11 @@ class BallotBatch:
         self.points += equations.points
         self.ballots += 1
 
-    def prepare(
-        self, ballot: dict, canonical: bytes, check_proofs: bool
-    ) -> tuple[FastBallot, str, _Equations | None]:
-        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``)
-        and, with ``check_proofs``, check its challenges and write its equations (not queued
-        yet: :meth:`queue`); return it, its tracker (hex) and the equations. Raises
+    def prepare(self, ballot: dict, canonical: bytes) -> tuple[FastBallot, str, _Equations]:
+        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``),
+        check its challenges and write its equations (not queued yet: :meth:`queue`); return
+        it, its tracker (hex) and the equations (``--since`` reads earlier ballots with
+        :meth:`known` instead). Raises
         :class:`Unrecognised` — or a decoding error — for anything it does not vouch for."""
         if type(ballot) is not dict or tuple(ballot) != _BALLOT:
             raise Unrecognised
@@ -205,7 +215,7 @@ class BallotBatch:
         tracker, content_digest = _digests(canonical)
         points: list = []
         keys: list[bytes] = []
-        eq = _Equations(self._rho) if check_proofs else None
+        eq = _Equations(self._rho)
         binding = f'{{"credential":"{credential_hex}",'
         for qi, (answer, shape) in enumerate(zip(answers, self._questions, strict=True)):
             self._answer(eq, answer, shape, qi, binding, points, keys)
@@ -213,20 +223,56 @@ class BallotBatch:
         commitment_hex = signature["commitment"]
         commitment = self._com(commitment_hex)
         z = _scalar(signature["response"])
-        if eq is not None:
-            c = hash_message_to_value(
-                "credential-signature",
-                (
-                    f'["{self.fingerprint}",{{"message":"{content_digest}",'
-                    f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
-                ).encode(),
-            )
-            r = eq.rho()
-            eq.g += r * z
-            eq.scalars += (-r, -r * c)
-            eq.points += (commitment, credential)
+        c = hash_message_to_value(
+            "credential-signature",
+            (
+                f'["{self.fingerprint}",{{"message":"{content_digest}",'
+                f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
+            ).encode(),
+        )
+        r = eq.rho()
+        eq.g += r * z
+        eq.scalars += (-r, -r * c)
+        eq.points += (commitment, credential)
         fast = FastBallot(bytes.fromhex(credential_hex), points, b"".join(keys))
         return fast, tracker, eq
+
+    def known(self, payload: dict) -> tuple[FastBallot, str]:
+        """``--since``: what the later checks need of a ballot entry at or before the head an
+        earlier run verified — its credential's encoding (revoting, weights), its listed
+        ciphertexts' points (the encrypted tally, §12.3) and its α keys (§12.2) — and the tracker
+        it declares; no proof, signature or tracker is checked again, and no other point is
+        decoded. Sound only because the caller has checked the entry's hash and the chain from it
+        to that head (§12.5 check 1): the bytes are those the earlier run verified. Raises
+        :class:`Unrecognised` for anything else (the general path decides)."""
+        ballot = payload["ballot"]
+        if type(ballot) is not dict or tuple(ballot) != _BALLOT:
+            raise Unrecognised
+        credential, answers = ballot["credential"], ballot["answers"]
+        if type(credential) is not str or len(credential) != 130:
+            raise Unrecognised
+        if type(answers) is not list or len(answers) != len(self._questions):
+            raise Unrecognised
+        points: list = []
+        keys: list[bytes] = []
+        com = self._com
+        for answer, shape in zip(answers, self._questions, strict=True):
+            listed, budget = shape[1], shape[5]
+            if type(answer) is not dict or tuple(answer) != _ANSWER:
+                raise Unrecognised
+            choices = answer["choices"]
+            if type(choices) is not list or len(choices) != listed:
+                raise Unrecognised
+            for ct in choices:
+                if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
+                    raise Unrecognised
+                a_hex = ct["alpha"]
+                points += (com(a_hex), com(ct["beta"]))
+                keys.append(bytes.fromhex(a_hex[2:18]))
+            if budget is not None:
+                for ct in answer["budget_proof"]["bits"]:
+                    keys.append(bytes.fromhex(ct["alpha"][2:18]))
+        return FastBallot(bytes.fromhex(credential), points, b"".join(keys)), payload["tracker"]
 
     def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
         question, listed, sum_values, bits, costs, budget = shape
@@ -243,17 +289,6 @@ class BallotBatch:
             raise Unrecognised
         if (budget is None) is not (budget_proof is None):
             raise Unrecognised
-        if eq is None:  # decoded, not checked (--since: checked in an earlier run)
-            for proof in proofs:
-                if question.max_score is None:
-                    self._bit_proof(None, proof, "", "", "")
-                else:
-                    self._sum_proof(None, proof, question.choice_values, "", "")
-            if sum_proof is not None:
-                self._sum_proof(None, sum_proof, sum_values, "", "")
-            if budget_proof is not None:
-                self._budget(None, budget_proof, bits, costs, budget, qi, binding, None, None, keys)
-            return
         # per listed ciphertext: the coefficient of its α and of its β in this ballot
         ca, cb = [], []
         for o, proof in enumerate(proofs):
@@ -281,7 +316,7 @@ class BallotBatch:
 
     def _bit_proof(self, eq, proof, tag, binding, ct_hex) -> tuple[int, int]:
         """A 0/1 proof (§5.3, S = [0, 1]) on one ciphertext; queues its commitments and returns
-        the coefficients of the ciphertext's α and β (with ``eq`` None: decodes only)."""
+        the coefficients of the ciphertext's α and β."""
         if type(proof) is not dict or tuple(proof) != _PROOF:
             raise Unrecognised
         commitments, challenges, responses = (
@@ -296,8 +331,6 @@ class BallotBatch:
         a0, b0, a1, b1 = com(a0h), com(b0h), com(a1h), com(b1h)
         c0, c1 = _scalar(challenges[0]), _scalar(challenges[1])
         v0, v1 = _scalar(responses[0]), _scalar(responses[1])
-        if eq is None:
-            return 0, 0
         c = hash_message_to_value(
             tag,
             (
@@ -318,8 +351,7 @@ class BallotBatch:
 
     def _sum_proof(self, eq, proof, values, binding, cts_hex, tag="sum") -> tuple[int, int]:
         """§5.3 on the sum of the listed ciphertexts (or, with tag ``score``, on one score
-        ciphertext); returns the coefficient that every α (and every β) of the statement gets
-        (with ``eq`` None: decodes only)."""
+        ciphertext); returns the coefficient that every α (and every β) of the statement gets."""
         commitments, challenges, responses = _proof(proof, len(values))
         coms, pairs = [], []
         for pair in commitments:
@@ -329,8 +361,6 @@ class BallotBatch:
             pairs.append(f'["{pair[0]}","{pair[1]}"]')
         cs = [_scalar(x) for x in challenges]
         vs = [_scalar(x) for x in responses]
-        if eq is None:
-            return 0, 0
         c = hash_message_to_value(
             tag,
             (
@@ -362,10 +392,6 @@ class BallotBatch:
         if type(bit_proofs) is not list or len(bit_proofs) != bits:
             raise Unrecognised
         alphas, betas, cts_hex = _ciphertexts(cts, keys, None, self._com)
-        if eq is None:
-            for bit_proof in bit_proofs:
-                self._bit_proof(None, bit_proof, "", "", "")
-            return
         r1, r2 = eq.rho(), eq.rho()
         for j, bit_proof in enumerate(bit_proofs):
             da, db = self._bit_proof(
