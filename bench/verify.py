@@ -20,6 +20,13 @@ its workers' CPU seconds per ballot ÷ the CPU time of one multiplication): on a
 work keeps busy the wall time includes waiting for a core, the CPU time much less so. With
 ``--repeat N`` the 2-job run is repeated N times and every figure of it is reported per run
 (``…_runs``) with its median.
+
+``--since-latency`` adds a worker trustee's close latency: ``pnyx-verify --since HEAD --jobs 1``
+(as ``tally.trustee_worker.board_sync`` runs it) on the large board with the last 100 entries new
+(the tail of the voting, the close, the tally and its decryption), against the full verification
+of the same board in the same way, measured one after the other (``since_s``/``full_jobs1_s``
+wall, ``…_cpu_s`` CPU, ``since_speedup_cpu`` their CPU ratio). ``--small``/``--large`` choose the
+board sizes (e.g. ``--small 2000 --large 10000`` for two sizes that build in a minute).
 """
 
 from __future__ import annotations
@@ -116,11 +123,21 @@ def run_verifier(path: Path, jobs: int) -> tuple[float, float, dict]:
     return seconds, peak, report
 
 
-def run_verifier_cpu(path: Path, jobs: int) -> tuple[float, float, dict, float]:
+def run_verifier_cpu(path: Path, jobs: int, *extra: str) -> tuple[float, float, dict, float]:
     """Run pnyx-verify in a fresh process; its peak RSS (its own and its workers') is measured
     inside that process, so nothing else this benchmark ran is counted."""
     proc = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, str(path), "--json", "--no-progress", "--jobs", str(jobs)],
+        [
+            sys.executable,
+            "-c",
+            _WRAPPER,
+            str(path),
+            "--json",
+            "--no-progress",
+            "--jobs",
+            str(jobs),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -169,6 +186,34 @@ def measure_jobs2(path: Path, cores: int = 2) -> dict:
     }
 
 
+def head_before_last(path: Path, new: int) -> str:
+    """The hash of the entry that ``new`` entries follow on the board ``path``."""
+    import re
+
+    with open(path, "rb") as fh:
+        hashes = [re.search(rb'"hash":"([0-9a-f]{64})"', line[:400]).group(1) for line in fh]
+    return hashes[-new - 1].decode()
+
+
+def measure_since(path: Path, new: int = 100) -> dict:
+    """A worker trustee's close latency: ``pnyx-verify --since`` with one job (as
+    ``tally.trustee_worker.board_sync`` runs it) on the board with ``new`` entries after the head
+    verified before, against the full verification of the same board in the same way."""
+    since = head_before_last(path, new)
+    full, _, report, full_cpu = run_verifier_cpu(path, 1)
+    incremental, _, since_report, since_cpu = run_verifier_cpu(path, 1, "--since", since)
+    if since_report["ballots"] != report["ballots"] or since_report["tally_verified"] is not True:
+        raise SystemExit("the --since run did not account for the same ballots")
+    return {
+        "since_new_entries": new,
+        "since_s": round(incremental, 2),
+        "since_cpu_s": round(since_cpu, 2),
+        "full_jobs1_s": round(full, 2),
+        "full_jobs1_cpu_s": round(full_cpu, 2),
+        "since_speedup_cpu": round(full_cpu / since_cpu, 1),
+    }
+
+
 def main() -> int:
     import statistics
 
@@ -176,6 +221,11 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1, help="2-job runs (default 1)")
+    parser.add_argument(
+        "--since-latency",
+        action="store_true",
+        help="also time --since with 100 new entries against a full run (1 job, large board)",
+    )
     parser.add_argument(
         "--only-jobs2", action="store_true", help="skip the 1-job runs and the memory figures"
     )
@@ -203,6 +253,8 @@ def main() -> int:
     if len(runs) > 1:
         for key in ("mults_per_ballot_core", "mults_per_ballot_core_cpu", "scalar_mult_us"):
             result[f"{key}_runs"] = [round(run[key], 1) for run in runs]
+    if args.since_latency:
+        result.update(measure_since(large))
     print(json.dumps(result))
     elapsed2 = runs[-1]["ballots"] / runs[-1]["ballots_per_s"]
     cpu2, ballots = runs[-1]["cpu_s"], runs[-1]["ballots"]

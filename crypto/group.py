@@ -45,6 +45,9 @@ __all__ = [
     "FixedBase",
     "base_mul",
     "multi_mul",
+    "multi_mul_raw",
+    "PointArena",
+    "PointSum",
     "G",
     "fp_pow",
     "fp_inv",
@@ -178,6 +181,17 @@ class Scalar:
             raise InvalidScalar("scalar must not be zero")
         return cls._trusted(value)
 
+    @staticmethod
+    def value_from_hex(text: str) -> int:
+        """The value of :meth:`from_hex` as a plain int, without building the object (hot loops
+        that only feed the value into arithmetic, e.g. the verifier's batch equations)."""
+        if type(text) is not str or not _HEX_SCALAR.match(text):
+            raise InvalidScalar("a scalar is exactly 64 lowercase hex digits")
+        value = int(text, 16)
+        if value >= Q:
+            raise InvalidScalar("scalar is not reduced modulo q")
+        return value
+
     # encoding
     def to_bytes(self) -> bytes:
         return self._v.to_bytes(_SCALAR_BYTES, "big")
@@ -272,6 +286,11 @@ class Point:
         self._pt = _pt
         self._enc = _enc
         self._hex = _hex
+
+    @property
+    def raw(self):
+        """The OpenSSL point, for :func:`multi_mul_raw`."""
+        return self._pt
 
     # construction
     @classmethod
@@ -432,16 +451,23 @@ class Point:
         return "Point(identity)" if self.is_identity() else f"Point({self.to_hex()[:18]}…)"
 
 
+_oct2point = _C.EC_POINT_oct2point
+
+
 def _decode(data: bytes):
-    ctx = _scratch()[0]
-    pt = _new_pt()
-    if _C.EC_POINT_oct2point(_ECG, pt, data, len(data), ctx) != 1:
+    """An EC_POINT from a SEC1 encoding that its caller has checked to be of the form
+    ``04 ‖ X ‖ Y`` (65 bytes) or ``02/03 ‖ X`` (33 bytes): validated by OpenSSL exactly once.
+
+    ``EC_POINT_oct2point`` sets the point through ``EC_POINT_set_affine_coordinates``, which since
+    OpenSSL 1.1.1 refuses coordinates ≥ p and points off the curve (and a compressed ``X`` without
+    a square root); these two forms never encode the point at infinity. So no second on-curve or
+    infinity check is made here — :func:`_check_openssl_validates` proves at import time that the
+    linked OpenSSL does refuse such points, and the module does not load otherwise."""
+    pt = _gc(_point_new(_ECG), _point_free)
+    if pt == _NULL:
+        raise CryptoError("OpenSSL could not allocate a point")
+    if _oct2point(_ECG, pt, data, len(data), _scratch()[0]) != 1:
         raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
-    # oct2point checks the curve equation; check again explicitly (cheap) rather than trust it.
-    if _C.EC_POINT_is_on_curve(_ECG, pt, ctx) != 1:
-        raise InvalidPoint("not a point of P-256")
-    if _C.EC_POINT_is_at_infinity(_ECG, pt):
-        raise InvalidPoint("the point at infinity is not allowed here")
     return pt
 
 
@@ -546,31 +572,112 @@ def multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) ->
 
     Scalars are plain ints (reduced mod q here); the generator's term uses the precomputed table.
     """
-    n = len(points)
-    if len(scalars) != n:
+    if len(scalars) != len(points):
         raise CryptoError("multi_mul needs as many scalars as points")
+    return _multi_mul_pieces(g_scalar, scalars, [p._pt for p in points])
+
+
+def multi_mul_raw(g_scalar: int, scalars: Sequence[int], raw_points: Sequence) -> Point:
+    """:func:`multi_mul` over OpenSSL points as :attr:`Point.raw` or :meth:`PointArena.decode_hex`
+    give them (the verifier's hot path: no Python object per point)."""
+    if len(scalars) != len(raw_points):
+        raise CryptoError("multi_mul needs as many scalars as points")
+    return _multi_mul_pieces(g_scalar, scalars, raw_points)
+
+
+def _multi_mul_pieces(g_scalar: int, scalars: Sequence[int], raw: Sequence) -> Point:
+    n = len(raw)
     if n <= _MSM_PIECE:
-        return _multi_mul(g_scalar, scalars, points)
-    total = _multi_mul(g_scalar, scalars[:_MSM_PIECE], points[:_MSM_PIECE])
+        return _multi_mul(g_scalar, scalars, raw)
+    total = _multi_mul(g_scalar, scalars[:_MSM_PIECE], raw[:_MSM_PIECE])
     for start in range(_MSM_PIECE, n, _MSM_PIECE):
         stop = start + _MSM_PIECE
-        total = total + _multi_mul(0, scalars[start:stop], points[start:stop])
+        total = total + _multi_mul(0, scalars[start:stop], raw[start:stop])
     return total
 
 
-def _multi_mul(g_scalar: int, scalars: Sequence[int], points: Sequence[Point]) -> Point:
-    n = len(points)
+def _multi_mul(g_scalar: int, scalars: Sequence[int], raw: Sequence) -> Point:
+    n = len(raw)
     pool = _bn_pool(n + 1)  # per-thread BIGNUMs reused across calls (no allocation per scalar)
     bin2bn = _C.BN_bin2bn
     for bn, value in zip(pool, (g_scalar, *scalars), strict=False):
         if bin2bn((value % Q).to_bytes(_SCALAR_BYTES, "big"), _SCALAR_BYTES, bn) == _NULL:
             raise CryptoError("OpenSSL failed to load a scalar")
     r = _new_pt()
-    rc = _C.EC_POINTs_mul(
-        _ECG, r, pool[0], n, [p._pt for p in points], pool[1 : n + 1], _scratch()[0]
-    )
+    rc = _C.EC_POINTs_mul(_ECG, r, pool[0], n, list(raw), pool[1 : n + 1], _scratch()[0])
     _check(rc, "EC_POINTs_mul")
     return Point(r)
+
+
+class PointSum:
+    """A running sum of points kept in one OpenSSL point and added to in place: no allocation
+    per addition (homomorphic tallies add up thousands of ciphertexts per position)."""
+
+    __slots__ = ("_pt",)
+
+    def __init__(self, start: Point | None = None) -> None:
+        self._pt = _new_pt()
+        if start is None:
+            _check(_C.EC_POINT_set_to_infinity(_ECG, self._pt), "set_to_infinity")
+        else:
+            _check(_C.EC_POINT_copy(self._pt, start._pt), "copy a point")
+
+    def add_raw(self, raw) -> None:
+        """Add an OpenSSL point (:attr:`Point.raw`, or a slot of a :class:`PointArena`)."""
+        if _C.EC_POINT_add(_ECG, self._pt, self._pt, raw, _scratch()[0]) != 1:
+            raise CryptoError("OpenSSL failed to add points")
+
+    def add(self, point: Point) -> None:
+        self.add_raw(point._pt)
+
+    def add_sum(self, other: PointSum) -> None:
+        self.add_raw(other._pt)
+
+    def point(self) -> Point:
+        """The sum so far, as a new (immutable) point."""
+        return Point(_copy_pt(self._pt))
+
+
+def _copy_pt(raw):
+    pt = _new_pt()
+    _check(_C.EC_POINT_copy(pt, raw), "copy a point")
+    return pt
+
+
+class PointArena:
+    """EC_POINTs reused from one computation to the next, for points needed only inside it (the
+    commitments of a batch verification): decoding into the arena allocates nothing once it has
+    grown, and builds no :class:`Point`. What :meth:`decode_hex` returns is valid until the next
+    :meth:`reset`; an arena belongs to one thread."""
+
+    __slots__ = ("_slots", "_used")
+
+    def __init__(self) -> None:
+        self._slots: list = []
+        self._used = 0
+
+    def reset(self) -> None:
+        self._used = 0
+
+    def decode_hex(self, text: str):
+        """The strict decoding of :meth:`Point.from_hex` (never the identity) into a slot."""
+        if type(text) is not str or len(text) != 130 or text[:2] != "04" or text != text.lower():
+            raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            data = b""
+        if len(data) != _POINT_BYTES:
+            raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
+        i = self._used
+        if i == len(self._slots):
+            self._slots.append(_new_pt())
+        pt = self._slots[i]
+        ctx = _scratch()[0]
+        if _oct2point(_ECG, pt, data, _POINT_BYTES, ctx) != 1:
+            raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
+        self._used = i + 1
+        return pt
 
 
 def _bn_pool(size: int) -> list:
@@ -676,3 +783,28 @@ def curve_rhs(x: int) -> int:
 def random_scalar() -> Scalar:
     """Alias of :meth:`Scalar.random` (OS CSPRNG)."""
     return Scalar.random()
+
+
+def _check_openssl_validates() -> None:
+    """Refuse to run with an OpenSSL whose ``EC_POINT_oct2point`` accepts a point off the curve or
+    a coordinate ≥ p (:func:`_decode` relies on it: it checks nothing else)."""
+    gx, gy = G.coordinates()
+    y0 = fp_sqrt(B)  # the points with x = 0 are (0, ±√B)
+    if y0 is None:  # pragma: no cover - B is a square for P-256
+        raise CryptoError("no point with x = 0")
+    bad = (
+        b"\x04" + gx.to_bytes(32, "big") + ((gy + 1) % P).to_bytes(32, "big"),  # off the curve
+        b"\x04" + P.to_bytes(32, "big") + y0.to_bytes(32, "big"),  # x = p (≡ 0, not reduced)
+        b"\x02" + P.to_bytes(32, "big"),  # compressed, x = p
+    )
+    for data in bad:
+        try:
+            _decode(data)
+        except InvalidPoint:
+            continue
+        raise CryptoError("the linked OpenSSL accepts invalid P-256 points: refusing to run")
+    if Point(_decode(b"\x04" + gx.to_bytes(32, "big") + gy.to_bytes(32, "big"))) != G:
+        raise CryptoError("OpenSSL decoded the generator wrongly")  # pragma: no cover
+
+
+_check_openssl_validates()

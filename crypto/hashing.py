@@ -203,7 +203,6 @@ def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
 
 
 _Z_PAD_STATE = hashlib.sha256(bytes(64))
-_DSTS: dict[str, bytes] = {}
 
 
 def hash_to_scalar(tag: str, *parts: Any) -> Scalar:
@@ -213,8 +212,35 @@ def hash_to_scalar(tag: str, *parts: Any) -> Scalar:
 
 def hash_message_to_scalar(tag: str, msg: bytes) -> Scalar:
     """:func:`hash_to_scalar` for a message already serialised as ``JCS([parts…])``."""
-    dst = _DSTS.get(tag)
-    if dst is None:
-        dst = _DSTS[tag] = (DST_PREFIX + tag).encode("ascii")
-    uniform = expand_message_xmd(msg, dst, _L)
-    return Scalar._trusted(int.from_bytes(uniform, "big") % Q)
+    return Scalar._trusted(hash_message_to_value(tag, msg))
+
+
+def hash_message_to_value(tag: str, msg: bytes) -> int:
+    """The value of :func:`hash_message_to_scalar` as a plain int in ``[0, q)``.
+
+    ``expand_message_xmd(msg, DST, 48)`` unrolled (ℓ = 2), with the parts that depend only on
+    the tag prepared once: ``I2OSP(48, 2) ‖ 0x00 ‖ DST′``, ``0x01 ‖ DST′`` and ``0x02 ‖ DST′``
+    (tests/crypto/test_hashing.py compares it with the general function)."""
+    suffixes = _XMD48.get(tag)
+    if suffixes is None:
+        dst = (DST_PREFIX + tag).encode("ascii")
+        if len(dst) > 255:
+            raise InvalidEncoding("expand_message_xmd: length or DST too long")
+        dst_prime = dst + bytes([len(dst)])
+        suffixes = _XMD48[tag] = (
+            _L.to_bytes(2, "big") + b"\x00" + dst_prime,
+            b"\x01" + dst_prime,
+            b"\x02" + dst_prime,
+        )
+    h0 = _Z_PAD_STATE.copy()
+    h0.update(msg)
+    h0.update(suffixes[0])
+    b0 = h0.digest()
+    b1 = _sha256(b0 + suffixes[1]).digest()
+    mixed = (int.from_bytes(b0, "big") ^ int.from_bytes(b1, "big")).to_bytes(32, "big")
+    b2 = _sha256(mixed + suffixes[2]).digest()
+    return int.from_bytes(b1 + b2[:16], "big") % Q
+
+
+_sha256 = hashlib.sha256
+_XMD48: dict[str, tuple[bytes, bytes, bytes]] = {}

@@ -20,7 +20,7 @@ from crypto.ballot import Ballot, ElectionSpec, QuestionSpec, answer_ciphertexts
 from crypto.elgamal import Ciphertext
 from crypto.encoding import expect_list
 from crypto.errors import CryptoError
-from crypto.group import Point, base_mul
+from crypto.group import Point, PointSum, base_mul
 
 __all__ = [
     "tally_positions",
@@ -62,7 +62,8 @@ class Aggregator:
     def __init__(self, spec: ElectionSpec) -> None:
         self.spec = spec
         self._listed = [q.encrypted_options for q in spec.questions]
-        self._by_weight: dict[int, list[Point | None]] = {}
+        # per weight, per listed position (α₀, β₀, α₁, …): a running sum (None: nothing yet)
+        self._by_weight: dict[int, list[PointSum | None]] = {}
         self.count = 0
         self.weight = 0
 
@@ -76,25 +77,36 @@ class Aggregator:
         """Add an (already verified) ballot with its credential's weight."""
         if weight < 1:
             raise CryptoError("weights are positive")
-        sums = self._sums(weight)
-        i = 0
-        for answer in ballot.answers:
-            for ct in answer.choices:
-                a, b = sums[i], sums[i + 1]
-                sums[i] = ct.alpha if a is None else a + ct.alpha
-                sums[i + 1] = ct.beta if b is None else b + ct.beta
-                i += 2
-        self.count += 1
-        self.weight += weight
+        self._add_raw(
+            [
+                p.raw
+                for answer in ballot.answers
+                for ct in answer.choices
+                for p in (ct.alpha, ct.beta)
+            ],
+            weight,
+        )
 
     def add_points(self, points: Sequence[Point], weight: int) -> None:
         """Add a ballot given as its listed ciphertexts' points ``[α₀, β₀, α₁, β₁, …]``."""
+        self._add_raw([p.raw for p in points], weight)
+
+    def add_raw(self, raw_points: Sequence, weight: int) -> None:
+        """:meth:`add_points` with OpenSSL points (:attr:`Point.raw`, or a
+        :class:`~crypto.group.PointArena`'s slots, read here and not kept)."""
+        self._add_raw(raw_points, weight)
+
+    def _add_raw(self, raw_points: Sequence, weight: int) -> None:
+        if weight < 1:
+            raise CryptoError("weights are positive")
         sums = self._sums(weight)
-        if len(points) != len(sums):
+        if len(raw_points) != len(sums):
             raise CryptoError("wrong number of points for this election")
-        for i, p in enumerate(points):
+        for i, raw in enumerate(raw_points):
             s = sums[i]
-            sums[i] = p if s is None else s + p
+            if s is None:
+                s = sums[i] = PointSum()
+            s.add_raw(raw)
         self.count += 1
         self.weight += weight
 
@@ -103,14 +115,16 @@ class Aggregator:
             mine = self._sums(weight)
             for i, p in enumerate(theirs):
                 if p is not None:
-                    mine[i] = p if mine[i] is None else mine[i] + p
+                    if mine[i] is None:
+                        mine[i] = PointSum()
+                    mine[i].add_sum(p)
         self.count += other.count
         self.weight += other.weight
 
     def export(self) -> list[tuple[int, list[bytes | None]]]:
         """Compact, picklable state (weight → encoded partial sums) for merging across processes."""
         return [
-            (weight, [None if p is None else p.to_bytes() for p in sums])
+            (weight, [None if p is None else p.point().to_bytes() for p in sums])
             for weight, sums in self._by_weight.items()
         ] + [(0, [self.count.to_bytes(8, "big"), self.weight.to_bytes(8, "big")])]
 
@@ -127,7 +141,9 @@ class Aggregator:
             for i, data in enumerate(encoded):
                 if data is not None:
                     p = Point.from_bytes(data, allow_identity=True)
-                    mine[i] = p if mine[i] is None else mine[i] + p
+                    if mine[i] is None:
+                        mine[i] = PointSum()
+                    mine[i].add(p)
 
     def listed_totals(self) -> list[Ciphertext]:
         """``Σ_w w·Σ E`` for every listed position (identities where nothing was added)."""
@@ -136,6 +152,7 @@ class Aggregator:
         for weight, sums in self._by_weight.items():
             for i, p in enumerate(sums):
                 if p is not None:
+                    p = p.point()
                     totals[i] = totals[i] + (p if weight == 1 else p * weight)
         return [Ciphertext(totals[i], totals[i + 1]) for i in range(0, n, 2)]
 

@@ -3,7 +3,8 @@ multiplication per batch of ballots (§5.4), from the entry's parsed JSON.
 
 This is the same verification as ``crypto.ballot.ballot_verify`` with a batch, but without
 building the ballot's objects (``Ballot``, ``Answer``, ``DisjunctiveProof``) nor one equation
-object per check: every point is decoded strictly once (``Point.from_hex``, ``Scalar.from_hex``),
+object per check: every point is decoded strictly once, into a reusable OpenSSL point of the
+chunk's :class:`~crypto.group.PointArena` (no Python object per point; the scalars as plain ints),
 each challenge message is written from the hex strings the canonical line already holds
 (byte-identical to ``JCS``, §3.1), and the equations of a ballot are merged per point as they are
 read (each α and β, the election key, the generator), each weighted by its own random ρ of
@@ -24,13 +25,12 @@ import os
 import re
 
 from crypto.ballot import ElectionSpec
-from crypto.group import Point, Q, Scalar, multi_mul
-from crypto.hashing import hash_message_to_scalar
+from crypto.group import PointArena, Q, Scalar, multi_mul_raw
+from crypto.hashing import hash_message_to_value
 
 __all__ = ["BallotBatch", "FastBallot", "Rho", "Unrecognised"]
 
-_point = Point.from_hex
-_scalar = Scalar.from_hex
+_scalar = Scalar.value_from_hex
 _ENVELOPE = ("election", "hash", "kind", "payload", "prev", "seq", "time", "version")
 _PAYLOAD = ("ballot", "tracker")
 _BALLOT = ("answers", "credential", "election", "signature", "version")
@@ -47,23 +47,37 @@ class Unrecognised(Exception):
     """The fast path does not vouch for this ballot: verify it with the reference code."""
 
 
-class Rho:
-    """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB at a time. Not
-    shared between threads: :func:`verifier.ballots.verify_chunk` makes one per call."""
+def _scalar(text) -> int:
+    """A scalar's value from its wire form (64 lowercase hex digits, < q), as
+    :meth:`crypto.group.Scalar.from_hex` decides, without building the ``Scalar``."""
+    if type(text) is not str or not _HEX64.match(text):
+        raise Unrecognised
+    value = int(text, 16)
+    if value >= Q:
+        raise Unrecognised
+    return value
 
-    __slots__ = ("buf", "pos")
+
+class Rho:
+    """Independent uniform weights in [1, 2¹²⁸) from the OS CSPRNG, read 4 KiB (256 weights) at a
+    time. Not shared between threads: :func:`verifier.ballots.verify_chunk` makes one per call."""
+
+    __slots__ = ("_next",)
 
     def __init__(self) -> None:
-        self.buf, self.pos = b"", 0
+        self._next = iter(()).__next__
+
+    def _refill(self) -> None:
+        buf = os.urandom(4096)
+        weights = [int.from_bytes(buf[i : i + 16], "big") for i in range(0, 4096, 16)]
+        self._next = iter([w for w in weights if w]).__next__
 
     def __call__(self) -> int:
-        while True:
-            if self.pos + 16 > len(self.buf):
-                self.buf, self.pos = os.urandom(4096), 0
-            rho = int.from_bytes(self.buf[self.pos : self.pos + 16], "big")
-            self.pos += 16
-            if rho:
-                return rho
+        try:
+            return self._next()
+        except StopIteration:
+            self._refill()
+            return self._next()
 
 
 class FastBallot:
@@ -71,16 +85,20 @@ class FastBallot:
 
     __slots__ = ("credential", "points", "alpha_keys")
 
-    def __init__(self, credential: bytes, points: list[Point], alpha_keys: bytes) -> None:
+    def __init__(self, credential: bytes, points: list, alpha_keys: bytes) -> None:
         self.credential = credential  #: the credential's 65-byte encoding
-        self.points = points  #: [α₀, β₀, α₁, β₁, …] of the listed ciphertexts, for the tally
+        #: [α₀, β₀, α₁, β₁, …] of the listed ciphertexts, for the tally: OpenSSL points
+        #: (Point.raw, or slots of the chunk's arena: valid while the chunk is verified)
+        self.points = points
         self.alpha_keys = alpha_keys  #: 8 bytes of each choice and budget-bit α (§12.2)
 
 
 class BallotBatch:
     """The equations of many ballots, merged into one multi-scalar multiplication."""
 
-    def __init__(self, spec: ElectionSpec, rho: Rho | None = None) -> None:
+    def __init__(
+        self, spec: ElectionSpec, rho: Rho | None = None, arena: PointArena | None = None
+    ) -> None:
         self.spec = spec
         self.key = spec.key.point
         self.key_hex = self.key.to_hex()
@@ -90,6 +108,9 @@ class BallotBatch:
             for q in spec.questions
         ]
         self._rho = rho or Rho()
+        # the ballots' points are needed only while their chunk is verified and added up:
+        # decoded into reusable slots
+        self._com = (arena or PointArena()).decode_hex
         # keys in a ballot entry: one '":' each (no value holds that pair of characters)
         keys = len(_ENVELOPE) + len(_PAYLOAD) + len(_BALLOT) + len(_SIGNATURE)
         for q in spec.questions:
@@ -104,14 +125,14 @@ class BallotBatch:
         self.g = 0  #: coefficient of G
         self.k = 0  #: coefficient of the election key K
         self.scalars: list[int] = []
-        self.points: list[Point] = []
+        self.points: list = []  #: OpenSSL points (Point.raw, or commitments in the arena)
         self.ballots = 0
 
     def verify(self) -> bool:
         """True if every queued equation holds (false with probability ≤ 2⁻¹²⁸ otherwise)."""
         if not self.points:
             return self.g % Q == 0 and self.k % Q == 0
-        total = multi_mul(self.g, [*self.scalars, self.k], [*self.points, self.key])
+        total = multi_mul_raw(self.g, [*self.scalars, self.k], [*self.points, self.key.raw])
         return total.is_identity()
 
     # --- one ballot
@@ -173,12 +194,11 @@ class BallotBatch:
         self.points += equations.points
         self.ballots += 1
 
-    def prepare(
-        self, ballot: dict, canonical: bytes, check_proofs: bool
-    ) -> tuple[FastBallot, str, _Equations | None]:
-        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``)
-        and, with ``check_proofs``, check its challenges and write its equations (not queued
-        yet: :meth:`queue`); return it, its tracker (hex) and the equations. Raises
+    def prepare(self, ballot: dict, canonical: bytes) -> tuple[FastBallot, str, _Equations]:
+        """Decode ``ballot`` (the entry's parsed JSON, whose canonical bytes are ``canonical``),
+        check its challenges and write its equations (not queued yet: :meth:`queue`); return
+        it, its tracker (hex) and the equations (``--since`` reads earlier ballots with
+        :meth:`known` instead). Raises
         :class:`Unrecognised` — or a decoding error — for anything it does not vouch for."""
         if type(ballot) is not dict or tuple(ballot) != _BALLOT:
             raise Unrecognised
@@ -186,36 +206,73 @@ class BallotBatch:
         if type(version) is not int or version != 1 or ballot["election"] != self.fingerprint:
             raise Unrecognised
         credential_hex = ballot["credential"]
-        credential = _point(credential_hex)
+        credential = self._com(credential_hex)
         answers, signature = ballot["answers"], ballot["signature"]
         if type(answers) is not list or len(answers) != len(self._questions):
             raise Unrecognised
         if type(signature) is not dict or tuple(signature) != _SIGNATURE:
             raise Unrecognised
         tracker, content_digest = _digests(canonical)
-        points: list[Point] = []
+        points: list = []
         keys: list[bytes] = []
-        eq = _Equations(self._rho) if check_proofs else None
+        eq = _Equations(self._rho)
         binding = f'{{"credential":"{credential_hex}",'
         for qi, (answer, shape) in enumerate(zip(answers, self._questions, strict=True)):
             self._answer(eq, answer, shape, qi, binding, points, keys)
         # the credential's signature (§6.2): z·G − R − c·S = O
         commitment_hex = signature["commitment"]
-        commitment = _point(commitment_hex)
-        z = _scalar(signature["response"])._v
-        if eq is not None:
-            c = hash_message_to_scalar(
-                "credential-signature",
-                (
-                    f'["{self.fingerprint}",{{"message":"{content_digest}",'
-                    f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
-                ).encode(),
-            )._v
-            r = eq.rho()
-            eq.g += r * z
-            eq.scalars += (-r, -r * c)
-            eq.points += (commitment, credential)
-        return FastBallot(credential.to_bytes(), points, b"".join(keys)), tracker, eq
+        commitment = self._com(commitment_hex)
+        z = _scalar(signature["response"])
+        c = hash_message_to_value(
+            "credential-signature",
+            (
+                f'["{self.fingerprint}",{{"message":"{content_digest}",'
+                f'"public":"{credential_hex}"}},{{"commitment":"{commitment_hex}"}}]'
+            ).encode(),
+        )
+        r = eq.rho()
+        eq.g += r * z
+        eq.scalars += (-r, -r * c)
+        eq.points += (commitment, credential)
+        fast = FastBallot(bytes.fromhex(credential_hex), points, b"".join(keys))
+        return fast, tracker, eq
+
+    def known(self, payload: dict) -> tuple[FastBallot, str]:
+        """``--since``: what the later checks need of a ballot entry at or before the head an
+        earlier run verified — its credential's encoding (revoting, weights), its listed
+        ciphertexts' points (the encrypted tally, §12.3) and its α keys (§12.2) — and the tracker
+        it declares; no proof, signature or tracker is checked again, and no other point is
+        decoded. Sound only because the caller has checked the entry's hash and the chain from it
+        to that head (§12.5 check 1): the bytes are those the earlier run verified. Raises
+        :class:`Unrecognised` for anything else (the general path decides)."""
+        ballot = payload["ballot"]
+        if type(ballot) is not dict or tuple(ballot) != _BALLOT:
+            raise Unrecognised
+        credential, answers = ballot["credential"], ballot["answers"]
+        if type(credential) is not str or len(credential) != 130:
+            raise Unrecognised
+        if type(answers) is not list or len(answers) != len(self._questions):
+            raise Unrecognised
+        points: list = []
+        keys: list[bytes] = []
+        com = self._com
+        for answer, shape in zip(answers, self._questions, strict=True):
+            listed, budget = shape[1], shape[5]
+            if type(answer) is not dict or tuple(answer) != _ANSWER:
+                raise Unrecognised
+            choices = answer["choices"]
+            if type(choices) is not list or len(choices) != listed:
+                raise Unrecognised
+            for ct in choices:
+                if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
+                    raise Unrecognised
+                a_hex = ct["alpha"]
+                points += (com(a_hex), com(ct["beta"]))
+                keys.append(bytes.fromhex(a_hex[2:18]))
+            if budget is not None:
+                for ct in answer["budget_proof"]["bits"]:
+                    keys.append(bytes.fromhex(ct["alpha"][2:18]))
+        return FastBallot(bytes.fromhex(credential), points, b"".join(keys)), payload["tracker"]
 
     def _answer(self, eq, answer, shape, qi, binding, points, keys) -> None:
         question, listed, sum_values, bits, costs, budget = shape
@@ -227,22 +284,11 @@ class BallotBatch:
             raise Unrecognised
         if type(proofs) is not list or len(proofs) != listed:
             raise Unrecognised
-        alphas, betas, cts_hex = _ciphertexts(choices, keys, points)
+        alphas, betas, cts_hex = _ciphertexts(choices, keys, points, self._com)
         if (sum_values is None) is not (sum_proof is None):
             raise Unrecognised
         if (budget is None) is not (budget_proof is None):
             raise Unrecognised
-        if eq is None:  # decoded, not checked (--since: checked in an earlier run)
-            for proof in proofs:
-                if question.max_score is None:
-                    self._bit_proof(None, proof, "", "", "")
-                else:
-                    self._sum_proof(None, proof, question.choice_values, "", "")
-            if sum_proof is not None:
-                self._sum_proof(None, sum_proof, sum_values, "", "")
-            if budget_proof is not None:
-                self._budget(None, budget_proof, bits, costs, budget, qi, binding, None, None, keys)
-            return
         # per listed ciphertext: the coefficient of its α and of its β in this ballot
         ca, cb = [], []
         for o, proof in enumerate(proofs):
@@ -270,7 +316,7 @@ class BallotBatch:
 
     def _bit_proof(self, eq, proof, tag, binding, ct_hex) -> tuple[int, int]:
         """A 0/1 proof (§5.3, S = [0, 1]) on one ciphertext; queues its commitments and returns
-        the coefficients of the ciphertext's α and β (with ``eq`` None: decodes only)."""
+        the coefficients of the ciphertext's α and β."""
         if type(proof) is not dict or tuple(proof) != _PROOF:
             raise Unrecognised
         commitments, challenges, responses = (
@@ -281,19 +327,18 @@ class BallotBatch:
         if len(challenges) != 2 or len(responses) != 2:
             raise Unrecognised
         (a0h, b0h), (a1h, b1h) = commitments
-        a0, b0, a1, b1 = _point(a0h), _point(b0h), _point(a1h), _point(b1h)
-        c0, c1 = _scalar(challenges[0])._v, _scalar(challenges[1])._v
-        v0, v1 = _scalar(responses[0])._v, _scalar(responses[1])._v
-        if eq is None:
-            return 0, 0
-        c = hash_message_to_scalar(
+        com = self._com
+        a0, b0, a1, b1 = com(a0h), com(b0h), com(a1h), com(b1h)
+        c0, c1 = _scalar(challenges[0]), _scalar(challenges[1])
+        v0, v1 = _scalar(responses[0]), _scalar(responses[1])
+        c = hash_message_to_value(
             tag,
             (
                 f'["{self.fingerprint}",{{"binding":{binding},"ciphertexts":[{ct_hex}],'
                 f'"public_key":"{self.key_hex}","values":[0,1]}},'
                 f'{{"commitments":[["{a0h}","{b0h}"],["{a1h}","{b1h}"]]}}]'
             ).encode(),
-        )._v
+        )
         if (c0 + c1) % Q != c:
             raise Unrecognised
         # vⱼ·G − cⱼ·α − aⱼ = O and cⱼ·sⱼ·G + vⱼ·K − cⱼ·β − bⱼ = O, for s₀ = 0, s₁ = 1
@@ -306,27 +351,24 @@ class BallotBatch:
 
     def _sum_proof(self, eq, proof, values, binding, cts_hex, tag="sum") -> tuple[int, int]:
         """§5.3 on the sum of the listed ciphertexts (or, with tag ``score``, on one score
-        ciphertext); returns the coefficient that every α (and every β) of the statement gets
-        (with ``eq`` None: decodes only)."""
+        ciphertext); returns the coefficient that every α (and every β) of the statement gets."""
         commitments, challenges, responses = _proof(proof, len(values))
         coms, pairs = [], []
         for pair in commitments:
             if type(pair) is not list or len(pair) != 2:
                 raise Unrecognised
-            coms.append((_point(pair[0]), _point(pair[1])))
+            coms.append((self._com(pair[0]), self._com(pair[1])))
             pairs.append(f'["{pair[0]}","{pair[1]}"]')
-        cs = [_scalar(x)._v for x in challenges]
-        vs = [_scalar(x)._v for x in responses]
-        if eq is None:
-            return 0, 0
-        c = hash_message_to_scalar(
+        cs = [_scalar(x) for x in challenges]
+        vs = [_scalar(x) for x in responses]
+        c = hash_message_to_value(
             tag,
             (
                 f'["{self.fingerprint}",{{"binding":{binding},"ciphertexts":[{cts_hex}],'
                 f'"public_key":"{self.key_hex}","values":[{",".join(map(str, values))}]}},'
                 f'{{"commitments":[{",".join(pairs)}]}}]'
             ).encode(),
-        )._v
+        )
         if sum(cs) % Q != c:
             raise Unrecognised
         da = db = 0
@@ -349,11 +391,7 @@ class BallotBatch:
             raise Unrecognised
         if type(bit_proofs) is not list or len(bit_proofs) != bits:
             raise Unrecognised
-        alphas, betas, cts_hex = _ciphertexts(cts, keys, None)
-        if eq is None:
-            for bit_proof in bit_proofs:
-                self._bit_proof(None, bit_proof, "", "", "")
-            return
+        alphas, betas, cts_hex = _ciphertexts(cts, keys, None, self._com)
         r1, r2 = eq.rho(), eq.rho()
         for j, bit_proof in enumerate(bit_proofs):
             da, db = self._bit_proof(
@@ -381,7 +419,7 @@ class _Equations:
         self.g = 0
         self.k = 0
         self.scalars: list[int] = []
-        self.points: list[Point] = []
+        self.points: list = []
 
     def rho4(self) -> tuple[int, int, int, int]:
         rho = self.rho
@@ -409,15 +447,16 @@ def _proof(proof, branches: int) -> tuple[list, list, list]:
 
 
 def _ciphertexts(
-    cts: list, keys: list[bytes], points: list[Point] | None
-) -> tuple[list[Point], list[Point], list[str]]:
-    """Decode a list of ciphertexts; their α keys go to ``keys``, their points to ``points``."""
+    cts: list, keys: list[bytes], points: list | None, decode
+) -> tuple[list, list, list[str]]:
+    """Decode a list of ciphertexts (``decode``: into the batch's arena); their α keys go to
+    ``keys``, their OpenSSL points to ``points``."""
     alphas, betas, cts_hex = [], [], []
     for ct in cts:
         if type(ct) is not dict or tuple(ct) != _CIPHERTEXT:
             raise Unrecognised
         a_hex, b_hex = ct["alpha"], ct["beta"]
-        alpha, beta = _point(a_hex), _point(b_hex)
+        alpha, beta = decode(a_hex), decode(b_hex)
         alphas.append(alpha)
         betas.append(beta)
         if points is not None:

@@ -584,3 +584,21 @@ def test_multi_mul_across_its_piece_size(n):
     scalars = [secrets.randbelow(Q) for _ in range(n)]
     expected = sum(s * (i + 1) for i, s in enumerate(scalars)) + 7
     assert multi_mul(7, scalars, points) == base_mul(expected % Q)
+
+
+def test_an_openssl_that_accepts_invalid_points_is_refused(monkeypatch):
+    """``_decode`` leaves validation to ``EC_POINT_oct2point`` alone: the import-time check must
+    refuse an OpenSSL whose decoding lets an off-curve or unreduced point through."""
+    import crypto.group as group
+
+    group._check_openssl_validates()  # the linked OpenSSL passes
+    real = group._oct2point
+
+    def lax(ecg, pt, data, size, ctx):
+        if real(ecg, pt, data, size, ctx) == 1:
+            return 1
+        return group._C.EC_POINT_copy(pt, group.G._pt)  # "decodes" anything
+
+    monkeypatch.setattr(group, "_oct2point", lax)
+    with pytest.raises(CryptoError, match="accepts invalid P-256 points"):
+        group._check_openssl_validates()

@@ -20,6 +20,7 @@ from crypto.hashing import (
     check_digest_hex,
     digest_json,
     expand_message_xmd,
+    hash_message_to_value,
     hash_to_scalar,
     parse_json,
     sha256_hex,
@@ -258,6 +259,20 @@ def test_hash_to_scalar_is_rfc9380_hash_to_field():
     )
     assert hash_to_scalar(Tag.POK, *parts) == Scalar(int.from_bytes(uniform, "big") % Q)
     assert DST_PREFIX == "PNYX-V1/"
+
+
+@given(
+    st.one_of(
+        st.sampled_from(sorted(vars(Tag)[k] for k in vars(Tag) if k.isupper())),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", max_size=247),  # DST up to 255 bytes
+    ),
+    st.binary(max_size=300),
+)
+@settings(max_examples=300, deadline=None)
+def test_unrolled_hash_to_scalar_equals_the_general_expand_message_xmd(tag, msg):
+    """The verifier's unrolled ℓ = 2 path is the RFC 9380 function, byte for byte."""
+    uniform = expand_message_xmd(msg, (DST_PREFIX + tag).encode(), 48)
+    assert hash_message_to_value(tag, msg) == int.from_bytes(uniform, "big") % Q
 
 
 @given(st.sampled_from(sorted(vars(Tag)[k] for k in vars(Tag) if k.isupper())), json_values())
