@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -33,7 +33,6 @@ from identity.errors import InvalidLoginCode, LoginCodeUnavailable
 from identity.models import LoginCode, Voter
 from identity.selectors import voter_find
 from identity.services.ratelimit import ratelimit_client, ratelimit_hit
-from voting.models import Election
 
 logger = logging.getLogger("pnyx.login")
 
@@ -49,7 +48,7 @@ def _code_hash(voter_id: int, code: str) -> str:
 
 
 def login_code_request(
-    *, election: Election, identifier: str | None, email: str | None, client_ip: str
+    *, election: Model, identifier: str | None, email: str | None, client_ip: str
 ) -> None:
     """Ask for a login code. Answers the same whether or not the voter exists: queued, or
     :class:`LoginCodeUnavailable` when the broker cannot take the task now."""
@@ -109,7 +108,7 @@ def login_code_send(*, election_id: Any, identifier: str | None, email: str | No
 
 
 def _ratelimit(
-    scope: str, *, election: Election, client_ip: str, per_client: int, per_election: int
+    scope: str, *, election: Model, client_ip: str, per_client: int, per_election: int
 ) -> None:
     """One hit per client per hour and one per election per ``PNYX_LOGIN_ELECTION_WINDOW_SECONDS``
     (many addresses together guessing codes or flooding one election's voters with e-mails)."""
@@ -124,7 +123,7 @@ def _ratelimit(
 
 def login_code_verify(
     *,
-    election: Election,
+    election: Model,
     identifier: str | None,
     email: str | None,
     code: str,
