@@ -175,23 +175,38 @@ def test_64_clients_in_batches_one_bad_ballot_refused_alone(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="batched casting is PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_whose_commit_fails_acknowledges_nothing(
-    open_election_factory, monkeypatch
+def test_a_batch_whose_transaction_fails_acknowledges_nothing(
+    open_election_factory, settings, monkeypatch
 ) -> None:
-    """The leader's transaction fails after the append: the ballot gets the error, and it is
-    not on the board."""
+    """Two ballots in one batch; the transaction fails after the first was appended in it: both
+    requests get the error, and neither ballot is on the board."""
+    settings.PNYX_CAST_BATCH_MAX = 2
+    settings.PNYX_CAST_BATCH_WINDOW_MS = 5000  # the leader waits for the second ballot
     monkeypatch.setattr(casting, "_batcher", None)
     election = open_election_factory(voters=2)
     clients = [login(Client(), voter) for voter in election.voters]
+    bodies = [election.ballot(i).to_json() for i in range(2)]
     real_append = casting._append_ballot_statement
+    calls = []
 
     def append_then_fail(**kwargs):
-        real_append(**kwargs)  # appended in the batch's transaction, not committed
-        raise OSError("connection lost before the commit")
+        calls.append(kwargs["tracker"])
+        if len(calls) == 2:
+            raise OSError("connection lost before the commit")
+        return real_append(**kwargs)  # in the batch's transaction, not committed
 
     monkeypatch.setattr(casting, "_append_ballot_statement", append_then_fail)
-    answer = post_json(clients[0], f"{election.url}/ballots/", election.ballot(0).to_json())
-    assert answer.status_code == 500 and "receipt" not in answer.json()
+    connection.close()
+
+    def cast(i: int):
+        try:
+            return post_json(clients[i], f"{election.url}/ballots/", bodies[i]).status_code
+        finally:
+            connection.close()
+
+    statuses = [value for _, value in _run_threads(2, cast)]
+    assert statuses == [500, 500]
+    assert list(casting.cast_batcher().sizes) == [2]
     response = Client().get(f"{election.url}/board.jsonl")
     lines = b"".join(response.streaming_content).splitlines()
     assert not [line for line in lines if json.loads(line)["kind"] == "ballot"]

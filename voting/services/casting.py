@@ -440,6 +440,7 @@ def _append_ballot_statement(
     points: bytes,
     tag: str,
     alphas: list[bytes],
+    savepoint: bool = True,
 ) -> AppendedBallot:
     """PostgreSQL: append the ballot's entry, advance the head, record the ballot (and the
     earlier ballot of its credential it supersedes) and bind the voter at its first ballot, in
@@ -473,8 +474,9 @@ def _append_ballot_statement(
         tag,
         alphas,
     ]
-    # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+    # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable
+    # (a batch's transaction goes without, and retries its ballots one by one on a conflict).
+    with transaction.atomic() if savepoint and connection.in_atomic_block else nullcontext():
         with hot_cursor() as cursor:
             status, seq, hash_, time = cursor.execute(_APPEND_BALLOT_CALL, params).fetchone()
     if status == "closed":
@@ -537,31 +539,50 @@ def _cast_batch_process(jobs: Sequence[BatchJob]) -> None:
             job.fail(exc)
         else:
             ready.append((job, verified))
-    outcomes = []
-    with transaction.atomic():
-        for job, verified in ready:
-            cast = job.payload
-            try:
-                entry = _append_ballot_statement(
-                    election=cast.election,
-                    canonical=verified.canonical,
-                    tracker=cast.prechecked.tracker,
-                    credential=verified.credential,
-                    voter_id=cast.voter_id,
-                    points=ballot_points(verified.ballot),
-                    tag=verified.tag,
-                    alphas=ballot_alphas(verified.ballot),
-                )
-            except (ApplicationError, IntegrityError) as exc:  # that ballot's savepoint only
-                outcomes.append((job, None, exc))
-            else:
-                outcomes.append((job, entry, None))
+    # One transaction, no savepoints (each would cost two more round trips per ballot): a
+    # refusal under the lock is a status, not an error, and leaves the transaction usable. One
+    # ballot alone needs no transaction block: the statement is its own transaction (or, inside a
+    # caller's transaction, its own savepoint, as before).
+    alone = len(ready) == 1
+    try:
+        with nullcontext() if alone else transaction.atomic():
+            outcomes = [_append_verified(job, verified, savepoint=alone) for job, verified in ready]
+    except IntegrityError:
+        # A ballot of the batch reached the board meanwhile (a re-post racing its first post:
+        # the unique tracker), and the whole transaction rolled back. Append each on its own,
+        # its own transaction, so that only that one is refused (as a re-post, by the caller).
+        outcomes = [_append_verified(job, verified, savepoint=True) for job, verified in ready]
     # Committed: now, and only now, the outcomes.
     for job, entry, error in outcomes:
         if error is None:
             job.succeed(entry)
         else:
             job.fail(error)
+
+
+def _append_verified(job: BatchJob, verified: VerifiedBallot, *, savepoint: bool) -> tuple:
+    """Append one verified ballot of a batch: ``(job, entry, None)`` or ``(job, None, error)``
+    for a refusal; without ``savepoint``, an ``IntegrityError`` is left to the caller."""
+    cast: _CastJob = job.payload
+    try:
+        entry = _append_ballot_statement(
+            election=cast.election,
+            canonical=verified.canonical,
+            tracker=cast.prechecked.tracker,
+            credential=verified.credential,
+            voter_id=cast.voter_id,
+            points=ballot_points(verified.ballot),
+            tag=verified.tag,
+            alphas=ballot_alphas(verified.ballot),
+            savepoint=savepoint,
+        )
+    except ApplicationError as exc:
+        return job, None, exc
+    except IntegrityError as exc:
+        if not savepoint:
+            raise
+        return job, None, exc
+    return job, entry, None
 
 
 _batcher: LeaderFollowerBatcher | None = None
