@@ -548,6 +548,11 @@ def main() -> None:
                 "cast_per_s": round(cast_per_s, 1),
                 "limit_ratio": round(cast_per_s / limit_per_s, 3),
                 "verify_limit_per_s": round(limit_per_s, 1),
+                # The same ratio over the CPU the server and PostgreSQL actually got (on a shared
+                # machine, less than every core): cast_per_s ÷ ((their cores) × 10⁶ ÷ verify_us).
+                "limit_ratio_of_cpu_used": round(
+                    cast_per_s / max(1e-9, (server_cpu + pg_cpu) * 1e6 / verify_us), 3
+                ),
                 "ballots": cast_count,
                 "clients": args.clients,
                 "ballot5_verify_us": round(verify_us, 1),
