@@ -210,3 +210,43 @@ def test_a_batch_whose_transaction_fails_acknowledges_nothing(
     response = Client().get(f"{election.url}/board.jsonl")
     lines = b"".join(response.streaming_content).splitlines()
     assert not [line for line in lines if json.loads(line)["kind"] == "ballot"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="batched casting is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_one_batch_of_two_elections(open_election_factory, settings, monkeypatch) -> None:
+    """Ballots of two elections in one batch: each lands on its own board (the heads are locked
+    in one order, election id, whatever the arrival order)."""
+    settings.PNYX_CAST_BATCH_MAX = 6
+    settings.PNYX_CAST_BATCH_WINDOW_MS = 5000  # the leader waits for all six
+    monkeypatch.setattr(casting, "_batcher", None)
+    elections = [open_election_factory(voters=3), open_election_factory(voters=3)]
+    jobs = [(elections[i % 2], i // 2) for i in range(6)]  # alternating elections
+    clients = [login(Client(), election.voters[v]) for election, v in jobs]
+    bodies = [election.ballot(v).to_json() for election, v in jobs]
+    connection.close()
+
+    def cast(i: int):
+        try:
+            response = post_json(clients[i], f"{jobs[i][0].url}/ballots/", bodies[i])
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    answers = [value for _, value in _run_threads(6, cast)]
+    assert all(status == 201 for status, _ in answers), answers
+    assert list(casting.cast_batcher().sizes) == [6]
+    for k, election in enumerate(elections):
+        response = Client().get(f"{election.url}/board.jsonl")
+        entries = list(
+            verify_chain(
+                BoardEntry.from_line(line)
+                for line in b"".join(response.streaming_content).splitlines()
+            )
+        )
+        trackers = {e.payload["tracker"] for e in entries if e.kind == "ballot"}
+        assert trackers == {
+            CryptoBallot.from_json(bodies[i]).tracker() for i in range(6) if i % 2 == k
+        }
+        for i in range(k, 6, 2):
+            assert answers[i][1]["election"] == str(election.election.pk)

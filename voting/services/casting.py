@@ -544,6 +544,9 @@ def _cast_batch_process(jobs: Sequence[BatchJob]) -> None:
     # ballot alone needs no transaction block: the statement is its own transaction (or, inside a
     # caller's transaction, its own savepoint, as before).
     alone = len(ready) == 1
+    # A batch may hold ballots of several elections: their heads are locked in one order
+    # (election id), in every process, so that two batches never wait for each other.
+    ready.sort(key=lambda item: str(item[0].payload.election.pk))
     try:
         with nullcontext() if alone else transaction.atomic():
             outcomes = [_append_verified(job, verified, savepoint=alone) for job, verified in ready]
