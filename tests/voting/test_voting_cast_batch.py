@@ -108,6 +108,22 @@ def test_bad_parameters_are_refused(max_batch, window) -> None:
 CLIENTS = 64
 
 
+def _cast_at_once(requests: list[tuple[Client, str, dict]]) -> list[tuple[int, dict]]:
+    """POST each (logged-in client, election URL, ballot) from its own thread, all at once;
+    (status, JSON) of each, in order."""
+    connection.close()  # each thread opens its own
+
+    def cast(i: int):
+        client, url, body = requests[i]
+        try:
+            response = post_json(client, f"{url}/ballots/", body)
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    return [value for _, value in _run_threads(len(requests), cast)]
+
+
 def _bad_proof(election, voter: int) -> dict:
     """A ballot whose signature is valid but one selection proof is another option's."""
     data = election.ballot(voter).to_json()
@@ -139,16 +155,7 @@ def test_64_clients_in_batches_one_bad_ballot_refused_alone(
     bodies[bad] = _bad_proof(election, bad)
     bodies.append(election.ballot(CLIENTS).to_json())
     clients = [login(Client(), voter) for voter in election.voters[: len(bodies)]]
-    connection.close()
-
-    def cast(i: int):
-        try:
-            response = post_json(clients[i], f"{election.url}/ballots/", bodies[i])
-            return response.status_code, response.json()
-        finally:
-            connection.close()
-
-    answers = [value for _, value in _run_threads(len(bodies), cast)]
+    answers = _cast_at_once([(c, election.url, b) for c, b in zip(clients, bodies, strict=True)])
     assert answers[bad][0] == 400 and answers[bad][1]["error"]["code"] == "invalid_proof", answers[
         bad
     ]
@@ -224,16 +231,9 @@ def test_one_batch_of_two_elections(open_election_factory, settings, monkeypatch
     jobs = [(elections[i % 2], i // 2) for i in range(6)]  # alternating elections
     clients = [login(Client(), election.voters[v]) for election, v in jobs]
     bodies = [election.ballot(v).to_json() for election, v in jobs]
-    connection.close()
-
-    def cast(i: int):
-        try:
-            response = post_json(clients[i], f"{jobs[i][0].url}/ballots/", bodies[i])
-            return response.status_code, response.json()
-        finally:
-            connection.close()
-
-    answers = [value for _, value in _run_threads(6, cast)]
+    answers = _cast_at_once(
+        [(c, e.url, b) for c, (e, _), b in zip(clients, jobs, bodies, strict=True)]
+    )
     assert all(status == 201 for status, _ in answers), answers
     assert list(casting.cast_batcher().sizes) == [6]
     for k, election in enumerate(elections):
