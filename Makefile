@@ -16,6 +16,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_WORKERS ?= 3
+# threads per gunicorn worker (gthread): a worker batches the ballots that arrive together
+WEB_THREADS ?= 8
 
 # `make test` runs against these, never against the `make run` data.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pnyx
@@ -156,7 +158,7 @@ run: deps js ## Migrate and serve on http://127.0.0.1:8000/ (HOST, PORT) with a 
 	  $(PY) manage.py runserver $(HOST):$(PORT) &
 	else
 	  $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
-	    --graceful-timeout 5 --access-logfile - \
+	    --worker-class gthread --threads $(WEB_THREADS) --graceful-timeout 5 --access-logfile - \
 	    --control-socket "$${PNYX_VAR_DIR:-var}/gunicorn.ctl" &
 	fi
 	pids+=($$!)

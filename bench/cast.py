@@ -1,19 +1,27 @@
-"""Casting benchmark: prints JSON {"cast_per_s", "ballots", "clients", "ballot5_verify_us", …}.
+"""Casting benchmark: prints JSON {"cast_per_s", "limit_ratio", "p99_ms", "ballots", …}.
 
-Ballots accepted per second through the real HTTP stack: gunicorn (sync workers) serving the app
-against PostgreSQL, voters logged in (sessions made beforehand), 5-option single-choice ballots
-encrypted and signed beforehand (in parallel), fired by many concurrent clients. Every answer must
-be 201. Goal: ≥ 400 ballots/s on the 2-core reference machine (docs/performance-cast.md).
+Ballots accepted per second through the real HTTP stack: gunicorn (gthread workers by default, so
+that each worker batches the ballots that arrive together: voting/services/cast_batch.py) serving
+the app against PostgreSQL, voters logged in (sessions made beforehand), 5-option single-choice
+ballots encrypted and signed beforehand (in parallel), fired by many concurrent clients. Every
+answer must be 201 and every acknowledged ballot on the board.
+
+``limit_ratio`` = ``cast_per_s`` ÷ (cores × 10⁶ ÷ ``ballot5_verify_us``): the rate reached over the
+rate of a machine doing nothing but verify these ballots one by one on every core, both measured in
+this run. Goal (issue 11): limit_ratio ≥ 0.5 with p99 ≤ 1 s at 64 clients (docs/performance-cast.md).
+``--instances 2`` starts two gunicorn instances on different ports against the one database (the
+web tier is stateless) and reports each (``per_instance``) besides the total.
 
 Set-up: the database ``pnyx_bench`` (``PNYX_BENCH_DATABASE_URL``) is dropped and re-created, then
 migrated; one election is created, taken through a 2-of-3 key ceremony (run here, as a test
 would), given N voters with credentials (generated here, as an offline authority would) and
-opened. The load generator is asyncio on raw sockets with pre-built requests (one process by
-default); it reports its own CPU use (``client_cpu``, in cores) so that one can see how much of
-the machine it took from the server. ``ballot5_verify_us`` is, in this process, the time to decode
-one of these ballots from JSON and verify all its proofs and its signature (crypto alone).
+opened. The load generator is asyncio on raw sockets with pre-built requests (one process per
+instance by default); it reports its own CPU use (``client_cpu``, in cores) so that one can see how
+much of the machine it took from the server. ``ballot5_verify_us`` is, in this process, the time to
+decode one of these ballots from JSON and verify all its proofs and its signature (crypto alone).
 
-    python bench/cast.py [--ballots 6000] [--clients 64] [--workers 4] [--client-procs 1]
+    python bench/cast.py [--ballots 6000] [--clients 64] [--workers 2] [--threads 16]
+                         [--instances 1] [--client-procs 1]
 """
 
 from __future__ import annotations
@@ -364,22 +372,28 @@ async def _fire(port: int, requests: list[bytes], concurrency: int) -> tuple[lis
     return statuses, latencies
 
 
-def _client_process(port, requests, concurrency, start, out) -> None:
+def _client_process(port, requests, concurrency, start, tagged_out) -> None:
+    tag, out = tagged_out
     start.wait()
     statuses, latencies = asyncio.run(_fire(port, requests, concurrency))
+    finished = time.perf_counter()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out.put((statuses, latencies, usage.ru_utime + usage.ru_stime))
+    out.put((tag, statuses, latencies, usage.ru_utime + usage.ru_stime, finished))
 
 
-def fire(port: int, requests: list[bytes], clients: int, procs: int) -> dict:
+def fire(targets: list[tuple[int, list[bytes]]], clients: int, procs: int) -> dict:
+    """Fire each target's requests at its port, ``clients`` connections in all shared among the
+    targets, ``procs`` client processes per target. Per-target results under ``by_port``."""
     ctx = multiprocessing.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
-    shares = [requests[i::procs] for i in range(procs)]
+    per_target = max(1, clients // len(targets))
     workers = [
         ctx.Process(
-            target=_client_process, args=(port, share, max(1, clients // procs), start, out)
+            target=_client_process,
+            args=(port, share, max(1, per_target // procs), start, (port, out)),
         )
-        for share in shares
+        for port, requests in targets
+        for share in (requests[i::procs] for i in range(procs))
     ]
     for w in workers:
         w.start()
@@ -392,15 +406,25 @@ def fire(port: int, requests: list[bytes], clients: int, procs: int) -> dict:
     busy1, total1 = machine_busy()
     for w in workers:
         w.join()
-    statuses = [s for r in results for s in r[0]]
-    latencies = sorted(lat for r in results for lat in r[1])
+    by_port: dict[int, dict] = {}
+    for port, statuses, latencies, _, finished in results:
+        slot = by_port.setdefault(port, {"statuses": [], "latencies": [], "elapsed": 0.0})
+        slot["statuses"] += statuses
+        slot["latencies"] += latencies
+        slot["elapsed"] = max(slot["elapsed"], finished - started)
     return {
         "elapsed": elapsed,
-        "statuses": statuses,
-        "latencies": latencies,
-        "client_cpu": sum(r[2] for r in results) / elapsed,
+        "statuses": [s for r in results for s in r[1]],
+        "latencies": sorted(lat for r in results for lat in r[2]),
+        "by_port": by_port,
+        "client_cpu": sum(r[3] for r in results) / elapsed,
         "machine_busy": (busy1 - busy0) / max(1, total1 - total0),
     }
+
+
+def p99_ms(latencies: list[float]) -> float:
+    latencies = sorted(latencies)
+    return round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1)
 
 
 _T0 = time.perf_counter()
@@ -415,9 +439,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ballots", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads per worker (gthread workers when > 1)"
+        "--workers", type=int, default=os.cpu_count() or 1, help="workers per instance"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="threads per worker (gthread workers when > 1: ballots are batched within a worker)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="gunicorn instances on different ports against the one database",
     )
     parser.add_argument("--client-procs", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=200)
@@ -445,18 +480,27 @@ def main() -> None:
 
     connections.close_all()
 
-    port = free_port()
+    ports = [free_port() for _ in range(args.instances)]
     log_path = Path(tempfile.gettempdir()) / "pnyx-bench-gunicorn.log"
     log = log_path.open("w")
-    server = start_server(port, args.workers, args.threads, log)
+    servers = [start_server(port, args.workers, args.threads, log) for port in ports]
     try:
         election_id = str(election.pk)
-        requests = [
-            request_bytes(port, election_id, body, session)
-            for body, session in zip(bodies, sessions, strict=True)
-        ]
-        progress("server up; warming up")
-        warm = fire(port, requests[: args.warmup], min(args.clients, args.warmup), 1)
+        # Ballot i goes to instance i mod n (one database behind them all).
+        requests = {
+            port: [
+                request_bytes(port, election_id, body, session)
+                for body, session in list(zip(bodies, sessions, strict=True))[k :: len(ports)]
+            ]
+            for k, port in enumerate(ports)
+        }
+        warmup = max(1, args.warmup // len(ports))
+        progress("servers up; warming up")
+        warm = fire(
+            [(port, requests[port][:warmup]) for port in ports],
+            min(args.clients, args.warmup),
+            1,
+        )
         bad = [s for s in warm["statuses"] if s[0] != "201"]
         if bad:
             raise SystemExit(
@@ -464,13 +508,17 @@ def main() -> None:
             )
         worker_pids = [
             int(p)
+            for server in servers
             for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         ]
         server_cpu0 = sum(process_cpu_seconds(p) for p in worker_pids)
         pg_cpu0 = postgres_cpu_seconds()
-        spy = start_py_spy(args.py_spy, server.pid) if args.py_spy else None
-        progress(f"casting {args.ballots} ballots")
-        run = fire(port, requests[args.warmup :], args.clients, args.client_procs)
+        spy = start_py_spy(args.py_spy, servers[0].pid) if args.py_spy else None
+        cast_count = sum(len(r) - warmup for r in requests.values())
+        progress(f"casting {cast_count} ballots")
+        run = fire(
+            [(port, requests[port][warmup:]) for port in ports], args.clients, args.client_procs
+        )
         progress("cast")
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -479,10 +527,11 @@ def main() -> None:
         server_cpu = (sum(process_cpu_seconds(p) for p in worker_pids) - server_cpu0) / elapsed
         pg_cpu = (postgres_cpu_seconds() - pg_cpu0) / elapsed
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
         log.close()
-        progress("server stopped")
+        progress("servers stopped")
 
     bad = [s for s in run["statuses"] if s[0] != "201"]
     if bad:
@@ -493,21 +542,46 @@ def main() -> None:
     from voting.models import Ballot
 
     on_board = Ballot.objects.filter(election=election).count()
-    if on_board != total:
-        raise SystemExit(f"{on_board} ballots on the board, {total} acknowledged")
+    acknowledged = len(warm["statuses"]) + len(run["statuses"])
+    if on_board != acknowledged:
+        raise SystemExit(f"{on_board} ballots on the board, {acknowledged} acknowledged")
     latencies = run["latencies"]
+    cpus = os.cpu_count() or 1
+    cast_per_s = cast_count / elapsed
+    # What the machine could do if it did nothing but verify these ballots, one after another
+    # on every core: the proof-verification limit, measured in this run.
+    limit_per_s = cpus * 1e6 / verify_us
     print(
         json.dumps(
             {
-                "cast_per_s": round(args.ballots / run["elapsed"], 1),
-                "ballots": args.ballots,
+                "cast_per_s": round(cast_per_s, 1),
+                "limit_ratio": round(cast_per_s / limit_per_s, 3),
+                "verify_limit_per_s": round(limit_per_s, 1),
+                # The same ratio over the CPU the server and PostgreSQL actually got (on a shared
+                # machine, less than every core): cast_per_s ÷ ((their cores) × 10⁶ ÷ verify_us).
+                "limit_ratio_of_cpu_used": round(
+                    cast_per_s / max(1e-9, (server_cpu + pg_cpu) * 1e6 / verify_us), 3
+                ),
+                "ballots": cast_count,
                 "clients": args.clients,
                 "ballot5_verify_us": round(verify_us, 1),
+                "instances": len(ports),
                 "workers": args.workers,
                 "threads": args.threads,
                 "p50_ms": round(1000 * statistics.median(latencies), 1),
-                "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1),
-                "cpus": os.cpu_count(),
+                "p99_ms": p99_ms(latencies),
+                "per_instance": [
+                    {
+                        "port": port,
+                        "cast_per_s": round(
+                            len(run["by_port"][port]["statuses"]) / run["by_port"][port]["elapsed"],
+                            1,
+                        ),
+                        "p99_ms": p99_ms(run["by_port"][port]["latencies"]),
+                    }
+                    for port in ports
+                ],
+                "cpus": cpus,
                 "machine_busy": round(run["machine_busy"], 3),
                 "server_workers_cpu": round(server_cpu, 2),
                 "postgres_cpu": round(pg_cpu, 2),
@@ -516,10 +590,7 @@ def main() -> None:
                 "other_cpu": round(
                     max(
                         0.0,
-                        run["machine_busy"] * (os.cpu_count() or 1)
-                        - server_cpu
-                        - pg_cpu
-                        - run["client_cpu"],
+                        run["machine_busy"] * cpus - server_cpu - pg_cpu - run["client_cpu"],
                     ),
                     2,
                 ),

@@ -460,3 +460,8 @@ LOGGING = {
         "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# Casting batches the ballots that arrive together (voting/services/cast_batch.py): at most this
+# many per batch, gathered for this long by a thread that finds no batch under way.
+PNYX_CAST_BATCH_MAX = env_int("PNYX_CAST_BATCH_MAX", default=64, minimum=1)
+PNYX_CAST_BATCH_WINDOW_MS = env_int("PNYX_CAST_BATCH_WINDOW_MS", default=2, minimum=0)

@@ -11,16 +11,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from config.admin_base import ReadOnlyAdmin
 from identity.errors import RollInvalid
-from identity.models import CredentialIssuance, PublicCredential, Voter
+from identity.models import CredentialIssuance, PublicCredential, Voter, election_model
 from identity.services.voters import roll_editable, voter_roll_import
-from voting.admin import ReadOnlyAdmin
-from voting.models import Election
 
 
 class RollImportForm(forms.Form):
     election = forms.ModelChoiceField(
-        queryset=Election.objects.filter(credentials_digest=""), label=_("Election")
+        queryset=election_model().objects.filter(credentials_digest=""), label=_("Election")
     )
     file = forms.FileField(label=_("Voter roll (CSV)"))
 
@@ -50,7 +49,7 @@ class VoterAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "election":
-            kwargs["queryset"] = Election.objects.filter(credentials_digest="")
+            kwargs["queryset"] = election_model().objects.filter(credentials_digest="")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None) -> bool:

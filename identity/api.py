@@ -12,10 +12,9 @@ from rest_framework.views import APIView
 
 from config.api_schema import ApiErrorSerializer, error_responses
 from identity.authentication import CsrfProtected, Voter, VoterSessionAuthentication
-from identity.selectors import voter_get
+from identity.selectors import election_get, voter_get
 from identity.services.login import login_code_request, login_code_verify
 from identity.sessions import client_ip, voter_session_login, voter_session_logout
-from voting.selectors import election_get
 
 TAGS = ["voters"]
 

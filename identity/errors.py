@@ -78,3 +78,42 @@ class CredentialIssuanceNotStarted(ServiceUnavailable):
         "The task queue could not be reached, so the credentials were not generated and nothing "
         "was sent. Please try again in a minute."
     )
+
+
+# --- A voter's credential and limits (checked when casting and auditing) ------------------------
+
+
+class CredentialMismatch(ApplicationError):
+    code = "credential_mismatch"
+    status = status.HTTP_403_FORBIDDEN
+    message = (
+        "You cast your first ballot with another credential: every later ballot and audit of "
+        "yours must use that credential."
+    )
+
+
+class CredentialTaken(ApplicationError):
+    code = "credential_taken"
+    status = status.HTTP_403_FORBIDDEN
+    message = "Another voter has already cast a ballot with this credential."
+
+
+class RevoteRateLimited(ApplicationError):
+    """Answered with ``Retry-After`` (config/api_errors.py) and ``details.retry_after``."""
+
+    code = "revote_rate_limited"
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    message = "You have changed your vote too often in a short time: try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"You have cast the most ballots allowed in an hour; try again in {retry_after} s.",
+            details={"retry_after": retry_after},
+        )
+
+
+class AuditLimitReached(ApplicationError):
+    code = "audit_limit_reached"
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    message = "You have audited as many ballots as allowed in this election."

@@ -160,3 +160,11 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+def election_model() -> type[models.Model]:
+    """The election model (``voting.Election``). identity sits below voting and imports none of
+    it: it names the model by its label in its foreign keys and reaches the class through them.
+    Its services take an election instance and use its own manager (``type(election).objects``)
+    and its audit trail (``election.audit_events``)."""
+    return Voter._meta.get_field("election").related_model

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from identity.models import CredentialIssuance, Voter
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.http import Http404
+
+from identity.models import CredentialIssuance, Voter, election_model
+
+
+def election_get(*, election_id: Any) -> Model:
+    """The election (``voting.Election``), or 404."""
+    election = election_model()
+    try:
+        return election.objects.get(pk=election_id)
+    except (election.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such election.") from exc
 
 
 def voter_find(*, election_id: Any, identifier: str | None = None, email: str | None = None):

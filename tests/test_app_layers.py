@@ -1,6 +1,9 @@
 """The apps import one way (docs/architecture in README "Layout"; issue 11 "A room of its own").
 
-board/ is the bottom room every app appends to: it imports none of them. voting/ does not import
+board/ is the bottom room every app appends to: it imports none of them. identity/ (voters,
+credentials, login) sits above board/ and below voting/: voting's casting checks voters through
+identity, and identity imports nothing of voting (it names ``voting.Election`` only by label in its
+foreign keys; the election state enumeration lives in board/elections.py). voting/ does not import
 tally/; participation/ (a participatory process) imports only board/ and identity/, and no
 app below it imports participation/; operations/ (demo seeding, the simulation, the officials' dashboard) sits above the apps
 and no app imports it. Static check of every import statement, function-local ones included.
@@ -20,7 +23,7 @@ APPS = ("board", "voting", "identity", "tally", "participation", "operations", "
 FORBIDDEN = {
     "board": {"voting", "identity", "tally", "participation", "operations", "officials"},
     "voting": {"tally", "participation", "operations", "officials"},
-    "identity": {"tally", "participation", "operations", "officials"},
+    "identity": {"voting", "tally", "participation", "operations", "officials"},
     "tally": {"identity", "participation", "operations", "officials"},
     # a process uses the board (its record) and identity (the residents' login); creating the
     # district elections is orchestration, above the apps (operations/), so no election import

@@ -19,6 +19,7 @@ from verifier.log import (
     check_log,
     check_receipt,
     checkpoints_url,
+    follow_checkpoint,
     load_checkpoints,
 )
 from verifier.report import VerificationFailed
@@ -173,10 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
         log = None
+        # --follow holds back the entries past the largest checkpoint: each later checkpoint is
+        # checked against them when it comes (consistency proof, then its root)
+        held: list | None = [] if args.follow else None
         if notes is not None and report.failure is None:
             log = check_log(
                 ((seq, line.rstrip(b"\n")) for seq, (_, line) in enumerate(source.lines())),
                 notes,
+                hold_back=held,
             )
         _emit(report, args.json, log)
         if log is not None and log.problem:
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILED
         if not args.follow or report.failure is not None:
             return EXIT_VERIFIED if report.verified else EXIT_FAILED
-        return _follow(source, verifier, report, args)
+        return _follow(source, verifier, report, args, log if held is not None else None, held)
     except SourceError as exc:
         print(f"pnyx-verify: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -259,23 +264,53 @@ def _receipt(args) -> int:
     return EXIT_VERIFIED
 
 
-def _follow(source: BoardSource, verifier, report, args) -> int:
-    """Poll the live board; verify what it appends; print one line (or JSON) per new head."""
+def _follow(source: BoardSource, verifier, report, args, log=None, held=None) -> int:
+    """Poll the live board; verify what it appends; print one line (or JSON) per new head. With
+    the log (``log.checker``): at each poll, advance to the server's latest checkpoint with its
+    consistency proof from the last one checked, and check its root against the entries."""
+    checker = getattr(log, "checker", None)
+    api = export_url(args.source).rsplit("/", 1)[0]
     try:
         while True:
             if report.state == "tallied" and report.result_verified:
                 return EXIT_VERIFIED
             time.sleep(args.interval)
-            if not source.refresh(verifier.seq - 1, verifier.bytes_done):
+            grew = source.refresh(verifier.seq - 1, verifier.bytes_done)
+            before, start = report.entries, verifier.bytes_done
+            if grew:
+                try:
+                    verifier.feed(source.lines(verifier.bytes_done))
+                    verifier.finish()
+                except VerificationFailed as exc:
+                    report.failure = exc.finding
+                    _emit(report, args.json)
+                    return EXIT_FAILED
+                if checker is not None:
+                    held.extend(
+                        (before + i, line.rstrip(b"\n"))
+                        for i, (_, line) in enumerate(source.lines(start))
+                        if before + i < report.entries
+                    )
+            if checker is not None:
+                checked = checker.last[0] if checker.last else 0
+                try:
+                    follow_checkpoint(checker, api, held)
+                except (LogProblem, CryptoError) as exc:
+                    log.problem, log.fork = str(exc), getattr(exc, "fork", None) or log.fork
+                    _emit(report, args.json, log)
+                    return EXIT_FAILED
+                except (OSError, ValueError, KeyError) as exc:  # the server, for now: next poll
+                    print(
+                        f"pnyx-verify: cannot fetch the latest checkpoint: {exc}", file=sys.stderr
+                    )
+                if checker.last and checker.last[0] != checked and not args.json:
+                    print(
+                        f"checkpoint of {checker.last[0]} entries verified: consistent with the "
+                        f"one of {checked}, its root matches the verified entries",
+                        flush=True,
+                    )
+            if not grew:
                 continue
-            before = report.entries
-            try:
-                verifier.feed(source.lines(verifier.bytes_done))
-                verifier.finish()
-            except VerificationFailed as exc:
-                report.failure = exc.finding
-                _emit(report, args.json)
-                return EXIT_FAILED
             if report.entries != before:
                 if args.json:
                     print(json.dumps(report.to_json()), flush=True)

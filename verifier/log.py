@@ -86,6 +86,8 @@ class LogReport:
     problem: str | None = None
     fork: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: with --follow: the checker, kept to advance (not part of the report)
+    checker: object = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {
@@ -138,6 +140,8 @@ class LogChecker:
         self.origin = origins.pop() if origins else None
         self._log_key: NoteVerifier | None = None
         self._policy: WitnessPolicy | None = None
+        #: the largest checkpoint checked against the entries so far: (size, root, note)
+        self.last: tuple[int, bytes, str] | None = None
         for size, items in self._by_size.items():  # one size, two roots: a fork on its face
             roots = {cp.root for _, cp in items}
             if len(roots) > 1:
@@ -226,6 +230,67 @@ class LogChecker:
                 if size == self.report.largest:
                     self.report.cosigned_largest = len(checked.witnesses)
             self.report.checked += 1
+            self.last = (size, cp.root, text)
+
+    @property
+    def size(self) -> int:
+        """Entries added so far."""
+        return self._tree.size
+
+    def advance(self, text: str, proof: list[bytes]) -> bool:
+        """``--follow``: a newer checkpoint from the server (``text``) with the server's
+        consistency proof from the last checkpoint checked. Checks the board key's signature,
+        the witnesses' cosignatures (the manifest's quorum) and the proof; the checkpoint's root
+        is then checked against the entries when :meth:`add` reaches its size, so the entries
+        must not be added past it before (the caller holds them back). Returns ``False`` for a
+        checkpoint no larger than the last one checked (nothing to do), raises
+        :class:`LogProblem` (with the fork proof when two signed checkpoints disagree)."""
+        from crypto.checkpoint import classify_inconsistency
+        from crypto.tlog import verify_consistency
+
+        old_size, old_root, old_text = self.last or (0, EMPTY_ROOT, None)
+        try:
+            cp = Checkpoint.from_text(parse_note(text).text)
+        except CryptoError as exc:
+            raise LogProblem(f"a checkpoint is not a signed checkpoint note: {exc}") from None
+        if cp.origin != self.origin:
+            raise LogProblem(f"a checkpoint of another log: {cp.origin}")
+        self._open(text)
+        if old_text is not None and cp.size < old_size:
+            self._fail_fork(
+                old_text,
+                text,
+                "shrunk",
+                f"the latest checkpoint ({cp.size} entries) is smaller than one checked "
+                f"before ({old_size})",
+            )
+        if cp.size == old_size and cp.root == old_root:
+            return False
+        if cp.size < self._tree.size:
+            raise LogProblem(
+                f"the checkpoint of {cp.size} entries is behind the {self._tree.size} entries "
+                "already added: it can no longer be checked against them"
+            )
+        try:
+            if old_text is not None:  # the first checkpoint: only its root, checked below
+                verify_consistency(old_size, cp.size, old_root, cp.root, proof)
+        except CryptoError as exc:
+            kind = classify_inconsistency(
+                Checkpoint.from_text(parse_note(old_text).text), cp, proof
+            )
+            fork = ForkProof(self.origin, kind or "bad-proof", old_text, text, tuple(proof))
+            self.report.fork = fork.to_json()
+            raise LogProblem(
+                f"the checkpoint of {cp.size} entries does not extend the one of {old_size} "
+                f"({kind or 'bad proof'}): {exc}",
+                self.report.fork,
+            ) from None
+        self._by_size.setdefault(cp.size, []).append((text, cp))
+        self.report.checkpoints += 1
+        self.report.largest = max(self.report.largest, cp.size)
+        if cp.size == self._tree.size:
+            self._check(cp.size, self._by_size[cp.size])
+        return True
 
     def finish(self) -> LogReport:
         """After the last line: the quorum on the largest checkpoint, what was beyond the export."""
@@ -249,6 +314,35 @@ class LogChecker:
                 )
             )
         return self.report
+
+
+def follow_checkpoint(
+    checker: LogChecker, election_api: str, held: list, *, timeout: float = 60.0
+) -> int:
+    """``--follow``, one poll of the log: fetch the latest checkpoint and, if it is newer than
+    the last one checked, the consistency proof from that one (checked by
+    :meth:`LogChecker.advance`); then add the held-back entries up to it, so that its root is
+    checked against them. ``held`` is the list of ``(seq, line)`` not added yet (the caller
+    appends the new entries it verified). Returns the size of the last checkpoint checked."""
+    from crypto.note import b64decode
+
+    api = election_api.rstrip("/")
+    text = _get_text(f"{api}/checkpoint", timeout)
+    cp = Checkpoint.from_text(parse_note(text).text)
+    old = checker.last[0] if checker.last else 0
+    if cp.size > old and cp.size <= checker.size + len(held):
+        proof = []
+        if old:
+            answer = _get_json(f"{api}/board/proof/consistency?old={old}&new={cp.size}", timeout)
+            proof = [b64decode(h, "consistency proof") for h in answer["proof"]]
+        # the entries up to the checkpoint's size, then the checkpoint, whose root they give
+        while held and checker.size < cp.size:
+            seq, line = held.pop(0)
+            checker.add(seq, line)
+        checker.advance(text, proof)
+    elif cp.size < old:
+        checker.advance(text, [])  # raises: the log shrank
+    return checker.last[0] if checker.last else 0
 
 
 def checkpoints_url(export_url: str) -> str:
@@ -281,17 +375,25 @@ def load_checkpoints(where: str, *, timeout: float = 60.0) -> list[str]:
     return data
 
 
-def check_log(lines, notes: list[str]) -> LogReport:
+def check_log(lines, notes: list[str], *, hold_back: list | None = None) -> LogReport:
     """Run the checker over ``(seq, line)`` pairs (lines without their newline); the report
-    carries the problem instead of raising."""
+    carries the problem instead of raising. With ``hold_back`` (a list, for ``--follow``), the
+    lines past the largest checkpoint are not added but appended there, and the checker is
+    ``report.checker``, to be advanced later (:meth:`LogChecker.advance`)."""
     try:
         checker = LogChecker(notes)
     except LogProblem as exc:
         return LogReport(checkpoints=len(notes), problem=str(exc), fork=exc.fork)
     try:
         for seq, line in lines:
-            checker.add(seq, line)
-        return checker.finish()
+            if hold_back is not None and checker.size >= checker.report.largest:
+                hold_back.append((seq, line))
+            else:
+                checker.add(seq, line)
+        report = checker.finish()
+        if hold_back is not None:
+            report.checker = checker
+        return report
     except LogProblem as exc:
         checker.report.problem = str(exc)
         checker.report.fork = exc.fork or checker.report.fork

@@ -6,6 +6,15 @@ from rest_framework import status
 
 from config.api_errors import ApplicationError
 
+# The voter's credential and limits are identity's (it checks them); named here too, as voting's
+# callers know them.
+from identity.errors import (  # noqa: F401 - re-exported
+    AuditLimitReached,
+    CredentialMismatch,
+    CredentialTaken,
+    RevoteRateLimited,
+)
+
 # --- Elections ---------------------------------------------------------------------------------
 
 
@@ -118,42 +127,6 @@ class BallotWasAudited(ApplicationError):
     code = "ballot_was_audited"
     status = status.HTTP_409_CONFLICT
     message = "This ballot was audited (its randomness is public): it can never be cast."
-
-
-class CredentialMismatch(ApplicationError):
-    code = "credential_mismatch"
-    status = status.HTTP_403_FORBIDDEN
-    message = (
-        "You cast your first ballot with another credential: every later ballot and audit of "
-        "yours must use that credential."
-    )
-
-
-class CredentialTaken(ApplicationError):
-    code = "credential_taken"
-    status = status.HTTP_403_FORBIDDEN
-    message = "Another voter has already cast a ballot with this credential."
-
-
-class RevoteRateLimited(ApplicationError):
-    """Answered with ``Retry-After`` (config/api_errors.py) and ``details.retry_after``."""
-
-    code = "revote_rate_limited"
-    status = status.HTTP_429_TOO_MANY_REQUESTS
-    message = "You have changed your vote too often in a short time: try again later."
-
-    def __init__(self, *, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            f"You have cast the most ballots allowed in an hour; try again in {retry_after} s.",
-            details={"retry_after": retry_after},
-        )
-
-
-class AuditLimitReached(ApplicationError):
-    code = "audit_limit_reached"
-    status = status.HTTP_429_TOO_MANY_REQUESTS
-    message = "You have audited as many ballots as allowed in this election."
 
 
 class InvalidReceipt(ApplicationError):

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from board.elections import ElectionState  # noqa: F401 - re-exported: voting.models.ElectionState
 from board.models import AppendOnlyModel, BoardEntry
 from crypto.ballot import MAX_AMOUNT, MAX_SCORE
 
@@ -24,16 +25,6 @@ SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,62}\Z",
     _("Lowercase letters, digits and hyphens, starting with a letter or digit (at most 63)."),
 )
-
-
-class ElectionState(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    KEY_CEREMONY = "key_ceremony", _("Key ceremony")
-    READY = "ready", _("Ready")
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
-    TALLYING = "tallying", _("Tallying")
-    TALLIED = "tallied", _("Tallied")
 
 
 class Election(models.Model):

@@ -24,10 +24,12 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from board.elections import ElectionState
 from board.models import BoardEntry
 from board.services import board_append
 from config.broker import BrokerUnavailable, task_send
@@ -47,7 +49,6 @@ from identity.errors import (
     NoVoters,
 )
 from identity.models import CredentialIssuance, IssuanceStatus, PublicCredential, Voter
-from voting.models import AuditEvent, Election, ElectionState
 
 logger = logging.getLogger("pnyx.credentials")
 
@@ -128,7 +129,7 @@ def public_credentials_parse(*, data: bytes | str, election_uuid: str) -> list[C
     return credentials
 
 
-def _require_issuable(election: Election) -> None:
+def _require_issuable(election: Model) -> None:
     if election.credentials_published:
         raise CredentialsAlreadyPublished()
     if election.state not in ISSUABLE_STATES:
@@ -137,12 +138,12 @@ def _require_issuable(election: Election) -> None:
 
 @transaction.atomic
 def credentials_publish(
-    *, election: Election, credentials: Sequence[Credential], acting_user, source: str
+    *, election: Model, credentials: Sequence[Credential], acting_user, source: str
 ) -> BoardEntry:
     """Publish the public credential list: the ``credentials`` board entry, the lookup table used
     when casting, and the digest the manifest will carry. The list must match the roll: one
     credential per voter with the same weights."""
-    election.refresh_from_db(from_queryset=Election.objects.select_for_update())
+    election.refresh_from_db(from_queryset=type(election).objects.select_for_update())
     _require_issuable(election)
     weights = sorted(Voter.objects.filter(election=election).values_list("weight", flat=True))
     if not weights:
@@ -180,8 +181,7 @@ def credentials_publish(
     for payload in credentials_entries(list(credentials)):
         entry = board_append(election_id=election.pk, kind="credentials", payload=payload)
     actor = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    AuditEvent.objects.create(
-        election=election,
+    election.audit_events.create(
         action="credentials:publish",
         actor=actor,
         details={"source": source, "count": len(listed), "digest": digest},
@@ -189,7 +189,7 @@ def credentials_publish(
     return entry
 
 
-def credentials_publish_file(*, election: Election, data: bytes | str, acting_user) -> BoardEntry:
+def credentials_publish_file(*, election: Model, data: bytes | str, acting_user) -> BoardEntry:
     """Check and publish the public file of an offline credential authority."""
     credentials = public_credentials_parse(data=data, election_uuid=str(election.pk))
     return credentials_publish(
@@ -200,13 +200,13 @@ def credentials_publish_file(*, election: Election, data: bytes | str, acting_us
 # --- The server-side authority -----------------------------------------------------------------
 
 
-def booth_url(*, election: Election, code: str) -> str:
+def booth_url(*, election: Model, code: str) -> str:
     """The voting booth link of an e-mail; the code travels in the fragment, which browsers
     never send to the server."""
     return f"{settings.PNYX_BASE_URL}/e/{election.slug}/vote#credential={format_code(code)}"
 
 
-def credential_email(*, election: Election, issued: IssuedCredential) -> EmailMessage:
+def credential_email(*, election: Model, issued: IssuedCredential) -> EmailMessage:
     context = {
         "election": election,
         "identifier": issued.identifier,
@@ -223,11 +223,11 @@ def credential_email(*, election: Election, issued: IssuedCredential) -> EmailMe
 
 
 @transaction.atomic
-def credentials_issue_request(*, election: Election, acting_user) -> CredentialIssuance:
+def credentials_issue_request(*, election: Model, acting_user) -> CredentialIssuance:
     """Start the server-side credential authority for ``election`` (runs in a Celery worker)."""
     from identity.tasks import credentials_issue
 
-    election.refresh_from_db(from_queryset=Election.objects.select_for_update())
+    election.refresh_from_db(from_queryset=type(election).objects.select_for_update())
     _require_issuable(election)
     secret_email_connection()  # refuses at once when the codes could not leave this server
     voters = Voter.objects.filter(election=election).count()
@@ -246,8 +246,8 @@ def credentials_issue_request(*, election: Election, acting_user) -> CredentialI
         language=language_or_default(translation.get_language()),
     )
     actor = issuance.requested_by
-    AuditEvent.objects.create(
-        election=election, action="credentials:issue", actor=actor, details={"voters": voters}
+    election.audit_events.create(
+        action="credentials:issue", actor=actor, details={"voters": voters}
     )
     issuance_id = issuance.pk
 

@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
@@ -41,7 +41,6 @@ from identity.errors import InvalidLoginCode, LoginCodeUnavailable
 from identity.models import LoginCode, OneTimeLoginCode, Voter
 from identity.selectors import voter_find
 from identity.services.ratelimit import ratelimit_client, ratelimit_hit
-from voting.models import Election
 
 logger = logging.getLogger("pnyx.login")
 
@@ -256,7 +255,7 @@ def roll_code_verify(
 
 
 def login_code_request(
-    *, election: Election, identifier: str | None, email: str | None, client_ip: str
+    *, election: Model, identifier: str | None, email: str | None, client_ip: str
 ) -> None:
     """A voter asks for a login code (:func:`roll_code_request`)."""
     roll_code_request(
@@ -283,7 +282,7 @@ def login_code_send(
 
 def login_code_verify(
     *,
-    election: Election,
+    election: Model,
     identifier: str | None,
     email: str | None,
     code: str,

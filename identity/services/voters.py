@@ -16,21 +16,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 
+from board.elections import ElectionState
+from board.tree import board_db_key
 from crypto.manifest import MAX_WEIGHT
-from identity.errors import RateLimited, RollFrozen, RollInvalid
-from identity.models import Voter
-from identity.services.ratelimit import ratelimit_hit
-from voting.errors import (
+from identity.errors import (
     AuditLimitReached,
     CredentialMismatch,
     CredentialTaken,
+    RateLimited,
     RevoteRateLimited,
+    RollFrozen,
+    RollInvalid,
 )
-from voting.models import AuditEvent, Election, ElectionState
-from voting.selectors import election_db_key
+from identity.models import Voter
+from identity.services.ratelimit import ratelimit_hit
 
 HEADERS = (["identifier", "email"], ["identifier", "email", "weight"])
 MAX_IDENTIFIER = 200
@@ -57,7 +59,7 @@ def voter_mark_voted(*, voter_id: int, election_id: Any, now: datetime) -> None:
         " WHERE id = %s AND election_id = %s AND voted_at IS NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day, voter_id, election_db_key(election_id)])
+        cursor.execute(sql, [day, voter_id, board_db_key(election_id)])
 
 
 # --- The credential a voter votes with ---------------------------------------------------------
@@ -307,7 +309,7 @@ def roll_read(
     return report
 
 
-def roll_editable(election: Election) -> bool:
+def roll_editable(election: Model) -> bool:
     """Voters may be added, changed or removed until credentials are issued for them."""
     from identity.models import CredentialIssuance, IssuanceStatus
 
@@ -322,16 +324,16 @@ def roll_editable(election: Election) -> bool:
     ).exists()
 
 
-def _require_roll_editable(election: Election) -> None:
+def _require_roll_editable(election: Model) -> None:
     if not roll_editable(election):
         raise RollFrozen()
 
 
 @transaction.atomic
-def voter_roll_import(*, election: Election, lines: Iterable[bytes], acting_user) -> RollReport:
+def voter_roll_import(*, election: Model, lines: Iterable[bytes], acting_user) -> RollReport:
     """Add the voters of a CSV roll to the election: all of them, or none if any line is bad
     (raises :class:`RollInvalid` whose ``details`` is the report)."""
-    election.refresh_from_db(from_queryset=Election.objects.select_for_update())
+    election.refresh_from_db(from_queryset=type(election).objects.select_for_update())
     _require_roll_editable(election)
     existing = Voter.objects.filter(election=election)
     report = roll_read(
@@ -350,7 +352,7 @@ def voter_roll_import(*, election: Election, lines: Iterable[bytes], acting_user
             for r in report.rows[start : start + BATCH]
         )
     actor = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    AuditEvent.objects.create(
-        election=election, action="roll:import", actor=actor, details={"voters": len(report.rows)}
+    election.audit_events.create(
+        action="roll:import", actor=actor, details={"voters": len(report.rows)}
     )
     return report

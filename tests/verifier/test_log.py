@@ -186,3 +186,72 @@ def test_a_server_without_checkpoints_still_verifies(live_server, monkeypatch, c
     assert cli.main([url, "--jobs", "1", "--no-progress"]) == 0
     assert "publishes no checkpoints" in capsys.readouterr().err
     assert cli.main([url, "--jobs", "1", "--no-progress", "--require-witnessed"]) == 1
+
+
+# --- --follow: advancing with consistency proofs ------------------------------------------------
+
+
+def test_follow_advances_with_consistency_proofs_and_catches_a_fork(witnessed, live_server):
+    """``pnyx-verify --follow``'s log step: the entries past the largest checkpoint are held back;
+    a newer checkpoint from the server is accepted with its consistency proof from the last one
+    checked, and its root is then checked against the new entries only. A checkpoint signed by
+    the board key that does not extend the last one, a tampered proof, or one that shrinks the
+    log is refused with the fork proof."""
+    from verifier.log import LogProblem, follow_checkpoint
+
+    built, _ = witnessed
+    election = built.election
+    api = f"{live_server.url}/api/elections/{election.pk}"
+    held: list = []
+    report = check_log(_lines(election), _notes(election), hold_back=held)
+    assert report.problem is None, report.problem
+    checker = report.checker
+    first = checker.last[0]
+    assert checker.size == first == len(_lines(election)) and held == []
+
+    # nothing newer on the server yet: nothing changes
+    assert follow_checkpoint(checker, api, held) == first
+    # the board grows (a state entry is checkpointed at once) and the witness cosigns: the
+    # follower, given the new entries, advances by a consistency proof
+    for x in (1, 2):
+        with transaction.atomic():
+            board_append(election_id=election.pk, kind="state", payload={"x": x})
+    board_witnesses_collect(election_id=election.pk)
+    held.extend(_lines(election)[first:])
+    checked = checker.report.checked
+    assert follow_checkpoint(checker, api, held) == first + 2
+    assert checker.size == first + 2 and not held
+    assert checker.report.checked == checked + 1
+
+    last_size, last_root, last_text = checker.last
+    origin = Checkpoint.from_text(last_text.split("\n\n")[0] + "\n").origin
+    signer = board_log_signer(origin)
+    store = MemoryHashStore()
+    for _, line in _lines(election):
+        store.append(line)
+    # a signed checkpoint one entry larger whose root is not that of any extension of the last
+    forged = sign_note(Checkpoint(origin, last_size + 1, bytes(32)).text(), [signer])
+    from crypto.tlog import prove_consistency
+
+    with transaction.atomic():
+        board_append(election_id=election.pk, kind="state", payload={"x": 3})
+    for _, line in _lines(election)[last_size:]:
+        store.append(line)
+    proof = prove_consistency(last_size, last_size + 1, store)
+    with pytest.raises(LogProblem) as failure:
+        checker.advance(forged, proof)
+    assert "does not extend" in str(failure.value) and failure.value.fork["kind"]
+    # the honest next checkpoint with a tampered proof
+    honest = sign_note(Checkpoint(origin, last_size + 1, store.root()).text(), [signer])
+    bad_proof = [bytes(32)] + list(proof[1:]) if proof else [bytes(32)]
+    with pytest.raises(LogProblem, match="does not extend"):
+        checker.advance(honest, bad_proof)
+    # a smaller one: the log shrank
+    smaller = sign_note(Checkpoint(origin, last_size - 1, bytes(32)).text(), [signer])
+    with pytest.raises(LogProblem, match="smaller") as failure:
+        checker.advance(smaller, [])
+    assert failure.value.fork["kind"] == "shrunk"
+    # the honest one with its proof is accepted; its root then checks against the entry
+    assert checker.advance(honest, proof) is True
+    checker.add(*_lines(election)[-1])
+    assert checker.last[0] == last_size + 1

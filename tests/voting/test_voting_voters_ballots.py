@@ -292,7 +292,13 @@ def _watcher() -> psycopg.Connection:
 
 def _race(election: OpenElection, requests: list[tuple[RollVoter, Ballot]]) -> list:
     """Send every (session of voter, ballot) at once while this test holds the board lock;
-    release it once they all wait for it. Returns (status, error code or None) in order."""
+    release it once they all wait for it: each on its own connection (the portable path), or
+    queued in this process's casting batcher behind a leader that waits for it (PostgreSQL's
+    path, where a batch's ballots are appended one after another in one transaction). Returns
+    (status, error code or None) in order."""
+    batched = casting._single_statement()
+    if batched:
+        casting._batcher = None  # a fresh one (settings as now)
     answers: list = [None] * len(requests)
 
     def send(i: int) -> None:
@@ -318,7 +324,9 @@ def _race(election: OpenElection, requests: list[tuple[RollVoter, Ballot]]) -> l
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                     " AND wait_event_type = 'Lock'"
                 ).fetchone()[0]
-                if waiting == len(requests):
+                if waiting == len(requests) or (
+                    batched and waiting >= 1 and casting.cast_batcher().in_flight == len(requests)
+                ):
                     break
                 time.sleep(0.02)
             else:

@@ -24,13 +24,15 @@ so a ballot that reuses one is refused under the same lock.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
@@ -44,6 +46,7 @@ from board.services import (
     board_lock,
     board_time,
 )
+from config.api_errors import ApplicationError
 from config.api_parsers import InvalidJson, api_json_load
 from config.db import hot_cursor
 from crypto.ballot import Ballot as CryptoBallot
@@ -52,6 +55,7 @@ from crypto.board import format_time
 from crypto.encoding import PROTOCOL_VERSION
 from crypto.errors import CryptoError, InvalidBallot, InvalidProof, InvalidSignature
 from crypto.hashing import canonical_json, sha256_hex
+from crypto.proofs.batch import BatchVerifier
 from crypto.signatures import verify_signature
 from identity.selectors import voter_bound_tag
 from identity.services.voters import (
@@ -87,6 +91,7 @@ from voting.selectors import (
     election_manifest,
     election_state_now,
 )
+from voting.services.cast_batch import BatchJob, LeaderFollowerBatcher
 
 #: reads the request body, at most the given number of bytes
 BodyReader = Callable[[int], bytes]
@@ -190,20 +195,30 @@ def _verified(
 ) -> VerifiedBallot:
     """Structure, signature, proofs; then whether the voter, if bound already, is bound to this
     credential."""
-    raw, canonical, credential = prechecked.raw, prechecked.canonical, prechecked.credential
-    precheck = prechecked.precheck
     spec = frozen.manifest.spec
+    ballot = _parsed(spec=spec, prechecked=prechecked)
+    _verify_proofs(ballot, spec)
+    return _credential_checked(election=election, prechecked=prechecked, ballot=ballot)
+
+
+def _parsed(*, spec, prechecked: PrecheckedBallot) -> CryptoBallot:
+    """The ballot decoded and its structure checked against the election."""
     try:
         # The canonical bytes give the tracker and the signed digest in one go (and, the ballot
         # being validated strictly, they are what the board entry will contain).
-        ballot = CryptoBallot.from_json(raw, canonical=canonical)
+        ballot = CryptoBallot.from_json(prechecked.raw, canonical=prechecked.canonical)
         ballot_check_shape(ballot, spec)
     except (CryptoError, InvalidBallot) as exc:
         raise InvalidBallotData(f"The ballot is malformed: {exc}") from exc
+    return ballot
+
+
+def _verify_proofs(ballot: CryptoBallot, spec) -> None:
+    """Every proof and the signature of one ballot, in one batch; on failure, say whether the
+    signature is at fault first."""
     try:
         ballot_verify(ballot, spec)
     except InvalidProof as exc:
-        # One batch checks everything; on failure, say whether the signature is at fault first.
         try:
             verify_signature(
                 ballot.signature,
@@ -214,11 +229,18 @@ def _verified(
         except InvalidSignature as sig:
             raise InvalidBallotSignature() from sig
         raise InvalidBallotProof(f"The ballot's proofs do not verify: {exc}") from exc
-    # Only now, the sender having proved that it holds the credential: is it the voter's?
-    tag = credential_tag(election_id=election.pk, credential=credential)
-    if precheck.bound_tag is not None and precheck.bound_tag != tag:
+
+
+def _credential_checked(
+    *, election: Election, prechecked: PrecheckedBallot, ballot: CryptoBallot
+) -> VerifiedBallot:
+    """Only once the sender has proved, by its signature, that it holds the credential: is it
+    the voter's?"""
+    tag = credential_tag(election_id=election.pk, credential=prechecked.credential)
+    bound = prechecked.precheck.bound_tag
+    if bound is not None and bound != tag:
         raise CredentialMismatch()
-    return VerifiedBallot(ballot, canonical, credential, tag, precheck.bound_tag)
+    return VerifiedBallot(ballot, prechecked.canonical, prechecked.credential, tag, bound)
 
 
 def _refuse_replay(kind: str | None) -> None:
@@ -319,40 +341,34 @@ def ballot_cast(
         )
         return CastReceipt(receipt, appended=False)
     _refuse_replay(prechecked.precheck.on_board)  # an audited ballot is never cast
-    verified = _verified(frozen=frozen, election=election, prechecked=prechecked)
-    if verified.bound_tag is not None:
-        # A revote (the first ballot is never limited). A race between two first ballots lets
-        # both through unlimited: one of them binds, the other is a revote or is refused.
-        voter_revote_count(voter_id=voter_id)
-    ballot, canonical = verified.ballot, verified.canonical
-    tracker = ballot.tracker()
-    points = ballot_points(ballot)
-    alphas = ballot_alphas(ballot)
+    tracker = prechecked.tracker
     try:
         if _single_statement():
-            entry = _append_ballot_statement(
-                election=election,
-                canonical=canonical,
-                tracker=tracker,
-                credential=verified.credential,
-                voter_id=voter_id,
-                points=points,
-                tag=verified.tag,
-                alphas=alphas,
+            # Verified with the ballots that arrive with it, appended in their transaction.
+            entry = cast_batcher().submit(
+                _CastJob(
+                    election=election,
+                    spec=frozen.manifest.spec,
+                    prechecked=prechecked,
+                    ballot=_parsed(spec=frozen.manifest.spec, prechecked=prechecked),
+                    voter_id=voter_id,
+                )
             )
         else:
-            payload = {"ballot": raw, "tracker": tracker}
+            verified = _verified(frozen=frozen, election=election, prechecked=prechecked)
+            if verified.bound_tag is not None:
+                voter_revote_count(voter_id=voter_id)
             with transaction.atomic():
                 head = _board_lock(election_id=election.pk)
-                entry = _ballot_entry(head=head, payload=payload)
+                entry = _ballot_entry(head=head, payload={"ballot": raw, "tracker": tracker})
                 _append_ballot(
                     head=head,
                     entry=entry,
                     credential=verified.credential,
                     voter_id=voter_id,
-                    points=points,
+                    points=ballot_points(verified.ballot),
                     tag=verified.tag,
-                    alphas=alphas,
+                    alphas=ballot_alphas(verified.ballot),
                 )
     except IntegrityError:
         # A concurrent request put the same ballot on the board first (the voter's browser sent
@@ -361,7 +377,7 @@ def ballot_cast(
             receipt = _replayed_receipt(
                 election=election,
                 tracker=tracker,
-                credential=verified.credential,
+                credential=prechecked.credential,
                 voter_id=voter_id,
             )
             return CastReceipt(receipt, appended=False)
@@ -424,6 +440,7 @@ def _append_ballot_statement(
     points: bytes,
     tag: str,
     alphas: list[bytes],
+    savepoint: bool = True,
 ) -> AppendedBallot:
     """PostgreSQL: append the ballot's entry, advance the head, record the ballot (and the
     earlier ballot of its credential it supersedes) and bind the voter at its first ballot, in
@@ -457,8 +474,9 @@ def _append_ballot_statement(
         tag,
         alphas,
     ]
-    # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+    # Inside a caller's transaction, a savepoint: a refused append leaves that transaction usable
+    # (a batch's transaction goes without, and retries its ballots one by one on a conflict).
+    with transaction.atomic() if savepoint and connection.in_atomic_block else nullcontext():
         with hot_cursor() as cursor:
             status, seq, hash_, time = cursor.execute(_APPEND_BALLOT_CALL, params).fetchone()
     if status == "closed":
@@ -474,6 +492,119 @@ def _append_ballot_statement(
     elif status != "ok":  # pragma: no cover - the function returns one of the six
         raise RuntimeError(f"pnyx_append_ballot: unexpected status {status!r}")
     return AppendedBallot(seq=seq, hash=hash_)
+
+
+@dataclass(frozen=True)
+class _CastJob:
+    election: Election
+    spec: Any  #: the election's crypto.manifest.ElectionSpec
+    prechecked: PrecheckedBallot
+    ballot: CryptoBallot  #: decoded, structure checked
+    voter_id: int
+
+
+def _cast_batch_process(jobs: Sequence[BatchJob]) -> None:
+    """The leader's work for a batch of ballots (PostgreSQL): verify all of them in one
+    multi-scalar multiplication, and if that fails, each on its own to name the bad ones; check
+    each voter's credential and revote rate; append the good ones in one transaction (the head is
+    locked once, by the first append, and the transaction commits once). A job's outcome is an
+    entry only once that transaction committed; a refused ballot gets its own error."""
+    batch = BatchVerifier()
+    alone = set()
+    for index, job in enumerate(jobs):
+        cast: _CastJob = job.payload
+        try:
+            ballot_verify(cast.ballot, cast.spec, batch=batch)
+        except (InvalidProof, InvalidBallot):
+            alone.add(index)
+    try:
+        batch.verify()
+    except InvalidProof:
+        alone = set(range(len(jobs)))  # one ballot or more is bad: find which, one by one
+    ready = []
+    for index, job in enumerate(jobs):
+        cast = job.payload
+        try:
+            if index in alone:
+                _verify_proofs(cast.ballot, cast.spec)
+            verified = _credential_checked(
+                election=cast.election, prechecked=cast.prechecked, ballot=cast.ballot
+            )
+            if verified.bound_tag is not None:
+                # A revote (the first ballot is never limited). A race between two first ballots
+                # lets both through unlimited: one of them binds, the other is a revote or is
+                # refused.
+                voter_revote_count(voter_id=cast.voter_id)
+        except ApplicationError as exc:
+            job.fail(exc)
+        else:
+            ready.append((job, verified))
+    # One transaction, no savepoints (each would cost two more round trips per ballot): a
+    # refusal under the lock is a status, not an error, and leaves the transaction usable. One
+    # ballot alone needs no transaction block: the statement is its own transaction (or, inside a
+    # caller's transaction, its own savepoint, as before).
+    alone = len(ready) == 1
+    # A batch may hold ballots of several elections: their heads are locked in one order
+    # (election id), in every process, so that two batches never wait for each other.
+    ready.sort(key=lambda item: str(item[0].payload.election.pk))
+    try:
+        with nullcontext() if alone else transaction.atomic():
+            outcomes = [_append_verified(job, verified, savepoint=alone) for job, verified in ready]
+    except IntegrityError:
+        # A ballot of the batch reached the board meanwhile (a re-post racing its first post:
+        # the unique tracker), and the whole transaction rolled back. Append each on its own,
+        # its own transaction, so that only that one is refused (as a re-post, by the caller).
+        outcomes = [_append_verified(job, verified, savepoint=True) for job, verified in ready]
+    # Committed: now, and only now, the outcomes.
+    for job, entry, error in outcomes:
+        if error is None:
+            job.succeed(entry)
+        else:
+            job.fail(error)
+
+
+def _append_verified(job: BatchJob, verified: VerifiedBallot, *, savepoint: bool) -> tuple:
+    """Append one verified ballot of a batch: ``(job, entry, None)`` or ``(job, None, error)``
+    for a refusal; without ``savepoint``, an ``IntegrityError`` is left to the caller."""
+    cast: _CastJob = job.payload
+    try:
+        entry = _append_ballot_statement(
+            election=cast.election,
+            canonical=verified.canonical,
+            tracker=cast.prechecked.tracker,
+            credential=verified.credential,
+            voter_id=cast.voter_id,
+            points=ballot_points(verified.ballot),
+            tag=verified.tag,
+            alphas=ballot_alphas(verified.ballot),
+            savepoint=savepoint,
+        )
+    except ApplicationError as exc:
+        return job, None, exc
+    except IntegrityError as exc:
+        if not savepoint:
+            raise
+        return job, None, exc
+    return job, entry, None
+
+
+_batcher: LeaderFollowerBatcher | None = None
+_batcher_lock = threading.Lock()
+
+
+def cast_batcher() -> LeaderFollowerBatcher:
+    """This process's casting batcher (``PNYX_CAST_BATCH_MAX`` ballots at most, gathered for
+    ``PNYX_CAST_BATCH_WINDOW_MS`` by a fresh leader)."""
+    global _batcher
+    if _batcher is None:
+        with _batcher_lock:
+            if _batcher is None:
+                _batcher = LeaderFollowerBatcher(
+                    _cast_batch_process,
+                    max_batch=settings.PNYX_CAST_BATCH_MAX,
+                    window=settings.PNYX_CAST_BATCH_WINDOW_MS / 1000,
+                )
+    return _batcher
 
 
 def _append_ballot(

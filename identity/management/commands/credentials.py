@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.api_errors import ApplicationError
 from crypto.credentials import format_code
+from identity.models import election_model
 from identity.services.credentials import (
     RollEntry,
     credentials_generate,
@@ -34,8 +35,7 @@ from identity.services.voters import roll_read
 
 
 def _election(key: str):
-    from voting.models import Election
-
+    Election = election_model()  # noqa: N806 - the model class
     try:
         return Election.objects.get(pk=uuid.UUID(key))
     except (ValueError, Election.DoesNotExist):
