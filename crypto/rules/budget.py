@@ -174,10 +174,11 @@ def mes(
 
     ``completion`` is ``"add1+greedy"`` (Wieliczka 2023: raise every unit of weight's endowment
     by 1 while the outcome stays within the budget and is not exhaustive, then fill with the
-    greedy rule), ``"greedy"`` (greedy completion only) or ``"none"``.
+    greedy rule), ``"add1"`` (no greedy step), ``"greedy"`` (greedy completion only) or
+    ``"none"`` (one run of MES with the endowment budget / voters).
     """
-    if completion not in {"add1+greedy", "greedy", "none"}:
-        raise RuleError("completion is 'add1+greedy', 'greedy' or 'none'")
+    if completion not in {"add1+greedy", "add1", "greedy", "none"}:
+        raise RuleError("completion is 'add1+greedy', 'add1', 'greedy' or 'none'")
     _check_instance(costs, budget)
     m = len(costs)
     groups, blank = approval_groups(ballots, m, weights)
@@ -192,7 +193,7 @@ def mes(
     endowment = Fraction(budget, voters)
     chosen, steps = mes_fixed(people, costs, counts, endowment, free)
     increments = 0
-    if completion == "add1+greedy":
+    if completion.startswith("add1"):
         while True:
             spent = sum(costs[p] for p in chosen)
             if not any(
@@ -208,7 +209,7 @@ def mes(
     by_mes = list(chosen)
     spent = sum(costs[p] for p in chosen)
     extra: list[int] = []
-    if completion != "none":
+    if completion.endswith("greedy"):
         rest = [0 if p in chosen else counts[p] for p in range(m)]
         extra = [p for p in funded_projects(rest, costs, budget - spent)]
         extra.sort(key=lambda p: (-counts[p], costs[p], p))

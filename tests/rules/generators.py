@@ -25,7 +25,7 @@ def score_profile(rng: random.Random, *, max_candidates: int = 5, max_voters: in
     n = rng.randint(2, max_candidates)
     voters = rng.randint(1, max_voters)
     ballots = [[rng.randint(0, s) for _ in range(n)] for _ in range(voters)]
-    return list(range(n)), ballots
+    return [f"c{i}" for i in range(n)], ballots
 
 
 def budget_instance(rng: random.Random, *, max_projects: int = 8, max_voters: int = 40):
