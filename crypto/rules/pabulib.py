@@ -19,6 +19,22 @@ from crypto.rules.common import RuleError
 __all__ = ["PabulibError", "PbFile", "read_pb", "write_pb"]
 
 SECTIONS = ("META", "PROJECTS", "VOTES")
+# pabulib's order of the META keys; other keys follow in the order given
+META_ORDER = (
+    "description",
+    "country",
+    "unit",
+    "district",
+    "subunit",
+    "instance",
+    "num_projects",
+    "num_votes",
+    "budget",
+    "vote_type",
+    "rule",
+    "date_begin",
+    "date_end",
+)
 MAX_BYTES = 256 * 1024 * 1024
 
 
@@ -210,12 +226,14 @@ def write_pb(
         budget=budget,
         vote_type="approval",
     )
-    for key, value in full.items():
-        writer.writerow([key, value])
+    keys = [k for k in META_ORDER if k in full] + [k for k in full if k not in META_ORDER]
+    for key in keys:
+        writer.writerow([key, full[key]])
     out.write("PROJECTS\n")
-    header = ["project_id", "cost", "votes"]
-    if names is not None:
-        header.append("name")
+    header = ["project_id", "cost", "votes", "name"]
+    names = list(project_ids) if names is None else list(names)
+    if len(names) != len(project_ids):
+        raise PabulibError("one name per project")
     if selected is not None:
         header.append("selected")
     writer.writerow(header)
@@ -227,9 +245,7 @@ def write_pb(
             counts[p] += 1
     chosen = set(selected or ())
     for i, pid in enumerate(project_ids):
-        row: list = [pid, costs[i], counts[i]]
-        if names is not None:
-            row.append(names[i])
+        row: list = [pid, costs[i], counts[i], names[i]]
         if selected is not None:
             row.append(1 if i in chosen else 0)
         writer.writerow(row)

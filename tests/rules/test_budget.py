@@ -83,7 +83,7 @@ pabutools = pytest.importorskip("pabutools")
 
 
 def _pabutools(costs, budget, ballots):
-    from pabutools.election import ApprovalBallot, ApprovalProfile, Cost_Sat, Instance, Project
+    from pabutools.election import ApprovalBallot, ApprovalProfile, Instance, Project
     from pabutools.tiebreaking import TieBreakingRule
 
     projects = [Project(str(i), c) for i, c in enumerate(costs)]
