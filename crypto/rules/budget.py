@@ -105,8 +105,8 @@ def mes_fixed(
     chosen = list(preselected)
     steps: list[dict] = []
 
-    def tiekey(p: int) -> tuple:
-        return (-counts[p], costs[p], p)
+    def tiekey(p: int) -> tuple:  # equalshares.net: the cheaper, then the more approved
+        return (costs[p], -counts[p], p)
 
     lower = {
         p: Fraction(1, counts[p])
@@ -173,8 +173,8 @@ def mes(
     """Method of Equal Shares, cost utilities (Algorithm 16.8).
 
     ``completion`` is ``"add1+greedy"`` (Wieliczka 2023: raise every unit of weight's endowment
-    by 1 while the outcome stays within the budget and is not exhaustive, then fill with the
-    greedy rule), ``"add1"`` (no greedy step), ``"greedy"`` (greedy completion only) or
+    to the next whole amount, ⌊B/W⌋ + 1, + 2…, while the outcome stays within the budget and is
+    not exhaustive, then fill with the greedy rule), ``"add1"`` (no greedy step), ``"greedy"`` (greedy completion only) or
     ``"none"`` (one run of MES with the endowment budget / voters).
     """
     if completion not in {"add1+greedy", "add1", "greedy", "none"}:
@@ -193,17 +193,22 @@ def mes(
     endowment = Fraction(budget, voters)
     chosen, steps = mes_fixed(people, costs, counts, endowment, free)
     increments = 0
+    stopped = None
     if completion.startswith("add1"):
         while True:
             spent = sum(costs[p] for p in chosen)
             if not any(
                 counts[p] > 0 and p not in chosen and costs[p] <= budget - spent for p in range(m)
             ):
-                break  # exhaustive
-            trial, trial_steps = mes_fixed(people, costs, counts, endowment + 1, free)
-            if sum(costs[p] for p in trial) > budget:
+                stopped = "exhaustive"
                 break
-            endowment += 1
+            # equalshares.net's add1: whole amounts per unit of weight, from ⌊B/W⌋ + 1 up
+            step = endowment.__floor__() + 1
+            trial, trial_steps = mes_fixed(people, costs, counts, Fraction(step), free)
+            if sum(costs[p] for p in trial) > budget:
+                stopped = "over budget"
+                break
+            endowment = Fraction(step)
             increments += 1
             chosen, steps = trial, trial_steps
     by_mes = list(chosen)
@@ -218,6 +223,7 @@ def mes(
     details.update(
         endowment=endowment,
         increments=increments,
+        add1_stopped=stopped,
         spent=spent,
         free=free,
         mes=[dict(s) for s in steps],
