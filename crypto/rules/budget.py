@@ -14,6 +14,11 @@ from fractions import Fraction
 from crypto.rules.common import Result, Round, RuleError, check_weights
 from crypto.tally import funded_projects
 
+try:  # GMP's exact rationals: the same numbers as Fraction, several times faster
+    from gmpy2 import mpq as _rational
+except ImportError:  # pragma: no cover - gmpy2 is in requirements.txt
+    _rational = Fraction
+
 __all__ = ["greedy", "mes", "mes_fixed", "approval_counts", "funded_projects"]
 
 
@@ -97,11 +102,14 @@ def mes_fixed(
     counts: Sequence[int],
     endowment: Fraction,
     preselected: Sequence[int],
+    rational=None,
 ) -> tuple[list[int], list[dict]]:
     """One run of the Method of Equal Shares with every unit of weight endowed ``endowment``
     (Algorithm 16.8, steps 3–6). Returns the funded projects in order and, for each, its ρ and
     the payment α per unit of weight of an uncapped supporter."""
-    classes: dict[Fraction, int] = {endowment: people.all}  # remaining budget -> voters
+    q = rational or _rational
+    endowment = q(endowment.numerator, endowment.denominator)
+    classes: dict = {endowment: people.all}  # remaining budget -> voters
     chosen = list(preselected)
     steps: list[dict] = []
 
@@ -109,7 +117,7 @@ def mes_fixed(
         return (costs[p], -counts[p], p)
 
     lower = {
-        p: Fraction(1, counts[p])
+        p: q(1, counts[p])
         for p in range(len(costs))
         if costs[p] > 0 and counts[p] > 0 and p not in preselected
     }
@@ -131,7 +139,7 @@ def mes_fixed(
                 del lower[p]  # budgets only shrink: never affordable again
                 continue
             hist.sort()
-            remaining, weight = Fraction(cost), sum(w for _, w in hist)
+            remaining, weight = q(cost), sum(w for _, w in hist)
             for r, w in hist:
                 if r * weight >= remaining:
                     alpha = remaining / weight
@@ -146,7 +154,7 @@ def mes_fixed(
         if best is None:
             break
         support = people.supporters[best]
-        after: dict[Fraction, int] = {}
+        after: dict = {}
         for r, mask in classes.items():
             paying = mask & support
             rest = mask & ~support
@@ -157,7 +165,13 @@ def mes_fixed(
                 after[left] = after.get(left, 0) | paying
         classes = after
         chosen.append(best)
-        steps.append({"project": best, "rho": best_rank[0], "alpha": best_alpha})
+        steps.append(
+            {
+                "project": best,
+                "rho": Fraction(int(best_rank[0].numerator), int(best_rank[0].denominator)),
+                "alpha": Fraction(int(best_alpha.numerator), int(best_alpha.denominator)),
+            }
+        )
         del lower[best]
     return chosen, steps
 

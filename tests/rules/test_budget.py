@@ -147,3 +147,17 @@ def test_greedy_agrees_with_pabutools():
         theirs = greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat, tie_breaking=tie)
         theirs = sorted(int(p.name) for p in theirs if counts[int(p.name)] > 0)
         assert theirs == list(greedy(ballots, costs, budget).winners), (costs, budget, ballots)
+
+
+def test_mes_same_with_python_fractions_and_gmp_rationals():
+    from crypto.rules.budget import _Electorate, approval_counts, approval_groups, mes_fixed
+
+    rng = random.Random(3)
+    for _ in range(200):
+        costs, budget, ballots = budget_instance(rng)
+        groups, _ = approval_groups(ballots, len(costs), None)
+        people, counts = _Electorate(groups, len(costs)), approval_counts(groups, len(costs))
+        e = Fraction(budget, len(ballots))
+        assert mes_fixed(people, costs, counts, e, [], rational=Fraction) == mes_fixed(
+            people, costs, counts, e, []
+        )
