@@ -30,12 +30,12 @@ def _check_instance(costs: Sequence[int], budget: int) -> None:
             raise RuleError("costs are non-negative integers")
 
 
-def approval_groups(
+def approval_list(
     ballots: Sequence[Iterable[int]], m: int, weights: Sequence[int] | None
-) -> tuple[dict[frozenset, int], int]:
-    """Identical non-blank approval sets merged (first-seen order), and the blank weight."""
+) -> tuple[list[tuple[frozenset, int]], int]:
+    """The non-blank approval sets with their weights, validated, and the blank weight."""
     weights = check_weights(len(ballots), weights)
-    groups: dict[frozenset, int] = {}
+    voters: list[tuple[frozenset, int]] = []
     blank = 0
     for ballot, w in zip(ballots, weights, strict=True):
         items = list(ballot)
@@ -45,9 +45,20 @@ def approval_groups(
         for p in approved:
             if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < m:
                 raise RuleError("an approval ballot names an unknown project")
-        if not approved:
+        if approved:
+            voters.append((approved, w))
+        else:
             blank += w
-            continue
+    return voters, blank
+
+
+def approval_groups(
+    ballots: Sequence[Iterable[int]], m: int, weights: Sequence[int] | None
+) -> tuple[dict[frozenset, int], int]:
+    """Identical non-blank approval sets merged (first-seen order), and the blank weight."""
+    voters, blank = approval_list(ballots, m, weights)
+    groups: dict[frozenset, int] = {}
+    for approved, w in voters:
         groups[approved] = groups.get(approved, 0) + w
     return groups, blank
 
@@ -80,19 +91,23 @@ def greedy(
 class _Electorate:
     """Voters as bits of Python integers: weighted counts are popcounts over weight planes."""
 
-    def __init__(self, groups: dict[frozenset, int], m: int) -> None:
-        self.all = (1 << len(groups)) - 1
+    def __init__(self, voters: Sequence[tuple[frozenset, int]], m: int) -> None:
+        self.all = (1 << len(voters)) - 1
         self.supporters = [0] * m
-        top = max(groups.values(), default=0)
+        top = max((w for _, w in voters), default=0)
         self.planes = [0] * top.bit_length()
-        for bit, (approved, w) in enumerate(groups.items()):
+        for bit, (approved, w) in enumerate(voters):
             for p in approved:
                 self.supporters[p] |= 1 << bit
             for j in range(len(self.planes)):
                 if w >> j & 1:
                     self.planes[j] |= 1 << bit
 
+        self.unit = top == 1  # every weight 1: a popcount is the weight
+
     def weight(self, mask: int) -> int:
+        if self.unit:
+            return mask.bit_count()
         return sum((mask & plane).bit_count() << j for j, plane in enumerate(self.planes))
 
 
@@ -131,9 +146,9 @@ def mes_fixed(
             hist = []
             for r, mask in classes.items():
                 if r > 0:
-                    w = people.weight(mask & support)
-                    if w:
-                        hist.append((r, w))
+                    inside = mask & support
+                    if inside:
+                        hist.append((r, people.weight(inside)))
             cost = costs[p]
             if sum(r * w for r, w in hist) < cost:
                 del lower[p]  # budgets only shrink: never affordable again
@@ -202,7 +217,8 @@ def mes(
     if voters == 0:
         details.update(endowment=0, spent=0, mes=[], completion=[])
         return Result("mes", (), details=details)
-    people = _Electorate(groups, m)
+    # one bit per ballot (not merged): with unit weights a popcount is the weight
+    people = _Electorate(approval_list(ballots, m, weights)[0], m)
     free = [p for p in range(m) if costs[p] == 0 and counts[p] > 0]
     endowment = Fraction(budget, voters)
     chosen, steps = mes_fixed(people, costs, counts, endowment, free)

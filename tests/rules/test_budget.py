@@ -150,14 +150,24 @@ def test_greedy_agrees_with_pabutools():
 
 
 def test_mes_same_with_python_fractions_and_gmp_rationals():
-    from crypto.rules.budget import _Electorate, approval_counts, approval_groups, mes_fixed
+    from crypto.rules.budget import (
+        _Electorate,
+        approval_counts,
+        approval_groups,
+        approval_list,
+        mes_fixed,
+    )
 
     rng = random.Random(3)
     for _ in range(200):
         costs, budget, ballots = budget_instance(rng)
-        groups, _ = approval_groups(ballots, len(costs), None)
-        people, counts = _Electorate(groups, len(costs)), approval_counts(groups, len(costs))
+        weights = [rng.choice((1, 2, 5)) for _ in ballots]
+        groups, _ = approval_groups(ballots, len(costs), weights)
+        voters, _ = approval_list(ballots, len(costs), weights)
+        people, counts = _Electorate(voters, len(costs)), approval_counts(groups, len(costs))
+        merged = _Electorate(list(groups.items()), len(costs))
         e = Fraction(budget, len(ballots))
         assert mes_fixed(people, costs, counts, e, [], rational=Fraction) == mes_fixed(
             people, costs, counts, e, []
         )
+        assert mes_fixed(merged, costs, counts, e, []) == mes_fixed(people, costs, counts, e, [])
