@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from crypto.hashing import parse_json
@@ -170,20 +171,25 @@ def mixed_board(django_db_setup, django_db_blocker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mixed")
     # one row per part: every list is cut into several board entries (part boundaries tested)
     saved, trustee_mix.MIX_PART_CIPHERTEXTS = trustee_mix.MIX_PART_CIPHERTEXTS, 1
-    with django_db_blocker.unblock():
-        client = Client()
-        ce, mix = _closed_election(
-            tmp, client, [(True, {0}), (False, {4, 9}), (True, {17})], [1, 3, 2]
-        )
-        t1, t2, t3 = ce.trustees
-        _sent(t1.send(client, "mix", tmp))
-        mix_timeout(mix_id=mix.pk, mixer=2)
-        _sent(t3.send(client, "mix", tmp))
-        for t in (t1, t3):
-            _sent(t.send(client, "mix-decrypt", tmp))
-        mix_publish(mix_id=mix.pk)
-        trustee_mix.MIX_PART_CIPHERTEXTS = saved
-        return export_board(ce.election, tmp / "board.jsonl").read_bytes()
+    # In one transaction rolled back at the end, as a test's own data is: nothing it writes
+    # outlives the module (the board's rows cannot be deleted, and later tests count elections).
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            client = Client()
+            ce, mix = _closed_election(
+                tmp, client, [(True, {0}), (False, {4, 9}), (True, {17})], [1, 3, 2]
+            )
+            t1, t2, t3 = ce.trustees
+            _sent(t1.send(client, "mix", tmp))
+            mix_timeout(mix_id=mix.pk, mixer=2)
+            _sent(t3.send(client, "mix", tmp))
+            for t in (t1, t3):
+                _sent(t.send(client, "mix-decrypt", tmp))
+            mix_publish(mix_id=mix.pk)
+            return export_board(ce.election, tmp / "board.jsonl").read_bytes()
+        finally:
+            trustee_mix.MIX_PART_CIPHERTEXTS = saved
+            transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize(
