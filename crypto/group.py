@@ -650,11 +650,12 @@ class PointArena:
     grown, and builds no :class:`Point`. What :meth:`decode_hex` returns is valid until the next
     :meth:`reset`; an arena belongs to one thread."""
 
-    __slots__ = ("_slots", "_used")
+    __slots__ = ("_slots", "_used", "_ctx")
 
     def __init__(self) -> None:
         self._slots: list = []
         self._used = 0
+        self._ctx = _scratch()[0]  # this thread's BN_CTX: the arena stays in its thread
 
     def reset(self) -> None:
         self._used = 0
@@ -667,14 +668,15 @@ class PointArena:
             data = bytes.fromhex(text)
         except ValueError:
             data = b""
-        if len(data) != _POINT_BYTES:
+        if len(data) != _POINT_BYTES:  # not hex, or white space that fromhex skipped
             raise InvalidPoint("a point is 130 lowercase hex digits starting with 04")
         i = self._used
-        if i == len(self._slots):
-            self._slots.append(_new_pt())
-        pt = self._slots[i]
-        ctx = _scratch()[0]
-        if _oct2point(_ECG, pt, data, _POINT_BYTES, ctx) != 1:
+        try:
+            pt = self._slots[i]
+        except IndexError:
+            pt = _new_pt()
+            self._slots.append(pt)
+        if _oct2point(_ECG, pt, data, _POINT_BYTES, self._ctx) != 1:
             raise InvalidPoint("not a point of P-256 (off the curve or coordinates out of range)")
         self._used = i + 1
         return pt
